@@ -1,0 +1,207 @@
+"""In-memory adapters for every port: real, shipped code, for demos and for hosts' tests."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, time, timedelta
+
+import attrs
+import pendulum
+
+from komtet_works.domain.customers import Customer, Target
+from komtet_works.domain.errors import (
+    BackupFailed,
+    BillingFailed,
+    ConcurrencyError,
+    RestoreFailed,
+    UnknownOrder,
+)
+from komtet_works.domain.instants import require_aware
+from komtet_works.domain.lifecycle import State
+from komtet_works.domain.money import Money
+from komtet_works.domain.work_order import WorkOrder
+from komtet_works.ports import (
+    Backups,
+    Billing,
+    BusinessCalendar,
+    Clock,
+    CustomerDirectory,
+    Message,
+    Notifier,
+    WorkOrders,
+)
+
+
+class ManualClock(Clock):
+    """A clock that stands still until it is moved: `set` or `advance`."""
+
+    def __init__(self, now: pendulum.DateTime) -> None:
+        self._now = require_aware(now, field="now")
+
+    def now(self) -> pendulum.DateTime:
+        return self._now
+
+    def set(self, now: pendulum.DateTime) -> None:
+        self._now = require_aware(now, field="now")
+
+    def advance(self, by: timedelta) -> None:
+        self._now = self._now + by
+
+
+class InMemoryWorkOrders(WorkOrders):
+    """Orders in a dict.  Orders are immutable, so the dict holds them as they were saved."""
+
+    def __init__(self) -> None:
+        self._orders: dict[str, WorkOrder] = {}
+
+    def get(self, order_id: str) -> WorkOrder:
+        try:
+            return self._orders[order_id]
+        except KeyError:
+            raise UnknownOrder(f"no work order {order_id!r}") from None
+
+    def save(self, order: WorkOrder, *, expected_version: int) -> None:
+        stored = self._orders.get(order.id)
+        version = 0 if stored is None else stored.version
+        if version != expected_version:
+            raise ConcurrencyError(
+                f"order {order.id!r} is at version {version}, not {expected_version}"
+            )
+        self._orders[order.id] = order
+
+    def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
+        return [o for o in self._orders.values() if o.customer_id == customer_id]
+
+    def by_state(self, *states: State) -> Sequence[WorkOrder]:
+        return [o for o in self._orders.values() if o.state in states]
+
+
+class InMemoryCustomerDirectory(CustomerDirectory):
+    def __init__(self, customers: Iterable[Customer] = ()) -> None:
+        self._customers = {c.id: c for c in customers}
+
+    def find(self, customer_id: str) -> Customer | None:
+        return self._customers.get(customer_id)
+
+    def put(self, customer: Customer) -> None:
+        """Add a customer or replace what is known of them (a subscription ended, say)."""
+        self._customers[customer.id] = customer
+
+
+@attrs.frozen
+class Invoice:
+    reference: str
+    order_id: str
+    amount: Money
+
+
+@attrs.frozen
+class RefundReceipt:
+    reference: str
+    payment_id: str
+    amount: Money
+
+
+class InMemoryBilling(Billing):
+    """Keeps invoices and refunds; idempotent per key, like a real billing system must be.
+
+    Set `failing = True` to make the next calls raise `BillingFailed`.
+    """
+
+    def __init__(self) -> None:
+        self.invoices: dict[str, Invoice] = {}
+        self.refunds: dict[str, RefundReceipt] = {}
+        self.failing = False
+
+    def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
+        self._check()
+        invoice = self.invoices.setdefault(
+            idempotency_key, Invoice(f"inv-{len(self.invoices) + 1}", order_id, amount)
+        )
+        return invoice.reference
+
+    def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
+        self._check()
+        receipt = self.refunds.setdefault(
+            idempotency_key, RefundReceipt(f"rf-{len(self.refunds) + 1}", payment_id, amount)
+        )
+        return receipt.reference
+
+    def _check(self) -> None:
+        if self.failing:
+            raise BillingFailed("the billing system is unavailable")
+
+
+class InMemoryBackups(Backups):
+    """Backups as copies of a dict standing for each target's data.
+
+    `data` maps a target name to whatever the test says its content is; `restore` puts
+    the snapshot back.  `failing_snapshots` / `failing_restores` simulate failures.
+    """
+
+    def __init__(self) -> None:
+        self.data: dict[str, object] = {}
+        self.snapshots: dict[str, tuple[str, object]] = {}
+        self.restored: list[str] = []
+        self.failing_snapshots = False
+        self.failing_restores = False
+
+    def snapshot(self, target: Target, *, order_id: str) -> str:
+        if self.failing_snapshots:
+            raise BackupFailed(f"could not back up {target}")
+        reference = f"bk-{order_id}-{len(self.snapshots) + 1}"
+        self.snapshots[reference] = (target.name, copy.deepcopy(self.data.get(target.name)))
+        return reference
+
+    def verify(self, reference: str) -> bool:
+        return reference in self.snapshots
+
+    def restore(self, reference: str) -> None:
+        if self.failing_restores or reference not in self.snapshots:
+            raise RestoreFailed(f"could not restore {reference!r}")
+        name, content = self.snapshots[reference]
+        self.data[name] = copy.deepcopy(content)
+        self.restored.append(reference)
+
+
+class InMemoryNotifier(Notifier):
+    """Records messages; the send time is the provider's clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.sent: list[tuple[pendulum.DateTime, Message]] = []
+
+    def send(self, message: Message) -> pendulum.DateTime:
+        at = self._clock.now()
+        self.sent.append((at, message))
+        return at
+
+
+class InMemoryBusinessCalendar(BusinessCalendar):
+    """Working hours per weekday, plus dated exceptions (holidays, transferred working days).
+
+    `weekly` maps ISO weekday (1 = Monday) to (start, end); `exceptions` maps a date to
+    its hours or None for a day off; exceptions win.
+    """
+
+    def __init__(
+        self,
+        *,
+        timezone: str = "Europe/Moscow",
+        weekly: Mapping[int, tuple[time, time]] | None = None,
+        exceptions: Mapping[date, tuple[time, time] | None] | None = None,
+    ) -> None:
+        office = (time(10), time(19))
+        self._timezone = timezone
+        self._weekly = dict(weekly) if weekly is not None else dict.fromkeys(range(1, 6), office)
+        self._exceptions = dict(exceptions or {})
+
+    @property
+    def timezone(self) -> str:
+        return self._timezone
+
+    def working_hours(self, day: date) -> tuple[time, time] | None:
+        if day in self._exceptions:
+            return self._exceptions[day]
+        return self._weekly.get(day.isoweekday())

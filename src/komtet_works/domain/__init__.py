@@ -1,0 +1,1 @@
+"""The pure domain core: no I/O, no clock, no ports or adapters."""

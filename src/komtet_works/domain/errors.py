@@ -1,0 +1,204 @@
+"""The one exception hierarchy of komtet-works.
+
+Every refusal is a subclass of `KomtetWorksError` and carries a stable snake_case
+`code`: the code is the contract at the edges (CLI, scenario files, other languages),
+the class is the contract inside Python.  A refused operation changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class KomtetWorksError(Exception):
+    """Root of every error the library raises on purpose."""
+
+    code: ClassVar[str] = "error"
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+# --- bad input --------------------------------------------------------------------------
+
+
+class InvalidInput(KomtetWorksError, ValueError):
+    """A value that cannot mean anything here: the caller must correct it.
+
+    All input errors share the code ``invalid_input``; the subclass and `field` say which.
+    """
+
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidMoney(InvalidInput):
+    """A float, NaN, infinity, non-number, or more precision than the currency has."""
+
+
+class UnknownCurrency(InvalidInput):
+    """A currency code the library does not know."""
+
+
+class InvalidHours(InvalidInput):
+    """Hours that are not a finite positive decimal."""
+
+
+class NaiveDatetime(InvalidInput):
+    """A datetime without a time zone: an instant cannot be known from it."""
+
+
+class CurrencyMismatch(KomtetWorksError, ValueError):
+    """Arithmetic or comparison across two currencies."""
+
+    code = "currency_mismatch"
+
+
+# --- eligibility (rules E1-E3) ---------------------------------------------------------
+
+
+class EligibilityError(KomtetWorksError):
+    """The service cannot be ordered for this customer or target."""
+
+
+class UnknownCustomer(EligibilityError):
+    code = "unknown_customer"
+
+
+class NotCustomerTarget(EligibilityError):
+    """Third-party equipment, or a site or server of another customer."""
+
+    code = "not_customer_target"
+
+
+class NotOrderOwner(EligibilityError):
+    code = "not_order_owner"
+
+
+class HostingFaultFreeSupport(EligibilityError):
+    """A problem of the hosting itself: free Technical Support handles it."""
+
+    code = "hosting_fault_free_support"
+
+
+# --- lifecycle rules -------------------------------------------------------------------
+
+
+class RuleViolation(KomtetWorksError):
+    """The order exists, but the rules refuse this step now."""
+
+
+class InvalidTransition(RuleViolation):
+    code = "invalid_transition"
+
+
+class ActorNotAllowed(RuleViolation):
+    """The step is one the customer, staff or billing system may not take."""
+
+    code = "actor_not_allowed"
+
+
+class OutOfOrder(RuleViolation):
+    """A step dated before the order's last recorded step."""
+
+    code = "out_of_order"
+
+
+class NoCurrentQuote(RuleViolation):
+    code = "no_current_quote"
+
+
+class QuoteExpired(RuleViolation):
+    code = "quote_expired"
+
+
+class QuoteOutdated(RuleViolation):
+    """Under a payment-time price lock: the price changed since the quote, re-estimate."""
+
+    code = "quote_outdated"
+
+
+class AmountMismatch(RuleViolation):
+    code = "amount_mismatch"
+
+
+class PaymentConflict(RuleViolation):
+    """One payment id reported twice with different facts."""
+
+    code = "payment_conflict"
+
+
+class InvalidRefund(RuleViolation):
+    """A refund that would exceed a payment or refund one twice."""
+
+    code = "invalid_refund"
+
+
+class BackupNotConfirmed(RuleViolation):
+    code = "backup_not_confirmed"
+
+
+class ClaimWindowClosed(RuleViolation):
+    code = "claim_window_closed"
+
+
+class ClaimVoidCustomerChanges(RuleViolation):
+    code = "claim_void_customer_changes"
+
+
+class ClaimLimitReached(RuleViolation):
+    code = "claim_limit_reached"
+
+
+class ClaimWindowOpen(RuleViolation):
+    """Closing while a claim can still be filed."""
+
+    code = "claim_window_open"
+
+
+class CancellationNotAllowed(RuleViolation):
+    code = "cancellation_not_allowed"
+
+
+# --- orders and storage ----------------------------------------------------------------
+
+
+class UnknownOrder(KomtetWorksError, LookupError):
+    code = "unknown_order"
+
+
+class OrderExists(KomtetWorksError):
+    code = "order_exists"
+
+
+class ConcurrencyError(KomtetWorksError):
+    """A save based on a stale version: someone else changed the order first."""
+
+    code = "stale_version"
+
+
+# --- external systems ------------------------------------------------------------------
+
+
+class ExternalSystemError(KomtetWorksError):
+    """A port reported that the outside world did not do what was asked."""
+
+
+class BackupFailed(ExternalSystemError):
+    code = "backup_failed"
+
+
+class RestoreFailed(ExternalSystemError):
+    code = "restore_failed"
+
+
+class BillingFailed(ExternalSystemError):
+    code = "billing_failed"
+
+
+class NotificationFailed(ExternalSystemError):
+    code = "notification_failed"

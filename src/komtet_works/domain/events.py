@@ -1,0 +1,143 @@
+"""Domain events: what happened to an order, who did it, when, why, and the states around it.
+
+An order's events are its audit trail, and the order can be rebuilt from them
+(`WorkOrder.replay`).  Names are past tense.
+"""
+
+from __future__ import annotations
+
+import attrs
+import pendulum
+
+from komtet_works.domain.customers import Target
+from komtet_works.domain.ledger import Payment, Refund
+from komtet_works.domain.lifecycle import ActorKind, State
+from komtet_works.domain.pricing import Quote
+from komtet_works.domain.works import Backup
+
+
+@attrs.frozen
+class Actor:
+    """Who took a step: a customer, a staff member, or a system (billing, the closing job)."""
+
+    kind: ActorKind
+    id: str
+
+    @classmethod
+    def customer(cls, customer_id: str) -> Actor:
+        return cls(ActorKind.CUSTOMER, customer_id)
+
+    @classmethod
+    def staff(cls, staff_id: str) -> Actor:
+        return cls(ActorKind.STAFF, staff_id)
+
+    @classmethod
+    def system(cls, name: str) -> Actor:
+        return cls(ActorKind.SYSTEM, name)
+
+    def __str__(self) -> str:
+        return f"{self.kind.value} {self.id}"
+
+
+_REDACTED = "'<redacted>'"
+
+
+def _redact(_: str) -> str:
+    return _REDACTED
+
+
+@attrs.frozen
+class Event:
+    """Base of every event; `note` is the why, in the actor's words (never logged)."""
+
+    order_id: str
+    actor: Actor
+    at: pendulum.DateTime
+    before: State | None
+    after: State
+    note: str = attrs.field(default="", repr=_redact, kw_only=True)
+
+
+@attrs.frozen
+class OrderRequested(Event):
+    customer_id: str = attrs.field(kw_only=True)
+    target: Target = attrs.field(kw_only=True)
+    problem: str = attrs.field(kw_only=True, repr=_redact)
+
+
+@attrs.frozen
+class RequestSupplemented(Event):
+    text: str = attrs.field(kw_only=True, repr=_redact)
+
+
+@attrs.frozen
+class EstimateIssued(Event):
+    quote: Quote = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class QuoteDeclined(Event):
+    pass
+
+
+@attrs.frozen
+class PaymentReceived(Event):
+    payment: Payment = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class CompletionDateAnnounced(Event):
+    due: pendulum.DateTime = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class OrderCancelled(Event):
+    refunds: tuple[Refund, ...] = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class WorksStarted(Event):
+    backup: Backup = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class CustomerChangeRecorded(Event):
+    pass
+
+
+@attrs.frozen
+class WorksCompleted(Event):
+    notice_sent_at: pendulum.DateTime = attrs.field(kw_only=True)
+    claim_deadline: pendulum.DateTime = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class WorksFailed(Event):
+    refunds: tuple[Refund, ...] = attrs.field(kw_only=True)
+    restored: bool = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class ClaimFiled(Event):
+    text: str = attrs.field(kw_only=True, repr=_redact)
+
+
+@attrs.frozen
+class ClaimAccepted(Event):
+    refunds: tuple[Refund, ...] = attrs.field(kw_only=True)
+    restored: bool = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class ClaimRejected(Event):
+    pass
+
+
+@attrs.frozen
+class ReworkStarted(Event):
+    pass
+
+
+@attrs.frozen
+class OrderClosed(Event):
+    pass

@@ -1,0 +1,124 @@
+"""The lifecycle of a work order as data: states, actions, and the one transition table.
+
+Everything else (the state diagram in docs/spec.md, the guards of `WorkOrder`, the
+stateful tests) reads `TRANSITIONS`; nothing restates it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+
+class State(enum.Enum):
+    REQUESTED = "requested"
+    ESTIMATED = "estimated"
+    DECLINED = "declined"
+    PAID = "paid"
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CLAIMED = "claimed"
+    REFUNDED = "refunded"
+    CLOSED = "closed"
+
+
+class Action(enum.Enum):
+    REQUEST = "request"
+    SUPPLEMENT = "supplement"
+    ESTIMATE = "estimate"
+    DECLINE = "decline"
+    PAY = "pay"
+    SCHEDULE = "schedule"
+    CANCEL = "cancel"
+    START = "start"
+    CUSTOMER_CHANGE = "customer_change"
+    COMPLETE = "complete"
+    FAIL = "fail"
+    CLAIM = "claim"
+    ACCEPT_CLAIM = "accept_claim"
+    REJECT_CLAIM = "reject_claim"
+    REWORK = "rework"
+    CLOSE = "close"
+
+
+class ActorKind(enum.Enum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+S = State
+A = Action
+
+#: (state, action) -> state after.  `None` stands for "no order yet".
+TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyType(
+    {
+        (None, A.REQUEST): S.REQUESTED,
+        (S.REQUESTED, A.SUPPLEMENT): S.REQUESTED,
+        (S.REQUESTED, A.ESTIMATE): S.ESTIMATED,
+        (S.ESTIMATED, A.SUPPLEMENT): S.REQUESTED,
+        (S.ESTIMATED, A.ESTIMATE): S.ESTIMATED,
+        (S.ESTIMATED, A.DECLINE): S.DECLINED,
+        (S.ESTIMATED, A.PAY): S.PAID,
+        (S.PAID, A.SCHEDULE): S.SCHEDULED,
+        (S.SCHEDULED, A.SCHEDULE): S.SCHEDULED,
+        (S.PAID, A.CANCEL): S.CANCELLED,
+        (S.SCHEDULED, A.CANCEL): S.CANCELLED,
+        (S.SCHEDULED, A.START): S.IN_PROGRESS,
+        (S.IN_PROGRESS, A.COMPLETE): S.COMPLETED,
+        (S.IN_PROGRESS, A.FAIL): S.REFUNDED,
+        (S.COMPLETED, A.CLAIM): S.CLAIMED,
+        (S.CLAIMED, A.ACCEPT_CLAIM): S.REFUNDED,
+        (S.CLAIMED, A.REJECT_CLAIM): S.COMPLETED,
+        (S.CLAIMED, A.REWORK): S.IN_PROGRESS,
+        (S.COMPLETED, A.CLOSE): S.CLOSED,
+        **{
+            (state, A.CUSTOMER_CHANGE): state
+            for state in (
+                S.REQUESTED,
+                S.ESTIMATED,
+                S.PAID,
+                S.SCHEDULED,
+                S.IN_PROGRESS,
+                S.COMPLETED,
+                S.CLAIMED,
+            )
+        },
+    }
+)
+
+#: Who may take each action.  Payments come from the billing system; the closing job may
+#: close orders as well as staff.
+ACTORS: Final[Mapping[Action, frozenset[ActorKind]]] = MappingProxyType(
+    {
+        A.REQUEST: frozenset({ActorKind.CUSTOMER}),
+        A.SUPPLEMENT: frozenset({ActorKind.CUSTOMER}),
+        A.ESTIMATE: frozenset({ActorKind.STAFF}),
+        A.DECLINE: frozenset({ActorKind.CUSTOMER}),
+        A.PAY: frozenset({ActorKind.SYSTEM}),
+        A.SCHEDULE: frozenset({ActorKind.STAFF}),
+        A.CANCEL: frozenset({ActorKind.CUSTOMER}),
+        A.START: frozenset({ActorKind.STAFF}),
+        A.CUSTOMER_CHANGE: frozenset({ActorKind.CUSTOMER}),
+        A.COMPLETE: frozenset({ActorKind.STAFF}),
+        A.FAIL: frozenset({ActorKind.STAFF}),
+        A.CLAIM: frozenset({ActorKind.CUSTOMER}),
+        A.ACCEPT_CLAIM: frozenset({ActorKind.STAFF}),
+        A.REJECT_CLAIM: frozenset({ActorKind.STAFF}),
+        A.REWORK: frozenset({ActorKind.STAFF}),
+        A.CLOSE: frozenset({ActorKind.STAFF, ActorKind.SYSTEM}),
+    }
+)
+
+#: States no action leaves: what happened there is final.
+TERMINAL: Final[frozenset[State]] = frozenset(
+    state for state in State if not any(before is state for before, _ in TRANSITIONS)
+)
+
+
+def allowed_actions(state: State | None) -> frozenset[Action]:
+    return frozenset(action for before, action in TRANSITIONS if before is state)

@@ -1,0 +1,184 @@
+"""Pricing: a tariff and the pure function that turns an estimate into a quote.
+
+The order of operations is part of the specification (rule P-ORDER):
+
+1. the minimum term: hours below `Tariff.minimum_hours` are billed as the minimum;
+2. the billing increment: the result is rounded to a whole number of increments,
+   up, to the nearest (half-up) or down, as the tariff says;
+3. the rate: gross = billable hours x hourly rate;
+4. the discount: the Site Maintenance discount, a share of gross;
+5. money rounding, once per computed amount (half-up to kopecks); the total is
+   gross minus the discounts, so the breakdown always adds up to the kopeck.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import timedelta
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from typing import Final
+
+import attrs
+import pendulum
+
+from komtet_works.domain.errors import InvalidHours, InvalidInput
+from komtet_works.domain.instants import exact_after
+from komtet_works.domain.money import Money, parse_decimal
+
+#: Estimates above this are refused as implausible rather than billed.
+MAX_ESTIMATE_HOURS: Final = Decimal(10_000)
+
+MAINTENANCE_DISCOUNT_REASON: Final = "site_maintenance"
+
+_ONE: Final = Decimal(1)
+
+#: Rule P1: one hour of work costs 1000 rubles.
+SEED_HOURLY_RATE: Final = Money(Decimal("1000.00"), "RUB")
+
+
+class HoursRounding(enum.Enum):
+    """How hours above the minimum are rounded to the billing increment."""
+
+    UP = "up"
+    NEAREST = "nearest"
+    DOWN = "down"
+
+
+_DECIMAL_ROUNDING: Final = {
+    HoursRounding.UP: ROUND_UP,
+    HoursRounding.NEAREST: ROUND_HALF_UP,
+    HoursRounding.DOWN: ROUND_DOWN,
+}
+
+
+def parse_hours(value: object, *, field: str = "hours") -> Decimal:
+    """Hours as estimated: a finite decimal above zero, at most `MAX_ESTIMATE_HOURS`.
+
+    The result is canonical, so ``"2"`` and ``"2.00"`` are the same hours.
+    """
+    try:
+        hours = parse_decimal(value, field=field)
+    except InvalidInput as error:
+        raise InvalidHours(str(error), field=field) from None
+    if hours <= 0:
+        raise InvalidHours(f"{field} must be above zero, got {value!r}", field=field)
+    if hours > MAX_ESTIMATE_HOURS:
+        raise InvalidHours(f"{field} above {MAX_ESTIMATE_HOURS} is not a plausible estimate")
+    return canonical(hours)
+
+
+def canonical(number: Decimal) -> Decimal:
+    """The shortest exact form of a decimal: 2.00 -> 2, 0.50 -> 0.5, never 1E+2."""
+    if number == number.to_integral_value():
+        return number.quantize(_ONE)
+    return number.normalize()
+
+
+def _positive(name: str, value: Decimal) -> None:
+    if not value.is_finite() or value <= 0:
+        raise InvalidInput(f"tariff {name} must be above zero, got {value}", field=name)
+
+
+@attrs.frozen
+class Tariff:
+    """The price list of the service; the default is the one the service description gives."""
+
+    version: str = "seed"
+    hourly_rate: Money = SEED_HOURLY_RATE
+    minimum_hours: Decimal = attrs.field(default=Decimal(1), converter=canonical)
+    billing_increment: Decimal = attrs.field(default=Decimal("0.25"), converter=canonical)
+    hours_rounding: HoursRounding = HoursRounding.UP
+    maintenance_discount: Decimal = Decimal("0.20")
+
+    def __attrs_post_init__(self) -> None:
+        _positive("hourly_rate", self.hourly_rate.amount)
+        _positive("minimum_hours", self.minimum_hours)
+        _positive("billing_increment", self.billing_increment)
+        if self.minimum_hours % self.billing_increment:
+            raise InvalidInput(
+                "tariff minimum_hours must be a whole number of billing increments",
+                field="minimum_hours",
+            )
+        if not (0 <= self.maintenance_discount < 1):
+            raise InvalidInput(
+                "tariff maintenance_discount is a share in [0, 1)", field="maintenance_discount"
+            )
+
+    @property
+    def no_discount(self) -> Money:
+        return Money.zero(self.hourly_rate.currency)
+
+    def billable_hours(self, hours: Decimal) -> Decimal:
+        """Steps 1 and 2: the minimum term, then the billing increment."""
+        counted = max(self.minimum_hours, hours)
+        if not counted % self.billing_increment:
+            return counted
+        increments = (counted / self.billing_increment).quantize(
+            _ONE, rounding=_DECIMAL_ROUNDING[self.hours_rounding]
+        )
+        return canonical(increments * self.billing_increment)
+
+
+@attrs.frozen
+class Quote:
+    """A price offer with its whole breakdown; payable until `payable_until`.
+
+    A quote carries at most one discount (decision D-DISCOUNT-STACKING): `discount` is
+    zero and `discount_reason` None when none applies.
+    """
+
+    hours: Decimal
+    billable_hours: Decimal
+    rate: Money
+    gross: Money
+    discount: Money
+    discount_reason: str | None
+    total: Money
+    tariff_version: str
+    issued_at: pendulum.DateTime
+    payable_until: pendulum.DateTime
+
+    @property
+    def currency(self) -> str:
+        return self.total.currency
+
+    def is_payable_at(self, instant: pendulum.DateTime) -> bool:
+        return instant <= self.payable_until
+
+
+def price(
+    tariff: Tariff,
+    hours: Decimal,
+    *,
+    maintained_site: bool,
+    issued_at: pendulum.DateTime,
+    valid_for: timedelta,
+) -> Quote:
+    """Quote `hours` (already checked by `parse_hours`) under `tariff`.
+
+    `maintained_site` is the eligibility fact of rule P4: the serviced target is a site
+    under an active Site Maintenance subscription of the ordering customer.
+    """
+    billable = tariff.billable_hours(hours)
+    rate = tariff.hourly_rate
+    gross = Money.rounded(billable * rate.amount, rate.currency)
+    if maintained_site and tariff.maintenance_discount:
+        discount = Money.rounded(gross.amount * tariff.maintenance_discount, rate.currency)
+        reason: str | None = MAINTENANCE_DISCOUNT_REASON
+        total = gross - discount
+    else:
+        discount = tariff.no_discount
+        reason = None
+        total = gross
+    return Quote(
+        hours,
+        billable,
+        rate,
+        gross,
+        discount,
+        reason,
+        total,
+        tariff.version,
+        issued_at,
+        exact_after(issued_at, valid_for),
+    )

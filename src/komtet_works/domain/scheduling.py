@@ -1,0 +1,49 @@
+"""Suggesting a completion date from working hours (rule L4: staff load and complexity)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, time, timedelta
+from decimal import ROUND_CEILING, Decimal
+from typing import Final
+
+import pendulum
+
+from komtet_works.domain.errors import InvalidInput
+
+#: How far ahead a calendar is searched for working time before giving up.
+HORIZON_DAYS: Final = 400
+
+WorkingHours = Callable[[date], tuple[time, time] | None]
+
+
+def finish_after(
+    start: pendulum.DateTime, hours: Decimal, *, zone: str, working_hours: WorkingHours
+) -> pendulum.DateTime:
+    """The instant by which `hours` of working time after `start` have passed.
+
+    `hours` is the staff's queue plus the order's billable hours; `working_hours` gives
+    each day's working time in `zone` (None: a day off, holidays included).
+    """
+    if hours <= 0:
+        raise InvalidInput("hours of work must be above zero", field="hours")
+    left = timedelta(seconds=int((hours * 3600).to_integral_value(ROUND_CEILING)))
+    local = start.in_timezone(zone)
+    day = local.date()
+    for _ in range(HORIZON_DAYS):
+        span = working_hours(day)
+        if span is not None:
+            opens = pendulum.datetime(
+                day.year, day.month, day.day, span[0].hour, span[0].minute, tz=zone
+            )
+            closes = pendulum.datetime(
+                day.year, day.month, day.day, span[1].hour, span[1].minute, tz=zone
+            )
+            begin = max(opens, local)
+            if begin < closes:
+                available = closes - begin
+                if left <= available:
+                    return begin + left
+                left -= available
+        day += timedelta(days=1)
+    raise InvalidInput(f"the business calendar has no room for the works in {HORIZON_DAYS} days")

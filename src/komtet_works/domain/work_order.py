@@ -1,0 +1,569 @@
+"""The work order, the aggregate: every step is guarded, recorded as an event, and returns
+a new order.  The order it was called on is never touched, so a refused step changes
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+import attrs
+import pendulum
+
+from komtet_works.domain.customers import Customer, Target
+from komtet_works.domain.errors import (
+    ActorNotAllowed,
+    AmountMismatch,
+    BackupNotConfirmed,
+    CancellationNotAllowed,
+    ClaimLimitReached,
+    ClaimVoidCustomerChanges,
+    ClaimWindowClosed,
+    ClaimWindowOpen,
+    HostingFaultFreeSupport,
+    InvalidInput,
+    InvalidRefund,
+    InvalidTransition,
+    NoCurrentQuote,
+    NotOrderOwner,
+    OutOfOrder,
+    QuoteExpired,
+    QuoteOutdated,
+)
+from komtet_works.domain.events import (
+    Actor,
+    ClaimAccepted,
+    ClaimFiled,
+    ClaimRejected,
+    CompletionDateAnnounced,
+    CustomerChangeRecorded,
+    EstimateIssued,
+    Event,
+    OrderCancelled,
+    OrderClosed,
+    OrderRequested,
+    PaymentReceived,
+    QuoteDeclined,
+    RequestSupplemented,
+    ReworkStarted,
+    WorksCompleted,
+    WorksFailed,
+    WorksStarted,
+)
+from komtet_works.domain.instants import require_aware
+from komtet_works.domain.ledger import Ledger, Payment, Refund
+from komtet_works.domain.lifecycle import ACTORS, TRANSITIONS, Action, ActorKind, State
+from komtet_works.domain.policy import Policy, PriceLock
+from komtet_works.domain.pricing import Tariff, parse_hours, price
+from komtet_works.domain.works import Backup, Claim, ClaimOutcome, Works
+
+#: Longest free text accepted in a problem, supplement, claim or note.
+MAX_TEXT: Final = 100_000
+
+
+def _text(value: object, field: str, *, required: bool = True) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be text, not {type(value).__name__}", field=field)
+    if required and not value.strip():
+        raise InvalidInput(f"{field} must not be empty", field=field)
+    if len(value) > MAX_TEXT:
+        raise InvalidInput(f"{field} is longer than {MAX_TEXT} characters", field=field)
+    return value
+
+
+def _redact(_: object) -> str:
+    return "'<redacted>'"
+
+
+@attrs.frozen
+class WorkOrder:
+    """One customer's order of paid works on one of their sites or servers."""
+
+    id: str
+    customer_id: str
+    target: Target
+    problem: str = attrs.field(repr=_redact)
+    state: State
+    ledger: Ledger
+    works: Works
+    supplements: tuple[str, ...] = attrs.field(repr=_redact)
+    #: the whole history; the order is the fold of these (`replay`)
+    events: tuple[Event, ...] = attrs.field(repr=False)
+
+    @property
+    def version(self) -> int:
+        """How many events the order has: the optimistic-concurrency version."""
+        return len(self.events)
+
+    # --- rebuilding ---------------------------------------------------------------------
+
+    @classmethod
+    def replay(cls, events: Iterable[Event]) -> WorkOrder:
+        """The order its events describe, exactly as the transitions built it."""
+        iterator = iter(events)
+        first = next(iterator, None)
+        if not isinstance(first, OrderRequested):
+            raise InvalidInput("an order's history starts with OrderRequested", field="events")
+        order = _created(first)
+        for event in iterator:
+            order = _APPLY[type(event)](order, event)
+        return order
+
+    def _record(self, event: Event) -> WorkOrder:
+        return _APPLY[type(event)](self, event)
+
+    # --- guards ---------------------------------------------------------------------------
+
+    def check(self, action: Action, actor: Actor, at: object) -> tuple[pendulum.DateTime, State]:
+        """Whether `actor` may take `action` at `at`: the checks every step starts with.
+
+        Returns the checked instant and the state after.  Use cases call it before side
+        effects (a backup, a refund) that must not happen for a step the rules refuse.
+        """
+        instant = require_aware(at)
+        if actor.kind is ActorKind.CUSTOMER and actor.id != self.customer_id:
+            raise NotOrderOwner(f"order {self.id!r} belongs to another customer")
+        if actor.kind not in ACTORS[action]:
+            raise ActorNotAllowed(f"a {actor.kind.value} cannot {action.value} an order")
+        after = TRANSITIONS.get((self.state, action))
+        if after is None:
+            raise InvalidTransition(
+                f"cannot {action.value.replace('_', ' ')} an order that is {self.state.value}"
+            )
+        if instant < self.events[-1].at:
+            raise OutOfOrder(
+                f"{action.value} at {instant.isoformat()} is before the order's last step "
+                f"at {self.events[-1].at.isoformat()}"
+            )
+        return instant, after
+
+    # --- the lifecycle ----------------------------------------------------------------------
+
+    @classmethod
+    def request(
+        cls,
+        *,
+        order_id: str,
+        customer: Customer,
+        target: str,
+        problem: str,
+        at: object,
+        hosting_fault: bool = False,
+    ) -> WorkOrder:
+        """Rules L1, E1, E2: a customer describes a problem on one of their own targets."""
+        instant = require_aware(at)
+        _text(order_id, "order_id")
+        owned = customer.target(target)
+        if hosting_fault:
+            raise HostingFaultFreeSupport(
+                "problems of the hosting itself or of the provider's service settings are "
+                "solved by Technical Support free of charge"
+            )
+        return _created(
+            OrderRequested(
+                order_id,
+                Actor.customer(customer.id),
+                instant,
+                None,
+                State.REQUESTED,
+                customer_id=customer.id,
+                target=owned,
+                problem=_text(problem, "problem"),
+            )
+        )
+
+    def supplement(self, *, by: Actor, at: object, text: str) -> WorkOrder:
+        """Rule L3: more detail; a current quote is withdrawn and must be re-estimated."""
+        instant, after = self.check(Action.SUPPLEMENT, by, at)
+        return self._record(
+            RequestSupplemented(self.id, by, instant, self.state, after, text=_text(text, "text"))
+        )
+
+    def estimate(
+        self,
+        *,
+        by: Actor,
+        at: object,
+        hours: object,
+        tariff: Tariff,
+        customer: Customer,
+        policy: Policy,
+    ) -> WorkOrder:
+        """Rules L2, P1-P4: staff estimate the hours; a quote supersedes any earlier one.
+
+        `customer` is the directory's view now: the discount needs a subscription active at
+        the time of the estimate (E3).
+        """
+        instant, after = self.check(Action.ESTIMATE, by, at)
+        quote = price(
+            tariff,
+            parse_hours(hours),
+            maintained_site=customer.has_maintenance_on(self.target),
+            issued_at=instant,
+            valid_for=policy.quote_valid_for,
+        )
+        return self._record(EstimateIssued(self.id, by, instant, self.state, after, quote=quote))
+
+    def decline(self, *, by: Actor, at: object, note: str = "") -> WorkOrder:
+        instant, after = self.check(Action.DECLINE, by, at)
+        return self._record(QuoteDeclined(self.id, by, instant, self.state, after, note=note))
+
+    def pay(
+        self,
+        *,
+        by: Actor,
+        at: object,
+        payment: Payment,
+        policy: Policy,
+        tariff: Tariff,
+        customer: Customer,
+    ) -> WorkOrder:
+        """Rules P5, L4: the current quote, paid exactly and in time.
+
+        A payment already accepted (same id, same amount) is a retried callback: the
+        order is returned unchanged, so it counts once.
+        """
+        if self.ledger.known_payment(payment):
+            return self
+        if self.state is State.REQUESTED and self.ledger.current_quote is None:
+            raise NoCurrentQuote(f"order {self.id!r} has no quote that can be paid")
+        instant, after = self.check(Action.PAY, by, at)
+        quote = self.ledger.current_quote
+        if quote is None:  # pragma: no cover - ESTIMATED always has a current quote
+            raise NoCurrentQuote(f"order {self.id!r} has no quote that can be paid")
+        if not quote.is_payable_at(instant):
+            raise QuoteExpired(
+                f"the quote was payable until {quote.payable_until.isoformat()}; "
+                "staff must estimate again"
+            )
+        if payment.amount != quote.total:
+            raise AmountMismatch(f"payment of {payment.amount} does not match {quote.total}")
+        if policy.price_lock is PriceLock.AT_PAYMENT:
+            now = price(
+                tariff,
+                quote.hours,
+                maintained_site=customer.has_maintenance_on(self.target),
+                issued_at=instant,
+                valid_for=policy.quote_valid_for,
+            )
+            if now.total != quote.total:
+                raise QuoteOutdated(
+                    f"the price is now {now.total}, not {quote.total}; staff must estimate again"
+                )
+        return self._record(
+            PaymentReceived(self.id, by, instant, self.state, after, payment=payment)
+        )
+
+    def schedule(self, *, by: Actor, at: object, due: object) -> WorkOrder:
+        """Rule L4: the completion date, told to the customer before the works."""
+        instant, after = self.check(Action.SCHEDULE, by, at)
+        due_at = require_aware(due, field="due")
+        if due_at <= instant:
+            raise InvalidInput("the completion date must be in the future", field="due")
+        return self._record(
+            CompletionDateAnnounced(self.id, by, instant, self.state, after, due=due_at)
+        )
+
+    def cancel(
+        self, *, by: Actor, at: object, refunds: tuple[Refund, ...], policy: Policy
+    ) -> WorkOrder:
+        """Decision D-CANCELLATION: before works start, a cancellation refunds everything."""
+        instant, after = self.check(Action.CANCEL, by, at)
+        if not policy.cancel_before_start:
+            raise CancellationNotAllowed("this provider does not take cancellations after payment")
+        self._check_full_refund(refunds)
+        return self._record(
+            OrderCancelled(self.id, by, instant, self.state, after, refunds=refunds)
+        )
+
+    def start(self, *, by: Actor, at: object, backup: Backup) -> WorkOrder:
+        """Rules L5, L6: no works without a confirmed backup of the target."""
+        instant, after = self.check(Action.START, by, at)
+        if not backup.verified:
+            raise BackupNotConfirmed(f"backup {backup.reference!r} is not confirmed")
+        return self._record(WorksStarted(self.id, by, instant, self.state, after, backup=backup))
+
+    def record_customer_change(self, *, by: Actor, at: object, note: str = "") -> WorkOrder:
+        """Rules L6, C2: the customer changed something on the target."""
+        instant, after = self.check(Action.CUSTOMER_CHANGE, by, at)
+        return self._record(
+            CustomerChangeRecorded(self.id, by, instant, self.state, after, note=note)
+        )
+
+    def complete(
+        self, *, by: Actor, at: object, notice_sent_at: object, policy: Policy
+    ) -> WorkOrder:
+        """Rules L7, C1: the provider's notice; its send time starts the claim window."""
+        instant, after = self.check(Action.COMPLETE, by, at)
+        sent = require_aware(notice_sent_at, field="notice_sent_at")
+        return self._record(
+            WorksCompleted(
+                self.id,
+                by,
+                instant,
+                self.state,
+                after,
+                notice_sent_at=sent,
+                claim_deadline=policy.claim_deadline(sent),
+            )
+        )
+
+    def fail(
+        self, *, by: Actor, at: object, refunds: tuple[Refund, ...], restored: bool, note: str = ""
+    ) -> WorkOrder:
+        """Rule L8: not solved: every payment refunded, the backup restored."""
+        instant, after = self.check(Action.FAIL, by, at)
+        self._check_full_refund(refunds)
+        return self._record(
+            WorksFailed(
+                self.id,
+                by,
+                instant,
+                self.state,
+                after,
+                refunds=refunds,
+                restored=restored,
+                note=note,
+            )
+        )
+
+    def claim(self, *, by: Actor, at: object, text: str, policy: Policy) -> WorkOrder:
+        """Rules C1, C2: inside the window, and only without customer changes."""
+        instant, after = self.check(Action.CLAIM, by, at)
+        works = self.works
+        if len(works.claims) >= policy.max_claims:
+            raise ClaimLimitReached(f"an order may have {policy.max_claims} claim(s)")
+        deadline = works.claim_deadline
+        if deadline is None or instant > deadline:
+            raise ClaimWindowClosed(
+                f"claims could be filed until {deadline.isoformat() if deadline else '-'}"
+            )
+        if works.changed_since_start():
+            raise ClaimVoidCustomerChanges(
+                "the customer changed the target during or after the works"
+            )
+        return self._record(
+            ClaimFiled(self.id, by, instant, self.state, after, text=_text(text, "text"))
+        )
+
+    def resolve_claim(
+        self,
+        *,
+        by: Actor,
+        at: object,
+        outcome: ClaimOutcome,
+        refunds: tuple[Refund, ...] = (),
+        restored: bool = False,
+        note: str = "",
+    ) -> WorkOrder:
+        """Decision D-CLAIMS: refund and restore, reject, or rework."""
+        action = _RESOLUTIONS[outcome]
+        instant, after = self.check(action, by, at)
+        event: Event
+        if outcome is ClaimOutcome.REFUND:
+            self._check_full_refund(refunds)
+            event = ClaimAccepted(
+                self.id,
+                by,
+                instant,
+                self.state,
+                after,
+                refunds=refunds,
+                restored=restored,
+                note=note,
+            )
+        elif outcome is ClaimOutcome.REJECT:
+            event = ClaimRejected(self.id, by, instant, self.state, after, note=note)
+        else:
+            event = ReworkStarted(self.id, by, instant, self.state, after, note=note)
+        return self._record(event)
+
+    def close(self, *, by: Actor, at: object) -> WorkOrder:
+        """Closing: once the claim window has ended, nothing more can happen."""
+        instant, after = self.check(Action.CLOSE, by, at)
+        deadline = self.works.claim_deadline
+        if deadline is not None and instant <= deadline:
+            raise ClaimWindowOpen(f"claims can be filed until {deadline.isoformat()}")
+        return self._record(OrderClosed(self.id, by, instant, self.state, after))
+
+    def _check_full_refund(self, refunds: tuple[Refund, ...]) -> None:
+        self.ledger.check_refunds(refunds)
+        if {r.payment_id for r in refunds} != {r.payment_id for r in self.ledger.refunds_due()}:
+            raise InvalidRefund("every payment not yet refunded must be refunded in full")
+        for refund in refunds:
+            if not refund.reference:
+                raise InvalidRefund(f"refund of payment {refund.payment_id!r} has no receipt")
+
+
+_RESOLUTIONS: Final = {
+    ClaimOutcome.REFUND: Action.ACCEPT_CLAIM,
+    ClaimOutcome.REJECT: Action.REJECT_CLAIM,
+    ClaimOutcome.REWORK: Action.REWORK,
+}
+
+
+# --- applying events: the only code that builds a changed order ----------------------------
+
+_NEW_LEDGER: Final = Ledger()
+_NEW_WORKS: Final = Works()
+
+
+def _created(event: OrderRequested) -> WorkOrder:
+    return WorkOrder(
+        event.order_id,
+        event.customer_id,
+        event.target,
+        event.problem,
+        event.after,
+        _NEW_LEDGER,
+        _NEW_WORKS,
+        (),
+        (event,),
+    )
+
+
+def _evolve(
+    order: WorkOrder,
+    event: Event,
+    *,
+    ledger: Ledger | None = None,
+    works: Works | None = None,
+    supplements: tuple[str, ...] | None = None,
+) -> WorkOrder:
+    # Hand-written rather than attrs.evolve: this runs on every transition, and evolve's
+    # introspection would cost more than the transition itself.
+    return WorkOrder(
+        order.id,
+        order.customer_id,
+        order.target,
+        order.problem,
+        event.after,
+        order.ledger if ledger is None else ledger,
+        order.works if works is None else works,
+        order.supplements if supplements is None else supplements,
+        (*order.events, event),
+    )
+
+
+def _supplemented(order: WorkOrder, event: RequestSupplemented) -> WorkOrder:
+    ledger = order.ledger
+    if ledger.current_quote is not None:
+        ledger = Ledger(ledger.quotes, None, ledger.payments, ledger.refunds)
+    return _evolve(order, event, ledger=ledger, supplements=(*order.supplements, event.text))
+
+
+def _estimated(order: WorkOrder, event: EstimateIssued) -> WorkOrder:
+    ledger = order.ledger
+    return _evolve(
+        order,
+        event,
+        ledger=Ledger((*ledger.quotes, event.quote), event.quote, ledger.payments, ledger.refunds),
+    )
+
+
+def _paid(order: WorkOrder, event: PaymentReceived) -> WorkOrder:
+    ledger = order.ledger
+    return _evolve(
+        order,
+        event,
+        ledger=Ledger(
+            ledger.quotes, ledger.current_quote, (*ledger.payments, event.payment), ledger.refunds
+        ),
+    )
+
+
+def _with_refunds(ledger: Ledger, refunds: tuple[Refund, ...]) -> Ledger:
+    return Ledger(ledger.quotes, ledger.current_quote, ledger.payments, ledger.refunds + refunds)
+
+
+def _cancelled(order: WorkOrder, event: OrderCancelled) -> WorkOrder:
+    return _evolve(order, event, ledger=_with_refunds(order.ledger, event.refunds))
+
+
+def _failed(order: WorkOrder, event: WorksFailed) -> WorkOrder:
+    return _evolve(
+        order,
+        event,
+        ledger=_with_refunds(order.ledger, event.refunds),
+        works=attrs.evolve(order.works, restored=event.restored),
+    )
+
+
+def _scheduled(order: WorkOrder, event: CompletionDateAnnounced) -> WorkOrder:
+    return _evolve(order, event, works=attrs.evolve(order.works, due=event.due))
+
+
+def _started(order: WorkOrder, event: WorksStarted) -> WorkOrder:
+    return _evolve(
+        order, event, works=attrs.evolve(order.works, backup=event.backup, started_at=event.at)
+    )
+
+
+def _changed(order: WorkOrder, event: CustomerChangeRecorded) -> WorkOrder:
+    works = order.works
+    return _evolve(
+        order,
+        event,
+        works=attrs.evolve(works, customer_changes=(*works.customer_changes, event.at)),
+    )
+
+
+def _completed(order: WorkOrder, event: WorksCompleted) -> WorkOrder:
+    return _evolve(
+        order,
+        event,
+        works=attrs.evolve(
+            order.works, notice_sent_at=event.notice_sent_at, claim_deadline=event.claim_deadline
+        ),
+    )
+
+
+def _claimed(order: WorkOrder, event: ClaimFiled) -> WorkOrder:
+    works = order.works
+    return _evolve(
+        order,
+        event,
+        works=attrs.evolve(works, claims=(*works.claims, Claim(event.at, event.text))),
+    )
+
+
+def _decided(works: Works, outcome: ClaimOutcome) -> Works:
+    *earlier, last = works.claims
+    return attrs.evolve(works, claims=(*earlier, attrs.evolve(last, outcome=outcome)))
+
+
+def _claim_accepted(order: WorkOrder, event: ClaimAccepted) -> WorkOrder:
+    works = attrs.evolve(_decided(order.works, ClaimOutcome.REFUND), restored=event.restored)
+    return _evolve(order, event, ledger=_with_refunds(order.ledger, event.refunds), works=works)
+
+
+def _claim_rejected(order: WorkOrder, event: ClaimRejected) -> WorkOrder:
+    return _evolve(order, event, works=_decided(order.works, ClaimOutcome.REJECT))
+
+
+def _rework_started(order: WorkOrder, event: ReworkStarted) -> WorkOrder:
+    return _evolve(order, event, works=_decided(order.works, ClaimOutcome.REWORK))
+
+
+def _state_only(order: WorkOrder, event: Event) -> WorkOrder:
+    return _evolve(order, event)
+
+
+_APPLY: Final[dict[type[Event], Callable[[WorkOrder, Any], WorkOrder]]] = {
+    RequestSupplemented: _supplemented,
+    EstimateIssued: _estimated,
+    QuoteDeclined: _state_only,
+    PaymentReceived: _paid,
+    CompletionDateAnnounced: _scheduled,
+    OrderCancelled: _cancelled,
+    WorksStarted: _started,
+    CustomerChangeRecorded: _changed,
+    WorksCompleted: _completed,
+    WorksFailed: _failed,
+    ClaimFiled: _claimed,
+    ClaimAccepted: _claim_accepted,
+    ClaimRejected: _claim_rejected,
+    ReworkStarted: _rework_started,
+    OrderClosed: _state_only,
+}

@@ -1,0 +1,49 @@
+"""The works side of an order: the completion date, the backup, the notice and claims."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+import pendulum
+
+
+@attrs.frozen
+class Backup:
+    """A snapshot of the target taken before works (rule L5)."""
+
+    reference: str
+    taken_at: pendulum.DateTime
+    verified: bool
+
+
+class ClaimOutcome(enum.Enum):
+    REFUND = "refund"
+    REJECT = "reject"
+    REWORK = "rework"
+
+
+@attrs.frozen
+class Claim:
+    filed_at: pendulum.DateTime
+    text: str = attrs.field(repr=False)
+    outcome: ClaimOutcome | None = None
+
+
+@attrs.frozen
+class Works:
+    due: pendulum.DateTime | None = None
+    backup: Backup | None = None
+    started_at: pendulum.DateTime | None = None
+    #: when the customer changed something on the target, as recorded
+    customer_changes: tuple[pendulum.DateTime, ...] = ()
+    notice_sent_at: pendulum.DateTime | None = None
+    claim_deadline: pendulum.DateTime | None = None
+    claims: tuple[Claim, ...] = ()
+    #: None until a restore was due; then whether the data came back
+    restored: bool | None = None
+
+    def changed_since_start(self) -> bool:
+        """Rule C2: a change during or after the works voids claims."""
+        started = self.started_at
+        return started is not None and any(at >= started for at in self.customer_changes)

@@ -1,0 +1,24 @@
+"""Ports: what komtet-works needs from the host, as `typing.Protocol`s.
+
+Adapters implement them; nothing here depends on an adapter.
+"""
+
+from komtet_works.ports.backups import Backups
+from komtet_works.ports.billing import Billing
+from komtet_works.ports.calendar import BusinessCalendar
+from komtet_works.ports.clock import Clock
+from komtet_works.ports.customers import CustomerDirectory
+from komtet_works.ports.notifications import Message, MessageKind, Notifier
+from komtet_works.ports.work_orders import WorkOrders
+
+__all__ = [
+    "Backups",
+    "Billing",
+    "BusinessCalendar",
+    "Clock",
+    "CustomerDirectory",
+    "Message",
+    "MessageKind",
+    "Notifier",
+    "WorkOrders",
+]

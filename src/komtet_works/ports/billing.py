@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Protocol
+
+from komtet_works.domain.money import Money
+
+
+class Billing(Protocol):
+    """The provider's Billing System (rule P5)."""
+
+    def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
+        """Ask the customer to pay `amount` for an order; return the invoice reference.
+
+        Asking twice with one `idempotency_key` gives one invoice.
+        """
+        ...
+
+    def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
+        """Return `amount` of payment `payment_id`; return the billing system's receipt.
+
+        Asking twice with one `idempotency_key` refunds once and gives the same receipt.
+        Raises `BillingFailed` when the money did not go out.
+        """
+        ...

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from komtet_works.domain.lifecycle import State
+from komtet_works.domain.work_order import WorkOrder
+
+
+class WorkOrders(Protocol):
+    """Where work orders are kept, with optimistic concurrency on `WorkOrder.version`."""
+
+    def get(self, order_id: str) -> WorkOrder:
+        """The order as last saved.  Raises `UnknownOrder`."""
+        ...
+
+    def save(self, order: WorkOrder, *, expected_version: int) -> None:
+        """Store `order` if the stored version is still `expected_version` (0: a new order).
+
+        Raises `ConcurrencyError` and stores nothing when someone saved in between.
+        """
+        ...
+
+    def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
+        """The customer's orders, oldest first."""
+        ...
+
+    def by_state(self, *states: State) -> Sequence[WorkOrder]:
+        """Orders in any of `states`, oldest first."""
+        ...

@@ -1,0 +1,346 @@
+"""The application layer: each use case loads an order, applies the domain, saves it with
+the version it loaded, and talks to the outside world through the ports.
+
+Side effects that an external system may see twice (refunds, invoices, messages) carry
+idempotency keys derived from the order, so a use case retried after a failure or a
+`ConcurrencyError` asks for nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pendulum
+
+from komtet_works.domain.customers import Customer
+from komtet_works.domain.errors import (
+    OrderExists,
+    RestoreFailed,
+    UnknownCustomer,
+    UnknownOrder,
+)
+from komtet_works.domain.events import Actor
+from komtet_works.domain.instants import require_aware
+from komtet_works.domain.ledger import Payment, Refund
+from komtet_works.domain.lifecycle import Action, State
+from komtet_works.domain.money import Money
+from komtet_works.domain.policy import Policy
+from komtet_works.domain.pricing import Tariff
+from komtet_works.domain.scheduling import finish_after
+from komtet_works.domain.work_order import WorkOrder
+from komtet_works.domain.works import Backup, ClaimOutcome
+from komtet_works.ports import (
+    Backups,
+    Billing,
+    BusinessCalendar,
+    Clock,
+    CustomerDirectory,
+    Message,
+    MessageKind,
+    Notifier,
+    WorkOrders,
+)
+
+BILLING = Actor.system("billing")
+
+#: States whose orders wait for staff; their hours make up the queue.
+QUEUED = (State.PAID, State.SCHEDULED, State.IN_PROGRESS)
+
+
+class WorkOrderService:
+    """Every use case of the Additional Works service, over the ports a host provides."""
+
+    def __init__(
+        self,
+        *,
+        orders: WorkOrders,
+        customers: CustomerDirectory,
+        billing: Billing,
+        backups: Backups,
+        notifier: Notifier,
+        clock: Clock,
+        calendar: BusinessCalendar,
+        tariff: Tariff | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        self.orders = orders
+        self.customers = customers
+        self.billing = billing
+        self.backups = backups
+        self.notifier = notifier
+        self.clock = clock
+        self.calendar = calendar
+        self.tariff = tariff if tariff is not None else Tariff()
+        self.policy = policy if policy is not None else Policy()
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def _customer(self, customer_id: str) -> Customer:
+        customer = self.customers.find(customer_id)
+        if customer is None:
+            raise UnknownCustomer(f"{customer_id!r} is not a customer of this hosting")
+        return customer
+
+    def _change(
+        self, order_id: str, step: Callable[[WorkOrder, pendulum.DateTime], WorkOrder]
+    ) -> WorkOrder:
+        """Load, apply one domain step at the clock's now, save against the loaded version."""
+        order = self.orders.get(order_id)
+        changed = step(order, self.clock.now())
+        if changed is not order:
+            self.orders.save(changed, expected_version=order.version)
+        return changed
+
+    def _tell(self, order: WorkOrder, kind: MessageKind, body: str) -> pendulum.DateTime:
+        message = Message(
+            id=f"{order.id}:{order.version}:{kind.value}",
+            order_id=order.id,
+            customer_id=order.customer_id,
+            kind=kind,
+            body=body,
+        )
+        return self.notifier.send(message)
+
+    def _refund_all(self, order: WorkOrder) -> tuple[Refund, ...]:
+        """Refund every payment not yet refunded; safe to repeat (one key per payment)."""
+        return tuple(
+            Refund(
+                due.payment_id,
+                due.amount,
+                self.billing.refund(
+                    payment_id=due.payment_id,
+                    amount=due.amount,
+                    idempotency_key=f"{order.id}:refund:{due.payment_id}",
+                ),
+            )
+            for due in order.ledger.refunds_due()
+        )
+
+    def _restore(self, order: WorkOrder) -> bool:
+        """Restore the start-of-works backup; a failed restore is recorded, not raised.
+
+        The refund has gone out by then and must stay on record (decision D-RESTORE).
+        """
+        backup = order.works.backup
+        if backup is None:
+            return False
+        try:
+            self.backups.restore(backup.reference)
+        except RestoreFailed:
+            return False
+        return True
+
+    # --- use cases ------------------------------------------------------------------------
+
+    def request(
+        self,
+        *,
+        order_id: str,
+        customer_id: str,
+        target: str,
+        problem: str,
+        hosting_fault: bool = False,
+    ) -> WorkOrder:
+        """A customer describes a problem on one of their sites or servers."""
+        try:
+            self.orders.get(order_id)
+        except UnknownOrder:
+            pass
+        else:
+            raise OrderExists(f"work order {order_id!r} already exists")
+        order = WorkOrder.request(
+            order_id=order_id,
+            customer=self._customer(customer_id),
+            target=target,
+            problem=problem,
+            at=self.clock.now(),
+            hosting_fault=hosting_fault,
+        )
+        self.orders.save(order, expected_version=0)
+        return order
+
+    def supplement(self, order_id: str, *, customer_id: str, text: str) -> WorkOrder:
+        by = Actor.customer(customer_id)
+        return self._change(order_id, lambda o, now: o.supplement(by=by, at=now, text=text))
+
+    def estimate(self, order_id: str, *, staff_id: str, hours: object) -> WorkOrder:
+        """Staff estimate the hours; the customer gets the quote and an invoice for it."""
+        by = Actor.staff(staff_id)
+        order = self.orders.get(order_id)
+        estimated = order.estimate(
+            by=by,
+            at=self.clock.now(),
+            hours=hours,
+            tariff=self.tariff,
+            customer=self._customer(order.customer_id),
+            policy=self.policy,
+        )
+        self.orders.save(estimated, expected_version=order.version)
+        quote = estimated.ledger.quotes[-1]
+        self.billing.request_payment(
+            order_id=order_id,
+            amount=quote.total,
+            idempotency_key=f"{order_id}:invoice:{estimated.version}",
+        )
+        self._tell(
+            estimated,
+            MessageKind.QUOTE_ISSUED,
+            f"{quote.billable_hours} h, {quote.total} to pay "
+            f"until {quote.payable_until.isoformat()}",
+        )
+        return estimated
+
+    def decline(self, order_id: str, *, customer_id: str, note: str = "") -> WorkOrder:
+        by = Actor.customer(customer_id)
+        return self._change(order_id, lambda o, now: o.decline(by=by, at=now, note=note))
+
+    def record_payment(self, order_id: str, *, payment_id: str, amount: object) -> WorkOrder:
+        """The billing system reports a payment.  Idempotent per `payment_id`."""
+        order = self.orders.get(order_id)
+        currency = order.ledger.currency
+        now = self.clock.now()
+        payment = Payment(payment_id, Money.of(amount, currency), now)
+        paid = order.pay(
+            by=BILLING,
+            at=now,
+            payment=payment,
+            policy=self.policy,
+            tariff=self.tariff,
+            customer=self._customer(order.customer_id),
+        )
+        if paid is not order:
+            self.orders.save(paid, expected_version=order.version)
+        return paid
+
+    def suggest_completion_date(self, order_id: str) -> pendulum.DateTime:
+        """When the works can be done: the staff's queue plus this order, in working hours."""
+        order = self.orders.get(order_id)
+        quote = order.ledger.current_quote
+        own = quote.billable_hours if quote is not None else self.tariff.minimum_hours
+        queue = sum(
+            (
+                o.ledger.current_quote.billable_hours
+                for o in self.orders.by_state(*QUEUED)
+                if o.id != order_id and o.ledger.current_quote is not None
+            ),
+            Decimal(0),
+        )
+        return finish_after(
+            self.clock.now(),
+            queue + own,
+            zone=self.calendar.timezone,
+            working_hours=self.calendar.working_hours,
+        )
+
+    def schedule(
+        self, order_id: str, *, staff_id: str, due: pendulum.DateTime | None = None
+    ) -> WorkOrder:
+        """Staff announce the completion date: theirs, or the suggested one."""
+        by = Actor.staff(staff_id)
+        when = (
+            require_aware(due, field="due")
+            if due is not None
+            else (self.suggest_completion_date(order_id))
+        )
+        scheduled = self._change(order_id, lambda o, now: o.schedule(by=by, at=now, due=when))
+        self._tell(scheduled, MessageKind.COMPLETION_DATE, f"works done by {when.isoformat()}")
+        return scheduled
+
+    def cancel(self, order_id: str, *, customer_id: str) -> WorkOrder:
+        """The customer cancels after paying, before works start: everything is refunded."""
+        by = Actor.customer(customer_id)
+        order = self.orders.get(order_id)
+        now = self.clock.now()
+        order.check(Action.CANCEL, by, now)
+        cancelled = order.cancel(by=by, at=now, refunds=self._refund_all(order), policy=self.policy)
+        self.orders.save(cancelled, expected_version=order.version)
+        self._tell(cancelled, MessageKind.REFUNDED, f"{cancelled.ledger.refunded} refunded")
+        return cancelled
+
+    def start(self, order_id: str, *, staff_id: str) -> WorkOrder:
+        """Works begin: a verified backup first, then the customer is told to hold still."""
+        by = Actor.staff(staff_id)
+        order = self.orders.get(order_id)
+        now = self.clock.now()
+        order.check(Action.START, by, now)
+        reference = self.backups.snapshot(order.target, order_id=order.id)
+        backup = Backup(reference, now, self.backups.verify(reference))
+        started = order.start(by=by, at=now, backup=backup)
+        self.orders.save(started, expected_version=order.version)
+        self._tell(
+            started,
+            MessageKind.WORKS_STARTING,
+            "works have started: please make no changes to the site or server until they end",
+        )
+        return started
+
+    def record_customer_change(
+        self, order_id: str, *, customer_id: str, note: str = ""
+    ) -> WorkOrder:
+        by = Actor.customer(customer_id)
+        return self._change(
+            order_id, lambda o, now: o.record_customer_change(by=by, at=now, note=note)
+        )
+
+    def complete(self, order_id: str, *, staff_id: str) -> WorkOrder:
+        """The completion notice goes out; its send time, the provider's, opens the window."""
+        by = Actor.staff(staff_id)
+        order = self.orders.get(order_id)
+        now = self.clock.now()
+        order.check(Action.COMPLETE, by, now)
+        sent_at = self._tell(order, MessageKind.WORKS_COMPLETED, "the works are complete")
+        completed = order.complete(by=by, at=now, notice_sent_at=sent_at, policy=self.policy)
+        self.orders.save(completed, expected_version=order.version)
+        return completed
+
+    def report_failure(self, order_id: str, *, staff_id: str, note: str = "") -> WorkOrder:
+        """Not solved: refund every payment, then restore the start-of-works backup."""
+        by = Actor.staff(staff_id)
+        order = self.orders.get(order_id)
+        now = self.clock.now()
+        order.check(Action.FAIL, by, now)
+        failed = order.fail(
+            by=by,
+            at=now,
+            refunds=self._refund_all(order),
+            restored=self._restore(order),
+            note=note,
+        )
+        self.orders.save(failed, expected_version=order.version)
+        self._tell(failed, MessageKind.REFUNDED, f"{failed.ledger.refunded} refunded")
+        return failed
+
+    def file_claim(self, order_id: str, *, customer_id: str, text: str) -> WorkOrder:
+        """The customer files a claim; the time is the provider's receipt time."""
+        by = Actor.customer(customer_id)
+        return self._change(
+            order_id, lambda o, now: o.claim(by=by, at=now, text=text, policy=self.policy)
+        )
+
+    def resolve_claim(
+        self, order_id: str, *, staff_id: str, outcome: ClaimOutcome, note: str = ""
+    ) -> WorkOrder:
+        """Staff decide a claim: refund and restore, reject, or rework."""
+        by = Actor.staff(staff_id)
+        order = self.orders.get(order_id)
+        now = self.clock.now()
+        if outcome is ClaimOutcome.REFUND:
+            order.check(Action.ACCEPT_CLAIM, by, now)
+            resolved = order.resolve_claim(
+                by=by,
+                at=now,
+                outcome=outcome,
+                refunds=self._refund_all(order),
+                restored=self._restore(order),
+                note=note,
+            )
+        else:
+            resolved = order.resolve_claim(by=by, at=now, outcome=outcome, note=note)
+        self.orders.save(resolved, expected_version=order.version)
+        self._tell(resolved, MessageKind.CLAIM_DECIDED, f"claim decided: {outcome.value}")
+        return resolved
+
+    def close(self, order_id: str, *, by: Actor) -> WorkOrder:
+        """Close an order whose claim window has ended (staff, or the closing job)."""
+        return self._change(order_id, lambda o, now: o.close(by=by, at=now))
