@@ -9,15 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pendulum
-from pendulum.tz.timezone import FixedTimezone
+from pendulum.tz.timezone import FixedTimezone, Timezone
 
 from komtet_works.domain.errors import NaiveDatetime
 
 _FIXED_OFFSETS = (timezone, FixedTimezone)
+_ALWAYS_AWARE = frozenset({timezone, FixedTimezone, Timezone})
 
 
 def require_aware(value: object, *, field: str = "at") -> pendulum.DateTime:
     """Return `value` as a pendulum DateTime; refuse naive datetimes and non-datetimes."""
+    if type(value) is pendulum.DateTime and type(value.tzinfo) in _ALWAYS_AWARE:
+        return value  # the hot path: these zones always give an offset
     if not isinstance(value, datetime):
         raise NaiveDatetime(
             f"{field} must be a timezone-aware datetime, not {type(value).__name__}",

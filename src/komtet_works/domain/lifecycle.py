@@ -12,7 +12,14 @@ from types import MappingProxyType
 from typing import Final
 
 
-class State(enum.Enum):
+class _FastEnum(enum.Enum):
+    """An enum hashed by identity: members are singletons, and Enum's own ``__hash__``
+    (hashing the name in Python) would dominate the transition-table lookups."""
+
+    __hash__ = object.__hash__
+
+
+class State(_FastEnum):
     REQUESTED = "requested"
     ESTIMATED = "estimated"
     DECLINED = "declined"
@@ -26,7 +33,7 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
-class Action(enum.Enum):
+class Action(_FastEnum):
     REQUEST = "request"
     SUPPLEMENT = "supplement"
     ESTIMATE = "estimate"
@@ -45,7 +52,7 @@ class Action(enum.Enum):
     CLOSE = "close"
 
 
-class ActorKind(enum.Enum):
+class ActorKind(_FastEnum):
     CUSTOMER = "customer"
     STAFF = "staff"
     SYSTEM = "system"
