@@ -6,7 +6,7 @@ pendulum arithmetic that costs microseconds runs once, when a deadline is comput
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pendulum
 from pendulum.tz.timezone import FixedTimezone, Timezone
@@ -38,5 +38,6 @@ def exact_after(instant: pendulum.DateTime, duration: timedelta) -> pendulum.Dat
     # datetime.__add__ is stdlib arithmetic (0.3 us) where pendulum's is 6 us.  It adds
     # wall-clock time, which is elapsed time only in a zone without DST changes.
     if not (isinstance(instant.tzinfo, _FIXED_OFFSETS) or instant.tzinfo is pendulum.UTC):
-        instant = instant.astimezone(UTC)
+        # pendulum's own UTC: pendulum arithmetic on a stdlib-zoned DateTime drops the zone
+        instant = instant.astimezone(pendulum.UTC)
     return datetime.__add__(instant, duration)
