@@ -64,7 +64,12 @@ def parse_hours(value: object, *, field: str = "hours") -> Decimal:
         raise InvalidHours(f"{field} must be above zero, got {value!r}", field=field)
     if hours > MAX_ESTIMATE_HOURS:
         raise InvalidHours(f"{field} above {MAX_ESTIMATE_HOURS} is not a plausible estimate")
-    return canonical(hours)
+    exact = canonical(hours)
+    if exact != hours:  # the decimal context rounded it (too many digits) or made it 0
+        raise InvalidHours(
+            f"{field} has more digits than can be kept exactly: {value!r}", field=field
+        )
+    return exact
 
 
 def canonical(number: Decimal) -> Decimal:
