@@ -29,6 +29,7 @@ from komtet_works.ports import (
     CustomerDirectory,
     Message,
     Notifier,
+    Outbox,
     WorkOrders,
 )
 
@@ -49,11 +50,16 @@ class ManualClock(Clock):
         self._now = self._now + by
 
 
-class InMemoryWorkOrders(WorkOrders):
-    """Orders in a dict.  Orders are immutable, so the dict holds them as they were saved."""
+class InMemoryWorkOrders(WorkOrders, Outbox):
+    """Orders in a dict.  Orders are immutable, so the dict holds them as they were saved.
+
+    Also the outbox: messages saved with an order, with when they were sent.
+    """
 
     def __init__(self) -> None:
         self._orders: dict[str, WorkOrder] = {}
+        self._messages: dict[str, Message] = {}
+        self._sent: dict[str, pendulum.DateTime] = {}
 
     def get(self, order_id: str) -> WorkOrder:
         try:
@@ -61,7 +67,9 @@ class InMemoryWorkOrders(WorkOrders):
         except KeyError:
             raise UnknownOrder(f"no work order {order_id!r}") from None
 
-    def save(self, order: WorkOrder, *, expected_version: int) -> None:
+    def save(
+        self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
+    ) -> None:
         stored = self._orders.get(order.id)
         version = 0 if stored is None else stored.version
         if version != expected_version:
@@ -69,6 +77,16 @@ class InMemoryWorkOrders(WorkOrders):
                 f"order {order.id!r} is at version {version}, not {expected_version}"
             )
         self._orders[order.id] = order
+        for message in messages:
+            self._messages.setdefault(message.id, message)
+
+    def pending(self, limit: int = 100) -> Sequence[Message]:
+        unsent = (m for m in self._messages.values() if m.id not in self._sent)
+        return [m for m, _ in zip(unsent, range(limit), strict=False)]
+
+    def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
+        if message_id in self._messages:
+            self._sent.setdefault(message_id, require_aware(sent_at, field="sent_at"))
 
     def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
         return [o for o in self._orders.values() if o.customer_id == customer_id]

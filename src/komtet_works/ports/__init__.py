@@ -9,6 +9,7 @@ from komtet_works.ports.calendar import BusinessCalendar
 from komtet_works.ports.clock import Clock
 from komtet_works.ports.customers import CustomerDirectory
 from komtet_works.ports.notifications import Message, MessageKind, Notifier
+from komtet_works.ports.outbox import Outbox
 from komtet_works.ports.work_orders import WorkOrders
 
 __all__ = [
@@ -20,5 +21,6 @@ __all__ = [
     "Message",
     "MessageKind",
     "Notifier",
+    "Outbox",
     "WorkOrders",
 ]

@@ -5,6 +5,7 @@ from typing import Protocol
 
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
+from komtet_works.ports.notifications import Message
 
 
 class WorkOrders(Protocol):
@@ -14,9 +15,14 @@ class WorkOrders(Protocol):
         """The order as last saved.  Raises `UnknownOrder`."""
         ...
 
-    def save(self, order: WorkOrder, *, expected_version: int) -> None:
+    def save(
+        self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
+    ) -> None:
         """Store `order` if the stored version is still `expected_version` (0: a new order).
 
+        `messages` go to the outbox in the same unit of work (see `ports.Outbox`): they
+        are kept if and only if the order is.  A message whose id is already kept is
+        dropped, so a retried save queues nothing twice.
         Raises `ConcurrencyError` and stores nothing when someone saved in between.
         """
         ...

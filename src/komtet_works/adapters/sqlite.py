@@ -1,0 +1,348 @@
+"""Work orders in a SQLite file: the embedded default store.
+
+Durability and concurrency settings, and why:
+
+- WAL with ``synchronous=FULL``: an acknowledged commit survives a power loss, and readers
+  never block the writer;
+- every write transaction opens with ``BEGIN IMMEDIATE``: it takes the write lock before
+  reading the version, so two writers queue on ``busy_timeout`` instead of one failing
+  at its first write with SQLITE_BUSY;
+- a lock still held after the timeout is retried here until `lock_timeout`, then
+  reported as `ConcurrencyError`: SQLite's "database is locked" never reaches a caller.
+
+A save appends the new events, moves the order row and queues the messages in one
+transaction, checking the version with ``UPDATE ... WHERE version = ?``; the primary key
+on (order_id, seq) is the second line of defence.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Final, Self, TypeVar
+
+import pendulum
+
+from komtet_works.adapters.codec import dumps_event, loads_event, storable
+from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
+from komtet_works.domain.errors import ConcurrencyError, InvalidInput, UnknownOrder
+from komtet_works.domain.instants import require_aware
+from komtet_works.domain.lifecycle import State
+from komtet_works.domain.work_order import WorkOrder
+from komtet_works.ports import Message, MessageKind, Outbox, WorkOrders
+
+_T = TypeVar("_T")
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+_INSERT_ORDER: Final = (
+    "INSERT INTO work_orders (id, customer_id, state, version, claim_deadline, due, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_ORDER: Final = (
+    "UPDATE work_orders SET state = ?, version = ?, claim_deadline = ?, due = ?, updated_at = ?"
+    " WHERE id = ? AND version = ?"
+)
+_INSERT_EVENT: Final = (
+    "INSERT INTO work_order_events"
+    " (order_id, seq, type, at, actor_kind, actor_id, before, after, payload)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_MESSAGE: Final = (
+    "INSERT INTO outbox (id, order_id, customer_id, kind, body, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
+_EVENTS_OF: Final = "SELECT payload FROM work_order_events WHERE order_id = ? ORDER BY seq"
+_ORDER_ROW: Final = (
+    "SELECT customer_id, state, version, claim_deadline, due FROM work_orders WHERE id = ?"
+)
+_BY_CUSTOMER: Final = (
+    "SELECT e.order_id, e.payload FROM work_orders AS o"
+    " JOIN work_order_events AS e ON e.order_id = o.id"
+    " WHERE o.customer_id = ? ORDER BY o.position, e.seq"
+)
+_BY_STATE: Final = (
+    "SELECT e.order_id, e.payload FROM work_orders AS o"
+    " JOIN work_order_events AS e ON e.order_id = o.id"
+    " WHERE o.state IN (SELECT value FROM json_each(?)) ORDER BY o.position, e.seq"
+)
+_CLAIM_WINDOW_ENDED: Final = (
+    "SELECT e.order_id, e.payload FROM work_orders AS o"
+    " JOIN work_order_events AS e ON e.order_id = o.id"
+    " WHERE o.state = 'completed' AND o.claim_deadline < ? ORDER BY o.position, e.seq"
+)
+_OVERDUE: Final = (
+    "SELECT e.order_id, e.payload FROM work_orders AS o"
+    " JOIN work_order_events AS e ON e.order_id = o.id"
+    " WHERE o.state IN ('scheduled', 'in_progress') AND o.due < ?"
+    " ORDER BY o.position, e.seq"
+)
+_PENDING: Final = (
+    "SELECT id, order_id, customer_id, kind, body FROM outbox"
+    " WHERE sent_at IS NULL ORDER BY position LIMIT ?"
+)
+_MARK_SENT: Final = "UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL"
+
+
+def micros(instant: datetime | None) -> int | None:
+    """An instant as whole microseconds since the epoch (exact; comparable in SQL)."""
+    # stdlib subtraction: pendulum's returns an Interval, not a plain timedelta
+    return None if instant is None else datetime.__sub__(instant, _EPOCH) // _MICROSECOND
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    text = str(error)
+    return "locked" in text or "busy" in text
+
+
+class SqliteWorkOrders(WorkOrders, Outbox):
+    """`WorkOrders` and `Outbox` on one SQLite file; open with a path or ``":memory:"``."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: timedelta = timedelta(seconds=5),
+        lock_timeout: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self.path = str(path)
+        self._lock_timeout = lock_timeout.total_seconds()
+        # `timeout` is sqlite3's busy_timeout: how long a statement waits for a lock.
+        self._db = sqlite3.connect(
+            self.path,
+            timeout=busy_timeout.total_seconds(),
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        self._db.execute("PRAGMA foreign_keys = ON")
+        self._retrying(lambda: self._db.execute("PRAGMA journal_mode = WAL").fetchone())
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- transactions -------------------------------------------------------------------
+
+    def _retrying(self, work: Callable[[], _T]) -> _T:
+        """Run `work`, again while SQLite reports a lock, until `lock_timeout`."""
+        deadline = time.monotonic() + self._lock_timeout
+        for attempt in itertools.count():
+            try:
+                return work()
+            except sqlite3.OperationalError as error:
+                if not _busy(error):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise ConcurrencyError(
+                        f"the database stayed locked for {self._lock_timeout:g} s; try again"
+                    ) from None
+                time.sleep(min(0.001 * 2**attempt, 0.05))
+        raise AssertionError  # pragma: no cover - itertools.count never ends
+
+    def _write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`work` in one ``BEGIN IMMEDIATE`` transaction: all of it or none of it."""
+
+        def attempt() -> _T:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(self._db)
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            return result
+
+        return self._retrying(attempt)
+
+    def _read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`work` in one read transaction: a consistent snapshot across its statements."""
+
+        def attempt() -> _T:
+            self._db.execute("BEGIN")
+            try:
+                return work(self._db)
+            finally:
+                self._db.execute("COMMIT")
+
+        return self._retrying(attempt)
+
+    def _migrate(self) -> None:
+        def migrate(db: sqlite3.Connection) -> None:
+            db.execute(SCHEMA_VERSION_TABLE)
+            applied = {row[0] for row in db.execute("SELECT version FROM schema_version")}
+            for migration in pending("sqlite", applied):
+                for statement in _statements(migration.script):
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, pendulum.now(pendulum.UTC).isoformat()),
+                )
+
+        self._write(migrate)
+
+    def schema_version(self) -> int:
+        row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0])
+
+    # --- WorkOrders -----------------------------------------------------------------------
+
+    def get(self, order_id: str) -> WorkOrder:
+        rows = self._retrying(lambda: self._db.execute(_EVENTS_OF, (order_id,)).fetchall())
+        if not rows:
+            raise UnknownOrder(f"no work order {order_id!r}")
+        return WorkOrder.replay(loads_event(payload) for (payload,) in rows)
+
+    def save(
+        self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
+    ) -> None:
+        if order.version < expected_version:
+            raise InvalidInput(
+                f"order {order.id!r} at version {order.version} cannot replace version "
+                f"{expected_version}",
+                field="expected_version",
+            )
+        events = [
+            (
+                order.id,
+                seq,
+                type(event).__name__,
+                event.at.isoformat(),
+                event.actor.kind.value,
+                event.actor.id,
+                None if event.before is None else event.before.value,
+                event.after.value,
+                dumps_event(event),
+            )
+            for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1)
+        ]
+        last = order.events[-1].at.isoformat()
+        outbox = [
+            (
+                storable(m.id, "message id"),
+                m.order_id,
+                m.customer_id,
+                m.kind.value,
+                storable(m.body, "message body"),
+                last,
+            )
+            for m in messages
+        ]
+        works = order.works
+        row = (
+            order.state.value,
+            order.version,
+            micros(works.claim_deadline),
+            micros(works.due),
+            last,
+        )
+
+        def write(db: sqlite3.Connection) -> None:
+            try:
+                if expected_version == 0:
+                    db.execute(_INSERT_ORDER, (order.id, order.customer_id, *row))
+                else:
+                    updated = db.execute(_UPDATE_ORDER, (*row, order.id, expected_version))
+                    if updated.rowcount != 1:
+                        raise _stale(db, order.id, expected_version)
+                db.executemany(_INSERT_EVENT, events)
+            except sqlite3.IntegrityError:
+                raise _stale(db, order.id, expected_version) from None
+            db.executemany(_INSERT_MESSAGE, outbox)
+
+        self._write(write)
+
+    def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
+        return self._orders(_BY_CUSTOMER, customer_id)
+
+    def by_state(self, *states: State) -> Sequence[WorkOrder]:
+        return self._orders(_BY_STATE, json_list(s.value for s in states))
+
+    # --- queries for hosts' jobs ----------------------------------------------------------
+
+    def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]:
+        """Completed orders whose claim deadline is before `now`: the closing job's list."""
+        return self._orders(_CLAIM_WINDOW_ENDED, micros(require_aware(now, field="now")))
+
+    def overdue(self, now: datetime) -> Sequence[WorkOrder]:
+        """Scheduled or started orders whose announced completion date is before `now`."""
+        return self._orders(_OVERDUE, micros(require_aware(now, field="now")))
+
+    def verify_replay(self, order_id: str) -> Sequence[str]:
+        """How the stored order row differs from replaying its events; empty when equal."""
+
+        def read(db: sqlite3.Connection) -> tuple[tuple[object, ...] | None, list[str]]:
+            row = db.execute(_ORDER_ROW, (order_id,)).fetchone()
+            return row, [payload for (payload,) in db.execute(_EVENTS_OF, (order_id,))]
+
+        row, payloads = self._read(read)
+        if row is None:
+            raise UnknownOrder(f"no work order {order_id!r}")
+        order = WorkOrder.replay(loads_event(p) for p in payloads)
+        replayed = (
+            order.customer_id,
+            order.state.value,
+            order.version,
+            micros(order.works.claim_deadline),
+            micros(order.works.due),
+        )
+        names = ("customer_id", "state", "version", "claim_deadline", "due")
+        return [
+            f"{name}: stored {stored!r}, replay gives {again!r}"
+            for name, stored, again in zip(names, row, replayed, strict=True)
+            if stored != again
+        ]
+
+    def _orders(self, query: str, parameter: object) -> list[WorkOrder]:
+        rows = self._retrying(lambda: self._db.execute(query, (parameter,)).fetchall())
+        return [
+            WorkOrder.replay(loads_event(payload) for _, payload in group)
+            for _, group in itertools.groupby(rows, key=lambda r: r[0])
+        ]
+
+    # --- Outbox -----------------------------------------------------------------------------
+
+    def pending(self, limit: int = 100) -> Sequence[Message]:
+        rows = self._retrying(lambda: self._db.execute(_PENDING, (limit,)).fetchall())
+        return [Message(i, o, c, MessageKind(k), b) for i, o, c, k, b in rows]
+
+    def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
+        at = require_aware(sent_at, field="sent_at").isoformat()
+        self._write(lambda db: db.execute(_MARK_SENT, (at, message_id)))
+
+
+def json_list(values: Iterable[str]) -> str:
+    return json.dumps(list(values))
+
+
+def _stale(db: sqlite3.Connection, order_id: str, expected: int) -> ConcurrencyError:
+    row = db.execute("SELECT version FROM work_orders WHERE id = ?", (order_id,)).fetchone()
+    version = 0 if row is None else row[0]
+    return ConcurrencyError(f"order {order_id!r} is at version {version}, not {expected}")
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a migration script (triggers hold ``;`` inside BEGIN ... END)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement.strip()
+            statement = ""
+    if statement.strip() and not all(
+        line.strip().startswith("--") or not line.strip() for line in statement.splitlines()
+    ):
+        raise ValueError("a migration script ends inside a statement")
