@@ -1,0 +1,281 @@
+"""Work orders in PostgreSQL (psycopg 3), for hosts with many workers on many machines.
+
+A save appends the new events, moves the order row and queues the messages in one
+transaction, checking the version with ``UPDATE ... WHERE version = %s`` (the row lock
+makes a concurrent writer wait, then find the version moved); the primary key on
+(order_id, seq) is the second line of defence.  Serialization failures (40001) and
+deadlocks (40P01), which a host running SERIALIZABLE may see, are retried; if they
+persist, the caller gets `ConcurrencyError`.
+
+PostgreSQL text cannot hold NUL characters: identifiers containing one are refused with
+`InvalidInput`.  Free texts (problems, notes) live only in the JSON event payload, where
+NUL is escaped, so they are kept exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Final, Self, TypeVar
+
+import pendulum
+import psycopg
+from psycopg import errors
+
+from komtet_works.adapters.codec import dumps_event, loads_event, storable
+from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
+from komtet_works.domain.errors import ConcurrencyError, InvalidInput, UnknownOrder
+from komtet_works.domain.instants import require_aware
+from komtet_works.domain.lifecycle import State
+from komtet_works.domain.work_order import WorkOrder
+from komtet_works.ports import Message, MessageKind, Outbox, WorkOrders
+
+_T = TypeVar("_T")
+
+#: The key of the advisory lock that serializes migrations between processes.
+_MIGRATION_LOCK: Final = 0x6B6F6D74
+
+_INSERT_ORDER: Final = (
+    "INSERT INTO work_orders (id, customer_id, state, version, claim_deadline, due, updated_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+)
+_UPDATE_ORDER: Final = (
+    "UPDATE work_orders SET state = %s, version = %s, claim_deadline = %s, due = %s,"
+    " updated_at = %s WHERE id = %s AND version = %s"
+)
+_INSERT_EVENT: Final = (
+    "INSERT INTO work_order_events"
+    " (order_id, seq, type, at, actor_kind, actor_id, before, after, payload)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::json)"
+)
+_INSERT_MESSAGE: Final = (
+    "INSERT INTO outbox (id, order_id, customer_id, kind, body, created_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+)
+_VERSION_OF: Final = "SELECT version FROM work_orders WHERE id = %s"
+_EVENTS_OF: Final = "SELECT payload::text FROM work_order_events WHERE order_id = %s ORDER BY seq"
+_ORDER_ROW: Final = (
+    "SELECT customer_id, state, version, claim_deadline, due FROM work_orders WHERE id = %s"
+)
+_BY_CUSTOMER: Final = (
+    "SELECT e.order_id, e.payload::text FROM work_orders AS o"
+    " JOIN work_order_events AS e ON e.order_id = o.id"
+    " WHERE o.customer_id = %s ORDER BY o.position, e.seq"
+)
+_BY_STATE: Final = (
+    "SELECT e.order_id, e.payload::text FROM work_orders AS o"
+    " JOIN work_order_events AS e ON e.order_id = o.id"
+    " WHERE o.state = ANY(%s) ORDER BY o.position, e.seq"
+)
+_CLAIM_WINDOW_ENDED: Final = (
+    "SELECT e.order_id, e.payload::text FROM work_orders AS o"
+    " JOIN work_order_events AS e ON e.order_id = o.id"
+    " WHERE o.state = 'completed' AND o.claim_deadline < %s ORDER BY o.position, e.seq"
+)
+_OVERDUE: Final = (
+    "SELECT e.order_id, e.payload::text FROM work_orders AS o"
+    " JOIN work_order_events AS e ON e.order_id = o.id"
+    " WHERE o.state IN ('scheduled', 'in_progress') AND o.due < %s"
+    " ORDER BY o.position, e.seq"
+)
+_PENDING: Final = (
+    "SELECT id, order_id, customer_id, kind, body FROM outbox"
+    " WHERE sent_at IS NULL ORDER BY position LIMIT %s"
+)
+_MARK_SENT: Final = "UPDATE outbox SET sent_at = %s WHERE id = %s AND sent_at IS NULL"
+
+_RETRIED: Final = (errors.SerializationFailure, errors.DeadlockDetected)
+
+
+def _text(value: str, field: str) -> str:
+    if "\x00" in value:
+        raise InvalidInput(f"{field} contains a NUL character", field=field)
+    return storable(value, field)
+
+
+class PostgresWorkOrders(WorkOrders, Outbox):
+    """`WorkOrders` and `Outbox` on one PostgreSQL database; `dsn` is a libpq URI."""
+
+    def __init__(self, dsn: str, *, attempts: int = 20) -> None:
+        self.dsn = dsn
+        self._attempts = attempts
+        self._db = psycopg.connect(dsn, autocommit=True)
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- transactions -------------------------------------------------------------------
+
+    def _transaction(self, work: Callable[[psycopg.Connection[tuple[object, ...]]], _T]) -> _T:
+        """`work` in one transaction, again after a serialization failure or deadlock."""
+        for attempt in itertools.count(1):
+            try:
+                with self._db.transaction():
+                    return work(self._db)
+            except _RETRIED:
+                if attempt >= self._attempts:
+                    raise ConcurrencyError(
+                        f"the transaction failed to serialize {attempt} times; try again"
+                    ) from None
+                time.sleep(min(0.001 * 2**attempt, 0.05))
+        raise AssertionError  # pragma: no cover - itertools.count never ends
+
+    def _migrate(self) -> None:
+        def migrate(db: psycopg.Connection[tuple[object, ...]]) -> None:
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            db.execute(SCHEMA_VERSION_TABLE)
+            applied = {int(str(v)) for (v,) in db.execute("SELECT version FROM schema_version")}
+            for migration in pending("postgres", applied):
+                db.execute(migration.script.encode())
+                db.execute(
+                    "INSERT INTO schema_version (version, name, applied_at) VALUES (%s, %s, %s)",
+                    (migration.version, migration.name, pendulum.now(pendulum.UTC).isoformat()),
+                )
+
+        self._transaction(migrate)
+
+    def schema_version(self) -> int:
+        row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(str(row[0])) if row else 0
+
+    # --- WorkOrders -----------------------------------------------------------------------
+
+    def get(self, order_id: str) -> WorkOrder:
+        # text with NUL cannot be stored here, so no order has such an id
+        rows = [] if "\x00" in order_id else self._db.execute(_EVENTS_OF, (order_id,)).fetchall()
+        if not rows:
+            raise UnknownOrder(f"no work order {order_id!r}")
+        return WorkOrder.replay(loads_event(str(payload)) for (payload,) in rows)
+
+    def save(
+        self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
+    ) -> None:
+        if order.version < expected_version:
+            raise InvalidInput(
+                f"order {order.id!r} at version {order.version} cannot replace version "
+                f"{expected_version}",
+                field="expected_version",
+            )
+        order_id = _text(order.id, "order_id")
+        customer_id = _text(order.customer_id, "customer_id")
+        events = [
+            (
+                order_id,
+                seq,
+                type(event).__name__,
+                event.at,
+                event.actor.kind.value,
+                _text(event.actor.id, "actor id"),
+                None if event.before is None else event.before.value,
+                event.after.value,
+                dumps_event(event),
+            )
+            for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1)
+        ]
+        last = order.events[-1].at
+        outbox = [
+            (
+                _text(m.id, "message id"),
+                _text(m.order_id, "message order_id"),
+                _text(m.customer_id, "message customer_id"),
+                m.kind.value,
+                _text(m.body, "message body"),
+                last,
+            )
+            for m in messages
+        ]
+        works = order.works
+        row = (order.state.value, order.version, works.claim_deadline, works.due, last)
+
+        def write(db: psycopg.Connection[tuple[object, ...]]) -> None:
+            with db.cursor() as cursor:
+                if expected_version == 0:
+                    cursor.execute(_INSERT_ORDER, (order_id, customer_id, *row))
+                else:
+                    cursor.execute(_UPDATE_ORDER, (*row, order_id, expected_version))
+                if cursor.rowcount != 1:
+                    found = cursor.execute(_VERSION_OF, (order_id,)).fetchone()
+                    version = found[0] if found else 0
+                    raise ConcurrencyError(
+                        f"order {order.id!r} is at version {version}, not {expected_version}"
+                    )
+                cursor.executemany(_INSERT_EVENT, events)
+                cursor.executemany(_INSERT_MESSAGE, outbox)
+
+        try:
+            self._transaction(write)
+        except errors.UniqueViolation:
+            raise ConcurrencyError(
+                f"order {order.id!r} moved past version {expected_version}"
+            ) from None
+
+    def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
+        if "\x00" in customer_id:
+            return []
+        return self._orders(_BY_CUSTOMER, customer_id)
+
+    def by_state(self, *states: State) -> Sequence[WorkOrder]:
+        return self._orders(_BY_STATE, [s.value for s in states])
+
+    # --- queries for hosts' jobs ----------------------------------------------------------
+
+    def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]:
+        """Completed orders whose claim deadline is before `now`: the closing job's list."""
+        return self._orders(_CLAIM_WINDOW_ENDED, require_aware(now, field="now"))
+
+    def overdue(self, now: datetime) -> Sequence[WorkOrder]:
+        """Scheduled or started orders whose announced completion date is before `now`."""
+        return self._orders(_OVERDUE, require_aware(now, field="now"))
+
+    def verify_replay(self, order_id: str) -> Sequence[str]:
+        """How the stored order row differs from replaying its events; empty when equal."""
+
+        def read(
+            db: psycopg.Connection[tuple[object, ...]],
+        ) -> tuple[tuple[object, ...] | None, list[str]]:
+            row = db.execute(_ORDER_ROW, (order_id,)).fetchone()
+            return row, [str(p) for (p,) in db.execute(_EVENTS_OF, (order_id,))]
+
+        row, payloads = self._transaction(read)
+        if row is None:
+            raise UnknownOrder(f"no work order {order_id!r}")
+        order = WorkOrder.replay(loads_event(p) for p in payloads)
+        replayed = (
+            order.customer_id,
+            order.state.value,
+            order.version,
+            order.works.claim_deadline,
+            order.works.due,
+        )
+        names = ("customer_id", "state", "version", "claim_deadline", "due")
+        return [
+            f"{name}: stored {stored!r}, replay gives {again!r}"
+            for name, stored, again in zip(names, row, replayed, strict=True)
+            if stored != again
+        ]
+
+    def _orders(self, query: str, parameter: object) -> list[WorkOrder]:
+        rows = self._db.execute(query, (parameter,)).fetchall()
+        return [
+            WorkOrder.replay(loads_event(str(payload)) for _, payload in group)
+            for _, group in itertools.groupby(rows, key=lambda r: r[0])
+        ]
+
+    # --- Outbox -----------------------------------------------------------------------------
+
+    def pending(self, limit: int = 100) -> Sequence[Message]:
+        rows = self._db.execute(_PENDING, (limit,)).fetchall()
+        return [Message(str(i), str(o), str(c), MessageKind(k), str(b)) for i, o, c, k, b in rows]
+
+    def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
+        at = require_aware(sent_at, field="sent_at")
+        self._db.execute(_MARK_SENT, (at, _text(message_id, "message id")))
