@@ -1,0 +1,7 @@
+"""`python -m komtet_works`: the same as the `komtet-works` command."""
+
+import sys
+
+from komtet_works.cli import main
+
+sys.exit(main())
