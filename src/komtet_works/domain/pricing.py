@@ -28,6 +28,9 @@ from komtet_works.domain.money import Money, parse_decimal
 #: Estimates above this are refused as implausible rather than billed.
 MAX_ESTIMATE_HOURS: Final = Decimal(10_000)
 
+#: Hours are estimated to at most this many decimal places (a second is 0.0003 h).
+HOURS_PLACES: Final = 6
+
 MAINTENANCE_DISCOUNT_REASON: Final = "site_maintenance"
 
 _ONE: Final = Decimal(1)
@@ -52,7 +55,8 @@ _DECIMAL_ROUNDING: Final = {
 
 
 def parse_hours(value: object, *, field: str = "hours") -> Decimal:
-    """Hours as estimated: a finite decimal above zero, at most `MAX_ESTIMATE_HOURS`.
+    """Hours as estimated: a finite decimal above zero, at most `MAX_ESTIMATE_HOURS`, to
+    at most `HOURS_PLACES` decimal places.
 
     The result is canonical, so ``"2"`` and ``"2.00"`` are the same hours.
     """
@@ -65,9 +69,10 @@ def parse_hours(value: object, *, field: str = "hours") -> Decimal:
     if hours > MAX_ESTIMATE_HOURS:
         raise InvalidHours(f"{field} above {MAX_ESTIMATE_HOURS} is not a plausible estimate")
     exact = canonical(hours)
-    if exact != hours:  # the decimal context rounded it (too many digits) or made it 0
+    if exact != hours or exact.as_tuple().exponent < -HOURS_PLACES:  # type: ignore[operator]
         raise InvalidHours(
-            f"{field} has more digits than can be kept exactly: {value!r}", field=field
+            f"{field} is given to more than {HOURS_PLACES} decimal places: {value!r}",
+            field=field,
         )
     return exact
 
