@@ -160,10 +160,9 @@ class PostgresWorkOrders(WorkOrders, Outbox):
         self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
     ) -> None:
         if order.version < expected_version:
-            raise InvalidInput(
-                f"order {order.id!r} at version {order.version} cannot replace version "
-                f"{expected_version}",
-                field="expected_version",
+            raise ConcurrencyError(
+                f"order {order.id!r} at version {order.version} is older than version "
+                f"{expected_version}"
             )
         order_id = _text(order.id, "order_id")
         customer_id = _text(order.customer_id, "customer_id")

@@ -30,7 +30,7 @@ import pendulum
 
 from komtet_works.adapters.codec import dumps_event, loads_event, storable
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
-from komtet_works.domain.errors import ConcurrencyError, InvalidInput, UnknownOrder
+from komtet_works.domain.errors import ConcurrencyError, UnknownOrder
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
@@ -210,10 +210,9 @@ class SqliteWorkOrders(WorkOrders, Outbox):
         self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
     ) -> None:
         if order.version < expected_version:
-            raise InvalidInput(
-                f"order {order.id!r} at version {order.version} cannot replace version "
-                f"{expected_version}",
-                field="expected_version",
+            raise ConcurrencyError(
+                f"order {order.id!r} at version {order.version} is older than version "
+                f"{expected_version}"
             )
         events = [
             (

@@ -1,0 +1,160 @@
+"""Work orders in any state, built through the domain with explicit instants.
+
+`take` performs any action of the lifecycle with plausible arguments, so contract tests,
+state machines and race tests can drive orders without restating the rules.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+import pendulum
+
+from komtet_works.domain.customers import Customer
+from komtet_works.domain.events import Actor
+from komtet_works.domain.ledger import Payment, Refund
+from komtet_works.domain.lifecycle import Action, State
+from komtet_works.domain.policy import Policy
+from komtet_works.domain.pricing import Tariff
+from komtet_works.domain.work_order import WorkOrder
+from komtet_works.domain.works import Backup, ClaimOutcome
+
+START: Final = pendulum.datetime(2026, 3, 2, 10, tz="Europe/Moscow")
+STAFF: Final = Actor.staff("staff-1")
+CLOSING_JOB: Final = Actor.system("closing-job")
+BILLING: Final = Actor.system("billing")
+POLICY: Final = Policy()
+TARIFF: Final = Tariff()
+
+#: The actions that lead from a new order to each state (one route per state).
+ROUTES: Final[dict[State, tuple[Action, ...]]] = {
+    State.REQUESTED: (),
+    State.ESTIMATED: (Action.ESTIMATE,),
+    State.DECLINED: (Action.ESTIMATE, Action.DECLINE),
+    State.PAID: (Action.ESTIMATE, Action.PAY),
+    State.CANCELLED: (Action.ESTIMATE, Action.PAY, Action.CANCEL),
+    State.SCHEDULED: (Action.ESTIMATE, Action.PAY, Action.SCHEDULE),
+    State.IN_PROGRESS: (Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START),
+    State.REFUNDED: (Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.FAIL),
+    State.COMPLETED: (Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.COMPLETE),
+    State.CLAIMED: (
+        *(Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.COMPLETE),
+        Action.CLAIM,
+    ),
+    State.CLOSED: (
+        *(Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.COMPLETE),
+        Action.CLOSE,
+    ),
+}
+
+
+def customer_for(customer_id: str) -> Customer:
+    return Customer(customer_id, sites=frozenset({"example.org"}), servers=frozenset({"vps-1"}))
+
+
+def requested(
+    order_id: str = "wo-1",
+    *,
+    customer_id: str = "cust-1",
+    problem: str = "the site answers 500 since the last deploy",
+    at: pendulum.DateTime = START,
+) -> WorkOrder:
+    return WorkOrder.request(
+        order_id=order_id,
+        customer=customer_for(customer_id),
+        target="example.org",
+        problem=problem,
+        at=at,
+    )
+
+
+def _refunds(order: WorkOrder) -> tuple[Refund, ...]:
+    return tuple(
+        Refund(due.payment_id, due.amount, f"rf-{due.payment_id}")
+        for due in order.ledger.refunds_due()
+    )
+
+
+# one case per action of the lifecycle: the length is the table's
+def take(  # noqa: C901, PLR0911, PLR0912
+    order: WorkOrder, action: Action, at: pendulum.DateTime, *, text: str = ""
+) -> WorkOrder:
+    """`order` after `action` at `at`, by the actor the lifecycle allows; refusals raise."""
+    customer = Actor.customer(order.customer_id)
+    words = text or f"{action.value} at {at.isoformat()}"
+    match action:
+        case Action.SUPPLEMENT:
+            return order.supplement(by=customer, at=at, text=words)
+        case Action.ESTIMATE:
+            return order.estimate(
+                by=STAFF,
+                at=at,
+                hours="2.5",
+                tariff=TARIFF,
+                customer=customer_for(order.customer_id),
+                policy=POLICY,
+            )
+        case Action.DECLINE:
+            return order.decline(by=customer, at=at, note=text)
+        case Action.PAY:
+            quote = order.ledger.current_quote
+            amount = quote.total if quote is not None else TARIFF.hourly_rate
+            return order.pay(
+                by=BILLING,
+                at=at,
+                payment=Payment(f"pay-{order.id}-{order.version}", amount, at),
+                policy=POLICY,
+                tariff=TARIFF,
+                customer=customer_for(order.customer_id),
+            )
+        case Action.SCHEDULE:
+            return order.schedule(by=STAFF, at=at, due=at + timedelta(days=2))
+        case Action.CANCEL:
+            return order.cancel(by=customer, at=at, refunds=_refunds(order), policy=POLICY)
+        case Action.START:
+            return order.start(by=STAFF, at=at, backup=Backup(f"bk-{order.id}", at, verified=True))
+        case Action.CUSTOMER_CHANGE:
+            return order.record_customer_change(by=customer, at=at, note=text)
+        case Action.COMPLETE:
+            return order.complete(by=STAFF, at=at, notice_sent_at=at, policy=POLICY)
+        case Action.FAIL:
+            return order.fail(by=STAFF, at=at, refunds=_refunds(order), restored=True, note=text)
+        case Action.CLAIM:
+            return order.claim(by=customer, at=at, text=words, policy=POLICY)
+        case Action.ACCEPT_CLAIM:
+            return order.resolve_claim(
+                by=STAFF, at=at, outcome=ClaimOutcome.REFUND, refunds=_refunds(order)
+            )
+        case Action.REJECT_CLAIM:
+            return order.resolve_claim(by=STAFF, at=at, outcome=ClaimOutcome.REJECT, note=text)
+        case Action.REWORK:
+            return order.resolve_claim(by=STAFF, at=at, outcome=ClaimOutcome.REWORK, note=text)
+        case Action.CLOSE:
+            return order.close(by=CLOSING_JOB, at=at)
+        case Action.REQUEST:  # pragma: no cover - a new order is `requested`
+            raise ValueError("an existing order cannot be requested")
+
+
+#: How long each step of `walk` waits: an hour, or past the claim window before closing.
+def _pause(action: Action) -> timedelta:
+    return (
+        POLICY.claim_window + timedelta(hours=1) if action is Action.CLOSE else timedelta(hours=1)
+    )
+
+
+def walk(order: WorkOrder, to: State) -> WorkOrder:
+    """`order` (new) taken along `ROUTES[to]`, one step an hour after the last."""
+    for action in ROUTES[to]:
+        order = take(order, action, order.events[-1].at + _pause(action))
+    return order
+
+
+def in_state(
+    state: State,
+    order_id: str = "wo-1",
+    *,
+    customer_id: str = "cust-1",
+    at: pendulum.DateTime = START,
+) -> WorkOrder:
+    return walk(requested(order_id, customer_id=customer_id, at=at), state)
