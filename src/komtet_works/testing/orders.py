@@ -78,7 +78,12 @@ def _refunds(order: WorkOrder) -> tuple[Refund, ...]:
 
 # one case per action of the lifecycle: the length is the table's
 def take(  # noqa: C901, PLR0911, PLR0912
-    order: WorkOrder, action: Action, at: pendulum.DateTime, *, text: str = ""
+    order: WorkOrder,
+    action: Action,
+    at: pendulum.DateTime,
+    *,
+    text: str = "",
+    hours: object = "2.5",
 ) -> WorkOrder:
     """`order` after `action` at `at`, by the actor the lifecycle allows; refusals raise."""
     customer = Actor.customer(order.customer_id)
@@ -90,7 +95,7 @@ def take(  # noqa: C901, PLR0911, PLR0912
             return order.estimate(
                 by=STAFF,
                 at=at,
-                hours="2.5",
+                hours=hours,
                 tariff=TARIFF,
                 customer=customer_for(order.customer_id),
                 policy=POLICY,
