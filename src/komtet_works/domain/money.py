@@ -80,7 +80,10 @@ class Money:
         if quantum is None:
             raise UnknownCurrency(f"unknown currency {currency!r}", field="currency")
         number = parse_decimal(amount, field=field)
-        exact = number.quantize(quantum)
+        try:
+            exact = number.quantize(quantum)
+        except InvalidOperation:  # more digits than the decimal context keeps
+            raise InvalidMoney(f"{field} {amount!r} is too large", field=field) from None
         if exact != number:
             raise InvalidMoney(
                 f"{field} {amount!r} has more precision than {currency} allows ({quantum})",

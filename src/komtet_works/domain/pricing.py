@@ -67,7 +67,9 @@ def parse_hours(value: object, *, field: str = "hours") -> Decimal:
     if hours <= 0:
         raise InvalidHours(f"{field} must be above zero, got {value!r}", field=field)
     if hours > MAX_ESTIMATE_HOURS:
-        raise InvalidHours(f"{field} above {MAX_ESTIMATE_HOURS} is not a plausible estimate")
+        raise InvalidHours(
+            f"{field} above {MAX_ESTIMATE_HOURS} is not a plausible estimate", field=field
+        )
     exact = canonical(hours)
     if exact != hours or exact.as_tuple().exponent < -HOURS_PLACES:  # type: ignore[operator]
         raise InvalidHours(
@@ -79,7 +81,7 @@ def parse_hours(value: object, *, field: str = "hours") -> Decimal:
 
 def canonical(number: Decimal) -> Decimal:
     """The shortest exact form of a decimal: 2.00 -> 2, 0.50 -> 0.5, never 1E+2."""
-    if number == number.to_integral_value():
+    if number.is_finite() and number == number.to_integral_value():
         return number.quantize(_ONE)
     return number.normalize()
 
@@ -109,7 +111,8 @@ class Tariff:
                 "tariff minimum_hours must be a whole number of billing increments",
                 field="minimum_hours",
             )
-        if not (0 <= self.maintenance_discount < 1):
+        share = self.maintenance_discount
+        if not (share.is_finite() and 0 <= share < 1):  # NaN cannot even be compared
             raise InvalidInput(
                 "tariff maintenance_discount is a share in [0, 1)", field="maintenance_discount"
             )
