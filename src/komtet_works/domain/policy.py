@@ -49,7 +49,7 @@ class Policy:
     #: D-CLAIM-WINDOW: "within 3 days from the moment of sending the notice"
     claim_window: timedelta = attrs.field(default=timedelta(days=3), validator=_positive_duration)
     claim_window_measure: ClaimWindowMeasure = ClaimWindowMeasure.ELAPSED
-    #: D-TIMEZONE: the provider's time zone, for calendar-day windows and business hours
+    #: D-CLAIM-WINDOW: the provider's time zone, for calendar-day windows
     provider_timezone: str = attrs.field(default="Europe/Moscow")
     #: D-QUOTE-VALIDITY: how long a quote stays payable
     quote_valid_for: timedelta = attrs.field(
