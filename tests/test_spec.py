@@ -18,12 +18,14 @@ from komtet_works.domain.lifecycle import TERMINAL, TRANSITIONS
 from komtet_works.domain.money import Money
 from komtet_works.domain.pricing import HoursRounding, Tariff, parse_hours, price
 from komtet_works.wire import decimal_text
-from spec import NO_TESTS, SPEC, TESTS, mermaid, render, rule_markers
+from spec import NO_TESTS, ROOT, SPEC, TESTS, mermaid, render, rule_markers
 
 #: A rule's heading: ``### P2 — Minimum term``, ``### D-CLAIM-WINDOW — ...``.
 RULE_HEADING = re.compile(r"^### (?P<id>[A-Z]\d+|D-[A-Z]+(?:-[A-Z]+)*) — ", re.MULTILINE)
 PROVED_BY = re.compile(r"^<!-- generated:proved-by (?P<id>\S+) -->$", re.MULTILINE)
 SECTION_END = re.compile(r"^#{1,3} ", re.MULTILINE)
+#: How the source cites a rule in docstrings and comments: ``rule P4``, ``(D-CLAIMS)``.
+CITATION = re.compile(r"\b(?:[MPLICE]\d{1,2}|[DP]-[A-Z]+(?:-[A-Z]+)*)\b")
 
 
 def _region(text: str, opening: str, closing: str) -> str:
@@ -72,6 +74,18 @@ def test_every_rule_a_test_cites_is_defined_in_the_spec(
     """A rule marker names only rule IDs that docs/spec.md defines."""
     undefined = {rule: nodes for rule, nodes in markers.items() if rule not in _defined(spec_text)}
     assert {} == undefined
+
+
+def test_every_rule_the_source_cites_is_defined_in_the_spec(spec_text: str) -> None:
+    """Docstrings and comments in src/ cite only rule and decision IDs the spec defines."""
+    defined = set(_defined(spec_text))
+    undefined = sorted(
+        f"{path.relative_to(ROOT).as_posix()}: {rule}"
+        for path in (ROOT / "src").rglob("*.py")
+        for rule in set(CITATION.findall(path.read_text(encoding="utf-8")))
+        if rule not in defined
+    )
+    assert [] == undefined
 
 
 def test_the_spec_defines_each_rule_once(spec_text: str) -> None:
