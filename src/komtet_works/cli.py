@@ -34,6 +34,7 @@ PROG: Final = "komtet-works"
 COMMAND_MODULES: Final = (
     "komtet_works.cli",
     "komtet_works.demo",
+    "komtet_works.scenarios.commands",
 )
 
 EXIT_REFUSED: Final = 1

@@ -1,0 +1,105 @@
+"""The commands `komtet-works scenario` and `komtet-works conformance`.
+
+Exit codes of `scenario`: 0 every scenario ran (refused steps included), 2 a file is not a
+valid scenario (one line per file on stderr, naming the file, the step and the field), 1
+an internal error.  `conformance` exits 0 when every suite scenario passed, 1 otherwise,
+2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from komtet_works.scenarios.conformance import DEFAULT_TIMEOUT, SUITE, run_conformance
+from komtet_works.scenarios.export import export_suite
+from komtet_works.scenarios.loading import Scenario, ScenarioFileError, load_scenario
+from komtet_works.scenarios.runner import run_scenario
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]  # noqa: SLF001
+
+EXIT_INVALID_FILE: Final = 2
+
+
+def register(subparsers: Subparsers) -> None:
+    """The commands of this module: `scenario` and `conformance`."""
+    scenario = subparsers.add_parser(
+        "scenario",
+        help="run scenario files through the library and print the results as JSON",
+        description=(
+            "Run scenario files through the library (in-memory adapters, a clock set from "
+            "each step's time) and print one JSON result document."
+        ),
+    )
+    scenario.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    scenario.set_defaults(handler=scenario_command)
+
+    conformance = subparsers.add_parser(
+        "conformance",
+        help="check another implementation against the conformance suite, or export it",
+        description=(
+            "Run COMMAND with each suite scenario's path as its last argument and compare "
+            "what it prints with the expected result, field by field; or export the suite."
+        ),
+    )
+    conformance.add_argument(
+        "--export", type=Path, metavar="DIR", help="write the suite into DIR instead"
+    )
+    conformance.add_argument(
+        "--suite", type=Path, default=SUITE, metavar="DIR", help="an exported suite to use"
+    )
+    conformance.add_argument(
+        "--jobs", type=int, default=None, metavar="N", help="scenarios run at once"
+    )
+    conformance.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="time one run may take (default %(default)g)",
+    )
+    conformance.add_argument(
+        "command", nargs="*", metavar="COMMAND", help="the program to check, after --"
+    )
+    conformance.set_defaults(handler=conformance_command)
+
+
+def scenario_command(arguments: argparse.Namespace) -> int:
+    """Check every file first; run them only if all are valid scenarios."""
+    scenarios: list[Scenario] = []
+    invalid = 0
+    for path in arguments.files:
+        try:
+            scenarios.append(load_scenario(path))
+        except ScenarioFileError as error:
+            print(f"komtet-works scenario: {error}", file=sys.stderr)
+            invalid += 1
+    if invalid:
+        return EXIT_INVALID_FILE
+    result = {"scenarios": [run_scenario(scenario) for scenario in scenarios]}
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0
+
+
+def conformance_command(arguments: argparse.Namespace) -> int:
+    if (arguments.export is None) == (not arguments.command):
+        print(
+            "komtet-works conformance: give either -- COMMAND... or --export DIR",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID_FILE
+    if arguments.export is not None:
+        count = export_suite(arguments.export, suite=arguments.suite)
+        print(f"exported {count} scenarios to {arguments.export}")
+        return 0
+    return run_conformance(
+        arguments.command,
+        sys.stdout,
+        suite=arguments.suite,
+        jobs=arguments.jobs,
+        timeout=arguments.timeout,
+    )

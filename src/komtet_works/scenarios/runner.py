@@ -1,0 +1,261 @@
+"""Running a scenario through the real use cases, on the in-memory adapters.
+
+Each step sets a `ManualClock` to the step's `at` and calls one `WorkOrderService` use
+case.  Staff steps act as one staff member (`STAFF`); payments come from the billing
+system.  A step the rules refuse is reported with its error code and changes nothing; the
+orders' summaries at the end are read from orders rebuilt from their events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+import attrs
+
+from komtet_works.adapters.memory import (
+    InMemoryBackups,
+    InMemoryBilling,
+    InMemoryBusinessCalendar,
+    InMemoryCustomerDirectory,
+    InMemoryNotifier,
+    InMemoryWorkOrders,
+    ManualClock,
+)
+from komtet_works.domain.errors import KomtetWorksError, UnknownCustomer
+from komtet_works.domain.events import Actor, WorksStarted
+from komtet_works.domain.work_order import WorkOrder
+from komtet_works.domain.works import ClaimOutcome
+from komtet_works.scenarios.loading import Scenario, Step, load_scenario
+from komtet_works.use_cases import WorkOrderService
+from komtet_works.wire import decimal_text, quote_json
+
+#: The staff member every staff step acts as.
+STAFF: Final = "staff"
+
+Json = dict[str, object]
+
+
+def payment_id(step: Step) -> str:
+    """The step's `payment`, or one fixed id per order: a repeated pay step is one payment."""
+    given = step.fields.get("payment")
+    return given if isinstance(given, str) else f"{step.order}:payment"
+
+
+class ScenarioBackups(InMemoryBackups):
+    """In-memory backups that can also take a snapshot that fails verification."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unverified = False
+
+    def verify(self, reference: str) -> bool:
+        return not self.unverified and super().verify(reference)
+
+
+@attrs.define
+class _World:
+    """The adapters and the service one scenario runs on."""
+
+    clock: ManualClock
+    orders: InMemoryWorkOrders
+    customers: InMemoryCustomerDirectory
+    backups: ScenarioBackups
+    service: WorkOrderService
+    #: ids of the orders created, in the order they were created
+    created: list[str] = attrs.field(factory=list)
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> _World:
+        clock = ManualClock(scenario.steps[0].at)
+        orders = InMemoryWorkOrders()
+        customers = InMemoryCustomerDirectory(scenario.customers)
+        backups = ScenarioBackups()
+        service = WorkOrderService(
+            orders=orders,
+            customers=customers,
+            billing=InMemoryBilling(),
+            backups=backups,
+            notifier=InMemoryNotifier(clock),
+            clock=clock,
+            calendar=InMemoryBusinessCalendar(),
+            tariff=scenario.tariff,
+            policy=scenario.policy,
+        )
+        return cls(clock, orders, customers, backups, service)
+
+    @contextmanager
+    def faults(self, step: Step) -> Iterator[None]:
+        """The backup system misbehaves as the step says, for this step only."""
+        backup, restore = step.fields.get("backup"), step.fields.get("restore")
+        self.backups.failing_snapshots = backup == "failed"
+        self.backups.unverified = backup == "unverified"
+        self.backups.failing_restores = restore == "failed"
+        try:
+            yield
+        finally:
+            self.backups.failing_snapshots = False
+            self.backups.unverified = False
+            self.backups.failing_restores = False
+
+    def take(self, step: Step) -> Json:
+        """Run one step at its time; the step's result as the contract shows it."""
+        self.clock.set(step.at)
+        try:
+            with self.faults(step):
+                order, shown = _ACTIONS[step.action](self, step)
+        except KomtetWorksError as error:
+            return {"ok": False, "order": step.order, "error": error.code, "message": error.message}
+        return {"ok": True, "order": step.order, "state": order.state.value, **shown}
+
+    def summaries(self) -> dict[str, Json]:
+        return {order_id: summary(self.orders.get(order_id)) for order_id in self.created}
+
+
+def summary(order: WorkOrder) -> Json:
+    """What the contract shows of an order, read from the order its events rebuild."""
+    rebuilt = WorkOrder.replay(order.events)
+    return {
+        "state": rebuilt.state.value,
+        "paid": decimal_text(rebuilt.ledger.paid.amount),
+        "refunded": decimal_text(rebuilt.ledger.refunded.amount),
+        "backups": sum(isinstance(event, WorksStarted) for event in rebuilt.events),
+        "restored": rebuilt.works.restored,
+        "history": [event.after.value for event in rebuilt.events],
+    }
+
+
+def run_scenario(scenario: Scenario) -> Json:
+    """The result of one scenario: each step's outcome, then each order's summary."""
+    world = _World.of(scenario)
+    steps = [world.take(step) for step in scenario.steps]
+    return {"name": scenario.name, "steps": steps, "orders": world.summaries()}
+
+
+def run_files(paths: Iterable[Path]) -> Json:
+    """The result document of scenario files; `ScenarioFileError` if one is not valid."""
+    scenarios = [load_scenario(path) for path in paths]
+    return {"scenarios": [run_scenario(scenario) for scenario in scenarios]}
+
+
+# --- the actions --------------------------------------------------------------------------
+
+Shown = tuple[WorkOrder, Json]
+
+
+def _text(step: Step, field: str) -> str:
+    """A field the schema has checked is text."""
+    return str(step.fields[field])
+
+
+def _request(world: _World, step: Step) -> Shown:
+    order = world.service.request(
+        order_id=step.order,
+        customer_id=_text(step, "customer"),
+        target=_text(step, "target"),
+        problem=_text(step, "problem"),
+        hosting_fault=step.fields.get("hosting_fault") is True,
+    )
+    world.created.append(order.id)
+    return order, {}
+
+
+def _supplement(world: _World, step: Step) -> Shown:
+    by, text = _text(step, "by"), _text(step, "text")
+    return world.service.supplement(step.order, customer_id=by, text=text), {}
+
+
+def _estimate(world: _World, step: Step) -> Shown:
+    order = world.service.estimate(step.order, staff_id=STAFF, hours=step.fields["hours"])
+    return order, {"quote": quote_json(order.ledger.quotes[-1])}
+
+
+def _decline(world: _World, step: Step) -> Shown:
+    return world.service.decline(step.order, customer_id=_text(step, "by")), {}
+
+
+def _pay(world: _World, step: Step) -> Shown:
+    order = world.service.record_payment(
+        step.order, payment_id=payment_id(step), amount=step.fields["amount"]
+    )
+    return order, {}
+
+
+def _schedule(world: _World, step: Step) -> Shown:
+    order = world.service.schedule(step.order, staff_id=STAFF, due=step.fields.get("due"))
+    due = order.works.due
+    return order, {} if due is None else {"due": due.isoformat()}
+
+
+def _cancel(world: _World, step: Step) -> Shown:
+    return world.service.cancel(step.order, customer_id=_text(step, "by")), {}
+
+
+def _start(world: _World, step: Step) -> Shown:
+    return world.service.start(step.order, staff_id=STAFF), {}
+
+
+def _customer_change(world: _World, step: Step) -> Shown:
+    by = _text(step, "by")
+    return world.service.record_customer_change(step.order, customer_id=by), {}
+
+
+def _complete(world: _World, step: Step) -> Shown:
+    order = world.service.complete(step.order, staff_id=STAFF)
+    deadline = order.works.claim_deadline
+    return order, {} if deadline is None else {"claim_deadline": deadline.isoformat()}
+
+
+def _fail(world: _World, step: Step) -> Shown:
+    return world.service.report_failure(step.order, staff_id=STAFF), {}
+
+
+def _claim(world: _World, step: Step) -> Shown:
+    by, text = _text(step, "by"), _text(step, "text")
+    return world.service.file_claim(step.order, customer_id=by, text=text), {}
+
+
+def _resolve_claim(world: _World, step: Step) -> Shown:
+    outcome = ClaimOutcome(_text(step, "outcome"))
+    return world.service.resolve_claim(step.order, staff_id=STAFF, outcome=outcome), {}
+
+
+def _close(world: _World, step: Step) -> Shown:
+    return world.service.close(step.order, by=Actor.staff(STAFF)), {}
+
+
+def _maintenance(world: _World, step: Step) -> Shown:
+    """The host reports the Site Maintenance subscription on the order's site began or ended."""
+    order = world.orders.get(step.order)
+    customer = world.customers.find(order.customer_id)
+    if customer is None:  # pragma: no cover - an order's customer is in the directory
+        raise UnknownCustomer(f"{order.customer_id!r} is not a customer of this hosting")
+    site = {order.target.name}
+    sites = (
+        customer.maintained_sites | site
+        if step.fields["active"] is True
+        else customer.maintained_sites - site
+    )
+    world.customers.put(attrs.evolve(customer, maintained_sites=sites))
+    return order, {}
+
+
+_ACTIONS: Final[Mapping[str, Callable[[_World, Step], Shown]]] = {
+    "request": _request,
+    "supplement": _supplement,
+    "estimate": _estimate,
+    "decline": _decline,
+    "pay": _pay,
+    "schedule": _schedule,
+    "cancel": _cancel,
+    "start": _start,
+    "customer_change": _customer_change,
+    "complete": _complete,
+    "fail": _fail,
+    "claim": _claim,
+    "resolve_claim": _resolve_claim,
+    "close": _close,
+    "maintenance": _maintenance,
+}

@@ -1,0 +1,26 @@
+"""The JSON Schemas (draft 2020-12) of scenario files and of results, shipped in the package."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any, Final
+
+from jsonschema import Draft202012Validator
+
+SCHEMA_DIR: Final = Path(__file__).parent / "schema"
+SCENARIO_SCHEMA: Final = "scenario.schema.json"
+RESULT_SCHEMA: Final = "result.schema.json"
+
+
+@functools.cache
+def schema(name: str) -> dict[str, Any]:
+    """The schema document `name` (`SCENARIO_SCHEMA` or `RESULT_SCHEMA`)."""
+    loaded: dict[str, Any] = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+@functools.cache
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(schema(name))
