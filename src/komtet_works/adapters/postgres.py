@@ -39,7 +39,7 @@ _MIGRATION_LOCK: Final = 0x6B6F6D74
 
 _INSERT_ORDER: Final = (
     "INSERT INTO work_orders (id, customer_id, state, version, claim_deadline, due, updated_at)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 _UPDATE_ORDER: Final = (
     "UPDATE work_orders SET state = %s, version = %s, claim_deadline = %s, due = %s,"
@@ -93,6 +93,24 @@ def _text(value: str, field: str) -> str:
     if "\x00" in value:
         raise InvalidInput(f"{field} contains a NUL character", field=field)
     return storable(value, field)
+
+
+def _event_rows(order: WorkOrder, expected_version: int) -> list[tuple[object, ...]]:
+    """The rows of the events `order` has beyond `expected_version`."""
+    return [
+        (
+            order.id,
+            seq,
+            type(event).__name__,
+            event.at,
+            event.actor.kind.value,
+            _text(event.actor.id, "actor id"),
+            None if event.before is None else event.before.value,
+            event.after.value,
+            dumps_event(event),
+        )
+        for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1)
+    ]
 
 
 class PostgresWorkOrders(WorkOrders, Outbox):
@@ -159,28 +177,41 @@ class PostgresWorkOrders(WorkOrders, Outbox):
     def save(
         self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
     ) -> None:
-        if order.version < expected_version:
-            raise ConcurrencyError(
-                f"order {order.id!r} at version {order.version} is older than version "
-                f"{expected_version}"
+        self.save_many([(order, expected_version)], messages=messages)
+
+    def save_many(
+        self, changes: Sequence[tuple[WorkOrder, int]], *, messages: Sequence[Message] = ()
+    ) -> None:
+        """Save several (order, expected version) pairs in one transaction: all or none.
+
+        The batched form of `save`: one stale order raises `ConcurrencyError` and no
+        order, event or message of the batch is kept.
+        """
+        inserts: list[tuple[object, ...]] = []
+        updates: list[tuple[object, ...]] = []
+        events: list[tuple[object, ...]] = []
+        last: dict[str, datetime] = {}
+        for order, expected_version in changes:
+            if order.version < expected_version:
+                raise ConcurrencyError(
+                    f"order {order.id!r} at version {order.version} is older than version "
+                    f"{expected_version}"
+                )
+            order_id = _text(order.id, "order_id")
+            events.extend(_event_rows(order, expected_version))
+            last[order.id] = order.events[-1].at
+            works = order.works
+            row = (
+                order.state.value,
+                order.version,
+                works.claim_deadline,
+                works.due,
+                last[order.id],
             )
-        order_id = _text(order.id, "order_id")
-        customer_id = _text(order.customer_id, "customer_id")
-        events = [
-            (
-                order_id,
-                seq,
-                type(event).__name__,
-                event.at,
-                event.actor.kind.value,
-                _text(event.actor.id, "actor id"),
-                None if event.before is None else event.before.value,
-                event.after.value,
-                dumps_event(event),
-            )
-            for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1)
-        ]
-        last = order.events[-1].at
+            if expected_version == 0:
+                inserts.append((order_id, _text(order.customer_id, "customer_id"), *row))
+            else:
+                updates.append((*row, order_id, expected_version))
         outbox = [
             (
                 _text(m.id, "message id"),
@@ -188,34 +219,29 @@ class PostgresWorkOrders(WorkOrders, Outbox):
                 _text(m.customer_id, "message customer_id"),
                 m.kind.value,
                 _text(m.body, "message body"),
-                last,
+                last.get(m.order_id) or max(last.values()),
             )
             for m in messages
         ]
-        works = order.works
-        row = (order.state.value, order.version, works.claim_deadline, works.due, last)
 
         def write(db: psycopg.Connection[tuple[object, ...]]) -> None:
             with db.cursor() as cursor:
-                if expected_version == 0:
-                    cursor.execute(_INSERT_ORDER, (order_id, customer_id, *row))
-                else:
-                    cursor.execute(_UPDATE_ORDER, (*row, order_id, expected_version))
-                if cursor.rowcount != 1:
-                    found = cursor.execute(_VERSION_OF, (order_id,)).fetchone()
-                    version = found[0] if found else 0
-                    raise ConcurrencyError(
-                        f"order {order.id!r} is at version {version}, not {expected_version}"
-                    )
+                cursor.executemany(_INSERT_ORDER, inserts)
+                for update in updates:
+                    cursor.execute(_UPDATE_ORDER, update)
+                    if cursor.rowcount != 1:
+                        found = cursor.execute(_VERSION_OF, (update[-2],)).fetchone()
+                        raise ConcurrencyError(
+                            f"order {update[-2]!r} is at version {found[0] if found else 0}, "
+                            f"not {update[-1]}"
+                        )
                 cursor.executemany(_INSERT_EVENT, events)
                 cursor.executemany(_INSERT_MESSAGE, outbox)
 
         try:
             self._transaction(write)
         except errors.UniqueViolation:
-            raise ConcurrencyError(
-                f"order {order.id!r} moved past version {expected_version}"
-            ) from None
+            raise ConcurrencyError("an order was saved by someone else first") from None
 
     def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
         if "\x00" in customer_id:

@@ -209,26 +209,36 @@ class SqliteWorkOrders(WorkOrders, Outbox):
     def save(
         self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
     ) -> None:
-        if order.version < expected_version:
-            raise ConcurrencyError(
-                f"order {order.id!r} at version {order.version} is older than version "
-                f"{expected_version}"
+        self.save_many([(order, expected_version)], messages=messages)
+
+    def save_many(
+        self, changes: Sequence[tuple[WorkOrder, int]], *, messages: Sequence[Message] = ()
+    ) -> None:
+        """Save several (order, expected version) pairs in one transaction: all or none.
+
+        The batched form of `save`: one stale order raises `ConcurrencyError` and no
+        order, event or message of the batch is kept.
+        """
+        inserts: list[tuple[object, ...]] = []
+        updates: list[tuple[object, ...]] = []
+        events: list[tuple[object, ...]] = []
+        last: dict[str, str] = {}
+        for order, expected_version in changes:
+            _check_not_older(order, expected_version)
+            events.extend(_event_rows(order, expected_version))
+            last[order.id] = order.events[-1].at.isoformat()
+            works = order.works
+            row = (
+                order.state.value,
+                order.version,
+                micros(works.claim_deadline),
+                micros(works.due),
+                last[order.id],
             )
-        events = [
-            (
-                order.id,
-                seq,
-                type(event).__name__,
-                event.at.isoformat(),
-                event.actor.kind.value,
-                event.actor.id,
-                None if event.before is None else event.before.value,
-                event.after.value,
-                dumps_event(event),
-            )
-            for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1)
-        ]
-        last = order.events[-1].at.isoformat()
+            if expected_version == 0:
+                inserts.append((order.id, order.customer_id, *row))
+            else:
+                updates.append((*row, order.id, expected_version))
         outbox = [
             (
                 storable(m.id, "message id"),
@@ -236,30 +246,23 @@ class SqliteWorkOrders(WorkOrders, Outbox):
                 m.customer_id,
                 m.kind.value,
                 storable(m.body, "message body"),
-                last,
+                last.get(m.order_id, max(last.values(), default="")),
             )
             for m in messages
         ]
-        works = order.works
-        row = (
-            order.state.value,
-            order.version,
-            micros(works.claim_deadline),
-            micros(works.due),
-            last,
-        )
 
         def write(db: sqlite3.Connection) -> None:
             try:
-                if expected_version == 0:
-                    db.execute(_INSERT_ORDER, (order.id, order.customer_id, *row))
-                else:
-                    updated = db.execute(_UPDATE_ORDER, (*row, order.id, expected_version))
-                    if updated.rowcount != 1:
-                        raise _stale(db, order.id, expected_version)
+                db.executemany(_INSERT_ORDER, inserts)
+                for update in updates:
+                    if db.execute(_UPDATE_ORDER, update).rowcount != 1:
+                        raise _stale(db, str(update[-2]), int(str(update[-1])))
                 db.executemany(_INSERT_EVENT, events)
             except sqlite3.IntegrityError:
-                raise _stale(db, order.id, expected_version) from None
+                if len(changes) == 1:
+                    order, expected_version = changes[0]
+                    raise _stale(db, order.id, expected_version) from None
+                raise ConcurrencyError("an order of the batch was saved by someone else") from None
             db.executemany(_INSERT_MESSAGE, outbox)
 
         self._write(write)
@@ -325,6 +328,32 @@ class SqliteWorkOrders(WorkOrders, Outbox):
 
 def json_list(values: Iterable[str]) -> str:
     return json.dumps(list(values))
+
+
+def _check_not_older(order: WorkOrder, expected_version: int) -> None:
+    if order.version < expected_version:
+        raise ConcurrencyError(
+            f"order {order.id!r} at version {order.version} is older than version "
+            f"{expected_version}"
+        )
+
+
+def _event_rows(order: WorkOrder, expected_version: int) -> list[tuple[object, ...]]:
+    """The rows of the events `order` has beyond `expected_version`."""
+    return [
+        (
+            order.id,
+            seq,
+            type(event).__name__,
+            event.at.isoformat(),
+            event.actor.kind.value,
+            event.actor.id,
+            None if event.before is None else event.before.value,
+            event.after.value,
+            dumps_event(event),
+        )
+        for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1)
+    ]
 
 
 def _stale(db: sqlite3.Connection, order_id: str, expected: int) -> ConcurrencyError:

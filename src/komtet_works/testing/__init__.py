@@ -72,6 +72,10 @@ class OrdersWithOutbox(WorkOrders, Outbox, Protocol):
 class DurableStore(OrdersWithOutbox, Protocol):
     """A store on a real database: the queries a host's jobs need, and `close`."""
 
+    def save_many(
+        self, changes: Sequence[tuple[WorkOrder, int]], *, messages: Sequence[Message] = ()
+    ) -> None: ...
+
     def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]: ...
 
     def overdue(self, now: datetime) -> Sequence[WorkOrder]: ...
@@ -376,6 +380,27 @@ class DurableStoreContract(WorkOrdersContract, OutboxContract):
         with pytest.raises(ConcurrencyError):
             two.save(_next(loaded, Action.SUPPLEMENT), expected_version=1)
         assert State.ESTIMATED is two.get(loaded.id).state
+
+    def test_a_batch_is_saved_whole(self, orders: DurableStore) -> None:
+        """save_many keeps every order of the batch, and the batch's messages."""
+        loaded = _saved(orders, requested("wo-1"))
+        batch = [(_next(loaded, Action.ESTIMATE), 1), (in_state(State.PAID, "wo-2"), 0)]
+        orders.save_many(batch, messages=[_message(batch[1][0])])
+        assert [order for order, _ in batch] == list(orders.by_state(*State))
+        assert [_message(batch[1][0])] == list(orders.pending())
+
+    @pytest.mark.parametrize("stale", [0, 1])
+    def test_a_batch_with_one_stale_order_keeps_nothing(
+        self, orders: DurableStore, stale: int
+    ) -> None:
+        """One stale order in a batch: ConcurrencyError, and no order or message is kept."""
+        loaded = _saved(orders, requested("wo-1"))
+        batch = [(_next(loaded, Action.ESTIMATE), 1), (in_state(State.PAID, "wo-2"), 0)]
+        batch[stale] = (batch[stale][0], 5) if stale == 0 else (requested("wo-1"), 0)
+        with pytest.raises(ConcurrencyError):
+            orders.save_many(batch, messages=[_message(batch[1][0])])
+        assert [loaded] == list(orders.by_state(*State))
+        assert [] == list(orders.pending())
 
     def test_reopening_keeps_the_schema_at_the_latest_version(
         self, open_store: Callable[[], DurableStore]
