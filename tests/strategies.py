@@ -1,40 +1,28 @@
 """Hypothesis strategies for the komtet-works domain, collected in one module.
 
 Every test module draws its values from here, so "any hours", "any instant" or "any tariff"
-means the same thing everywhere.  Alongside the strategies lives `World`: the facts an
-order's steps need besides the order itself, and the one place that knows how to take each
-step with valid arguments (used by `walk_to` and by the `orders` strategy).
+means the same thing everywhere.  Orders in any state, and random histories, come from the
+shipped test kit (`komtet_works.testing.orders` and `komtet_works.testing.strategies`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
-import attrs
 import pendulum
 from hypothesis import strategies as st
 
 from komtet_works import (
-    Action,
-    Actor,
-    Backup,
-    ClaimOutcome,
     ClaimWindowMeasure,
     Customer,
     HoursRounding,
     Money,
-    Payment,
     Policy,
     PriceLock,
-    Refund,
-    State,
     Tariff,
-    WorkOrder,
 )
-from komtet_works.domain.lifecycle import allowed_actions
 from komtet_works.domain.money import CURRENCIES
 from komtet_works.domain.pricing import MAX_ESTIMATE_HOURS
 
@@ -85,9 +73,10 @@ def instants(
     )
 
 
-def in_zone(instant: pendulum.DateTime, zone: Zone | str) -> pendulum.DateTime:
-    """The same instant shown in another zone (a different wall clock, the same moment)."""
-    return instant.in_timezone(zone)
+def elapsed(start: datetime, end: datetime) -> timedelta:
+    """The exact elapsed time from `start` to `end`, computed in UTC by the standard library
+    (neither a shared zone's wall clock nor pendulum's arithmetic can bend it)."""
+    return datetime.__sub__(end.astimezone(UTC), start.astimezone(UTC))
 
 
 def eu_summer_time_switches(year: int) -> tuple[pendulum.DateTime, pendulum.DateTime]:
@@ -314,258 +303,3 @@ def customer_targets(draw: st.DrawFn) -> tuple[Customer, str]:
     """A customer and the name of one of their own sites or servers."""
     customer = draw(customers())
     return customer, draw(st.sampled_from(sorted(customer.sites | customer.servers)))
-
-
-# --- orders: one valid way to take every step --------------------------------------------
-
-DEFAULT_CUSTOMER: Final = Customer(
-    "c1",
-    sites=frozenset({"shop.example", "blog.example"}),
-    servers=frozenset({"vps-1.example"}),
-    maintained_sites=frozenset({"shop.example"}),
-)
-STAFF: Final = Actor.staff("s1")
-BILLING: Final = Actor.system("billing")
-#: A Monday morning in Moscow: where `walk_to` starts unless told otherwise.
-START: Final = pendulum.datetime(2026, 3, 2, 10, tz="Europe/Moscow")
-
-
-@attrs.frozen
-class World:
-    """Everything an order's steps need besides the order: who acts, under which rules.
-
-    `take` performs any action the transition table allows with arguments the guards
-    accept (a payment of the current total, full refunds with receipts, a verified backup).
-    """
-
-    customer: Customer = DEFAULT_CUSTOMER
-    target: str = "shop.example"
-    tariff: Tariff = attrs.field(factory=Tariff)
-    policy: Policy = attrs.field(factory=Policy)
-    staff: Actor = STAFF
-    billing: Actor = BILLING
-    hours: str = "2"
-
-    @property
-    def owner(self) -> Actor:
-        return Actor.customer(self.customer.id)
-
-    def request(self, at: object, *, order_id: str = "o1") -> WorkOrder:
-        return WorkOrder.request(
-            order_id=order_id,
-            customer=self.customer,
-            target=self.target,
-            problem="the module returns errors",
-            at=at,
-        )
-
-    def payment(self, order: WorkOrder, at: pendulum.DateTime) -> Payment:
-        """A payment of the order's current quote, with a fresh billing id."""
-        quote = order.ledger.current_quote
-        if quote is None:
-            raise ValueError(f"order {order.id} has no current quote to pay")
-        return Payment(f"{order.id}-pay-{len(order.ledger.payments) + 1}", quote.total, at)
-
-    def refunds(self, order: WorkOrder) -> tuple[Refund, ...]:
-        """Every payment not yet refunded, in full, each with the billing system's receipt."""
-        return tuple(
-            attrs.evolve(due, reference=f"receipt-{due.payment_id}")
-            for due in order.ledger.refunds_due()
-        )
-
-    def can(self, order: WorkOrder, action: Action, at: pendulum.DateTime) -> bool:
-        """Whether `take(order, action, at)` passes the guards beyond the transition table
-        (a step at or after `at` that `close` needs is arranged by the caller)."""
-        works = order.works
-        if action is Action.CLAIM:
-            return (
-                len(works.claims) < self.policy.max_claims
-                and works.claim_deadline is not None
-                and at <= works.claim_deadline
-                and not works.changed_since_start()
-            )
-        if action is Action.PAY:
-            quote = order.ledger.current_quote
-            return quote is not None and quote.is_payable_at(at)
-        if action is Action.CANCEL:
-            return self.policy.cancel_before_start
-        return action in allowed_actions(order.state)
-
-    def take(self, order: WorkOrder, action: Action, at: pendulum.DateTime) -> WorkOrder:
-        """Perform `action` on `order` at `at`, as the actor who may take it."""
-        return _STEPS[action](self, order, at)
-
-
-def _supplement(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.supplement(by=world.owner, at=at, text="it fails only on the checkout page")
-
-
-def _estimate(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.estimate(
-        by=world.staff,
-        at=at,
-        hours=world.hours,
-        tariff=world.tariff,
-        customer=world.customer,
-        policy=world.policy,
-    )
-
-
-def _decline(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.decline(by=world.owner, at=at, note="too expensive")
-
-
-def _pay(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.pay(
-        by=world.billing,
-        at=at,
-        payment=world.payment(order, at),
-        policy=world.policy,
-        tariff=world.tariff,
-        customer=world.customer,
-    )
-
-
-def _schedule(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.schedule(by=world.staff, at=at, due=at.add(days=2))
-
-
-def _cancel(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.cancel(by=world.owner, at=at, refunds=world.refunds(order), policy=world.policy)
-
-
-def _start(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    backup = Backup(f"{order.id}-backup-{order.version}", at, verified=True)
-    return order.start(by=world.staff, at=at, backup=backup)
-
-
-def _customer_change(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.record_customer_change(by=world.owner, at=at, note="edited a template")
-
-
-def _complete(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.complete(by=world.staff, at=at, notice_sent_at=at, policy=world.policy)
-
-
-def _fail(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.fail(by=world.staff, at=at, refunds=world.refunds(order), restored=True)
-
-
-def _claim(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.claim(by=world.owner, at=at, text="the errors are back", policy=world.policy)
-
-
-def _accept_claim(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.resolve_claim(
-        by=world.staff,
-        at=at,
-        outcome=ClaimOutcome.REFUND,
-        refunds=world.refunds(order),
-        restored=True,
-    )
-
-
-def _reject_claim(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.resolve_claim(by=world.staff, at=at, outcome=ClaimOutcome.REJECT)
-
-
-def _rework(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.resolve_claim(by=world.staff, at=at, outcome=ClaimOutcome.REWORK)
-
-
-def _close(world: World, order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.close(by=world.staff, at=at)
-
-
-_STEPS: Final[Mapping[Action, Callable[[World, WorkOrder, pendulum.DateTime], WorkOrder]]] = {
-    Action.SUPPLEMENT: _supplement,
-    Action.ESTIMATE: _estimate,
-    Action.DECLINE: _decline,
-    Action.PAY: _pay,
-    Action.SCHEDULE: _schedule,
-    Action.CANCEL: _cancel,
-    Action.START: _start,
-    Action.CUSTOMER_CHANGE: _customer_change,
-    Action.COMPLETE: _complete,
-    Action.FAIL: _fail,
-    Action.CLAIM: _claim,
-    Action.ACCEPT_CLAIM: _accept_claim,
-    Action.REJECT_CLAIM: _reject_claim,
-    Action.REWORK: _rework,
-    Action.CLOSE: _close,
-}
-
-_A = Action
-#: One path from a new order to each state.
-PATHS: Final[Mapping[State, tuple[Action, ...]]] = {
-    State.REQUESTED: (),
-    State.ESTIMATED: (_A.ESTIMATE,),
-    State.DECLINED: (_A.ESTIMATE, _A.DECLINE),
-    State.PAID: (_A.ESTIMATE, _A.PAY),
-    State.CANCELLED: (_A.ESTIMATE, _A.PAY, _A.CANCEL),
-    State.SCHEDULED: (_A.ESTIMATE, _A.PAY, _A.SCHEDULE),
-    State.IN_PROGRESS: (_A.ESTIMATE, _A.PAY, _A.SCHEDULE, _A.START),
-    State.REFUNDED: (_A.ESTIMATE, _A.PAY, _A.SCHEDULE, _A.START, _A.FAIL),
-    State.COMPLETED: (_A.ESTIMATE, _A.PAY, _A.SCHEDULE, _A.START, _A.COMPLETE),
-    State.CLAIMED: (_A.ESTIMATE, _A.PAY, _A.SCHEDULE, _A.START, _A.COMPLETE, _A.CLAIM),
-    State.CLOSED: (_A.ESTIMATE, _A.PAY, _A.SCHEDULE, _A.START, _A.COMPLETE, _A.CLOSE),
-}
-
-
-def walk_to(
-    state: State,
-    *,
-    world: World | None = None,
-    at: pendulum.DateTime = START,
-    step: timedelta = timedelta(hours=1),
-    order_id: str = "o1",
-) -> WorkOrder:
-    """An order brought to `state` along `PATHS`, one step every `step` from `at`.
-
-    Closing waits until one second after the claim deadline.
-    """
-    world = world if world is not None else World()
-    order = world.request(at, order_id=order_id)
-    for action in PATHS[state]:
-        at = _next(order, action, at + step)
-        order = world.take(order, action, at)
-    return order
-
-
-def _next(order: WorkOrder, action: Action, at: pendulum.DateTime) -> pendulum.DateTime:
-    """`at`, or for closing, no earlier than one second after the claim deadline."""
-    deadline = order.works.claim_deadline
-    if action is Action.CLOSE and deadline is not None and at <= deadline:
-        return deadline.add(seconds=1)
-    return at
-
-
-def next_instant(
-    after: pendulum.DateTime, *, most: timedelta = timedelta(hours=6)
-) -> st.SearchStrategy[pendulum.DateTime]:
-    """An instant from `after` to `most` later (to the microsecond), shown in any zone."""
-    return st.builds(
-        lambda micros, zone: (after + timedelta(microseconds=micros)).in_timezone(zone),
-        st.integers(0, int(most / timedelta(microseconds=1))),
-        zones(),
-    )
-
-
-@st.composite
-def orders(draw: st.DrawFn, *, world: World | None = None, max_steps: int = 16) -> WorkOrder:
-    """An order after a random walk of valid steps through the transition table."""
-    world = world if world is not None else World()
-    at = draw(instants())
-    order = world.request(at, order_id=draw(st.from_regex(r"o[0-9]{1,4}", fullmatch=True)))
-    for _ in range(draw(st.integers(0, max_steps))):
-        at = draw(next_instant(at))
-        possible = sorted(
-            (a for a in allowed_actions(order.state) if world.can(order, a, at)),
-            key=lambda a: a.value,
-        )
-        if not possible:
-            break
-        action = draw(st.sampled_from(possible))
-        at = _next(order, action, at)
-        order = world.take(order, action, at)
-    return order

@@ -67,7 +67,7 @@ class Policy:
     def _known_zone(self, attribute: attrs.Attribute[str], value: str) -> None:
         try:
             pendulum.timezone(value)
-        except pendulum.tz.exceptions.InvalidTimezone:
+        except (ValueError, OSError):  # unknown (InvalidTimezone), malformed, too long
             raise InvalidInput(f"unknown time zone {value!r}", field=attribute.name) from None
 
     @max_claims.validator
@@ -83,4 +83,10 @@ class Policy:
         if self.claim_window_measure is ClaimWindowMeasure.ELAPSED:
             return exact_after(notice_sent_at, self.claim_window)
         local = notice_sent_at.in_timezone(self.provider_timezone)
-        return local.add(days=self.claim_window.days, seconds=self.claim_window.seconds)
+        window = self.claim_window
+        deadline = local.add(
+            days=window.days, seconds=window.seconds, microseconds=window.microseconds
+        )
+        # In UTC: Python compares two datetimes of one zone by wall clock, ignoring `fold`, so
+        # a deadline in the hour an autumn night repeats would misjudge claims in that zone.
+        return deadline.in_timezone(pendulum.UTC)
