@@ -195,12 +195,18 @@ class WorkOrderService:
         by = Actor.customer(customer_id)
         return self._change(order_id, lambda o, now: o.decline(by=by, at=now, note=note))
 
-    def record_payment(self, order_id: str, *, payment_id: str, amount: object) -> WorkOrder:
-        """The billing system reports a payment.  Idempotent per `payment_id`."""
+    def record_payment(
+        self, order_id: str, *, payment_id: str, amount: object, currency: str | None = None
+    ) -> WorkOrder:
+        """The billing system reports a payment.  Idempotent per `payment_id`.
+
+        `currency` is the one the billing system reports, by default the order's: money in
+        another currency never matches the quote (rule M3), so it is `amount_mismatch`.
+        """
         order = self.orders.get(order_id)
-        currency = order.ledger.currency
         now = self.clock.now()
-        payment = Payment(payment_id, Money.of(amount, currency), now)
+        money = Money.of(amount, order.ledger.currency if currency is None else currency)
+        payment = Payment(payment_id, money, now)
         paid = order.pay(
             by=BILLING,
             at=now,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -22,6 +23,7 @@ from komtet_works.scenarios.runner import run_scenario
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]  # noqa: SLF001
 
+EXIT_INTERNAL_ERROR: Final = 1
 EXIT_INVALID_FILE: Final = 2
 
 
@@ -80,7 +82,12 @@ def scenario_command(arguments: argparse.Namespace) -> int:
             invalid += 1
     if invalid:
         return EXIT_INVALID_FILE
-    result = {"scenarios": [run_scenario(scenario) for scenario in scenarios]}
+    try:
+        result = {"scenarios": [run_scenario(scenario) for scenario in scenarios]}
+    except Exception:  # noqa: BLE001 - anything else is a bug, and exit 1 says so
+        traceback.print_exc()
+        print("komtet-works scenario: internal error (a bug: please report it)", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
 

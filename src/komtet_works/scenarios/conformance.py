@@ -14,6 +14,7 @@ import os
 import subprocess
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Final, TextIO
 
@@ -36,6 +37,9 @@ OPTIONAL_FIELDS: Final = frozenset(
         "tariff_version",
     }
 )
+
+#: Instants: equal when they name the same instant, whatever offset each is written in.
+INSTANT_FIELDS: Final = frozenset({"claim_deadline", "due", "issued_at", "payable_until"})
 
 #: Seconds one run of the program under test may take.
 DEFAULT_TIMEOUT: Final = 60.0
@@ -94,6 +98,7 @@ def differences(
     """Every difference of `actual` from `expected`, in the order of the expected document.
 
     JSON types must match too: ``"1600.00"`` is not ``1600``, ``1`` is not ``true``.
+    The fields of `INSTANT_FIELDS` compare as instants: ``12:00:00Z`` is ``15:00:00+03:00``.
     """
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
@@ -119,7 +124,7 @@ def differences(
                 optional=optional,
                 path=f"{path}[{index}]",
             )
-    elif type(expected) is not type(actual) or expected != actual:
+    elif not _same(expected, actual, instant=path.rpartition(".")[2] in INSTANT_FIELDS):
         yield Difference(path, expected, actual)
 
 
@@ -170,6 +175,17 @@ def run_conformance(
         file=out,
     )
     return 1 if failed or not outcomes else 0
+
+
+def _same(expected: object, actual: object, *, instant: bool) -> bool:
+    if type(expected) is not type(actual):
+        return False
+    if instant and isinstance(expected, str) and isinstance(actual, str):
+        try:
+            return datetime.fromisoformat(expected) == datetime.fromisoformat(actual)
+        except ValueError:
+            return expected == actual
+    return expected == actual
 
 
 def _shown(value: object) -> str:

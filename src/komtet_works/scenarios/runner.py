@@ -105,7 +105,7 @@ class _World:
         self.clock.set(step.at)
         try:
             with self.faults(step):
-                order, shown = _ACTIONS[step.action](self, step)
+                order, shown = ACTIONS[step.action](self, step)
         except KomtetWorksError as error:
             return {"ok": False, "order": step.order, "error": error.code, "message": error.message}
         return {"ok": True, "order": step.order, "state": order.state.value, **shown}
@@ -177,8 +177,12 @@ def _decline(world: _World, step: Step) -> Shown:
 
 
 def _pay(world: _World, step: Step) -> Shown:
+    currency = step.fields.get("currency")
     order = world.service.record_payment(
-        step.order, payment_id=payment_id(step), amount=step.fields["amount"]
+        step.order,
+        payment_id=payment_id(step),
+        amount=step.fields["amount"],
+        currency=None if currency is None else str(currency),
     )
     return order, {}
 
@@ -242,7 +246,7 @@ def _maintenance(world: _World, step: Step) -> Shown:
     return order, {}
 
 
-_ACTIONS: Final[Mapping[str, Callable[[_World, Step], Shown]]] = {
+ACTIONS: Final[Mapping[str, Callable[[_World, Step], Shown]]] = {
     "request": _request,
     "supplement": _supplement,
     "estimate": _estimate,
