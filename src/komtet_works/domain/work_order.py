@@ -389,7 +389,8 @@ class WorkOrder:
 
     def _check_full_refund(self, refunds: tuple[Refund, ...]) -> None:
         self.ledger.check_refunds(refunds)
-        if {r.payment_id for r in refunds} != {r.payment_id for r in self.ledger.refunds_due()}:
+        due = {(r.payment_id, r.amount) for r in self.ledger.refunds_due()}
+        if {(r.payment_id, r.amount) for r in refunds} != due:
             raise InvalidRefund("every payment not yet refunded must be refunded in full")
         for refund in refunds:
             if not refund.reference:
