@@ -122,12 +122,14 @@ def assert_window_ends_at(
 
 @pytest.mark.rule("C1", "D-CLAIM-WINDOW")
 def test_the_deadline_example_of_the_spec() -> None:
-    """Notice 2026-03-05 12:00 +03:00: a claim at 2026-03-08 12:00:00 is filed, 12:00:01 not."""
+    """Notice 2026-03-05 12:00 +03:00: a claim at 2026-03-08 12:00:00 is filed, 12:00:01 is
+    refused with a message naming the deadline."""
     order = completed(instant("2026-03-05T12:00:00+03:00"))
     assert instant("2026-03-08T12:00:00+03:00") == deadline_of(order)
     assert State.CLAIMED is claim(order, instant("2026-03-08T12:00:00+03:00")).state
-    with pytest.raises(ClaimWindowClosed):
+    with pytest.raises(ClaimWindowClosed) as refused:
         claim(order, instant("2026-03-08T12:00:01+03:00"))
+    assert "until 2026-03-08T12:00:00+03:00" in refused.value.message
 
 
 @pytest.mark.rule("C1", "D-CLAIM-WINDOW")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import attrs
 import pendulum
@@ -600,6 +601,18 @@ def test_a_standard_library_aware_datetime_is_an_instant(at: datetime) -> None:
     supplemented = order.supplement(by=OWNER, at=at, text="more")
     assert at == supplemented.events[-1].at
     assert isinstance(supplemented.events[-1].at, pendulum.DateTime)
+
+
+@pytest.mark.rule("L13")
+@given(at=instants(zone=st.just(pendulum.UTC)), zone=st.sampled_from(["Europe/Berlin", "UTC"]))
+def test_a_pendulum_datetime_with_a_standard_library_zone_is_an_instant(
+    at: pendulum.DateTime, zone: str
+) -> None:
+    """A pendulum DateTime carrying a zoneinfo zone is accepted as the same instant."""
+    shown = pendulum.instance(at).astimezone(ZoneInfo(zone))
+    order = requested(at=at.subtract(hours=1))
+    supplemented = order.supplement(by=OWNER, at=shown, text="more")
+    assert at == supplemented.events[-1].at
 
 
 # --- L14 --------------------------------------------------------------------------------
