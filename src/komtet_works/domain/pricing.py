@@ -1,6 +1,6 @@
 """Pricing: a tariff and the pure function that turns an estimate into a quote.
 
-The order of operations is part of the specification (rule P-ORDER):
+The order of operations is part of the specification (rule P6):
 
 1. the minimum term: hours below `Tariff.minimum_hours` are billed as the minimum;
 2. the billing increment: the result is rounded to a whole number of increments,
