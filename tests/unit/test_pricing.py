@@ -23,6 +23,7 @@ from komtet_works import (
 )
 from komtet_works.domain.pricing import MAX_ESTIMATE_HOURS, canonical
 from strategies import (
+    elapsed,
     hours,
     hours_inputs,
     instants,
@@ -160,8 +161,7 @@ def test_billable_hours_are_canonical(tariff: Tariff, estimated: Decimal) -> Non
 def test_the_breakdown_follows_the_order_of_operations(
     tariff: Tariff, estimated: Decimal, maintained_site: bool
 ) -> None:
-    """gross = billable x rate rounded half-up; discount = share of gross rounded half-up;
-    total = gross - discount, exactly."""
+    """Gross, then discount, each rounded half-up; the total is gross - discount exactly."""
     offer = quote(tariff, estimated, maintained_site=maintained_site)
     rate = tariff.hourly_rate
     share = tariff.maintenance_discount if maintained_site else Decimal(0)
@@ -327,9 +327,7 @@ def test_a_quote_is_payable_for_exactly_its_validity_of_elapsed_time(
 ) -> None:
     """payable_until is issued_at + validity in elapsed time (DST cannot bend it), inclusive."""
     offer = price(SEED, Decimal(2), maintained_site=False, issued_at=issued_at, valid_for=valid_for)
-    assert valid_for.total_seconds() == pytest.approx(
-        offer.payable_until.timestamp() - issued_at.timestamp(), abs=1e-6
-    )
+    assert valid_for == elapsed(issued_at, offer.payable_until)
     assert offer.is_payable_at(offer.payable_until)
     assert not offer.is_payable_at(offer.payable_until + timedelta(microseconds=1))
 
@@ -435,8 +433,7 @@ def test_canonical_is_the_shortest_exact_form(number: str, shown: str) -> None:
 def test_a_tariff_that_cannot_price_anything_is_refused(
     fields: dict[str, object], field: str
 ) -> None:
-    """A non-positive or non-finite rate, minimum or increment, a minimum that is not a
-    whole number of increments, or a discount outside [0, 1) is invalid input."""
+    """Non-positive or non-finite terms, a ragged minimum, a share outside [0, 1): invalid."""
     with pytest.raises(InvalidInput) as refused:
         Tariff(**fields)  # type: ignore[arg-type]
     assert "invalid_input" == refused.value.code

@@ -152,8 +152,7 @@ WORK = hours(max_value=Decimal(200))
 def test_the_suggestion_is_exactly_the_hours_of_working_time_after_the_start(
     start: pendulum.DateTime, work: Decimal
 ) -> None:
-    """From any start, the suggested instant is the hours of work (to the second, rounded
-    up) of working time later, and falls inside a working day's hours."""
+    """The suggestion is the hours (to the second) of working time later, inside working hours."""
     done = finish_after(start, work, zone=MOSCOW, working_hours=office_hours)
     seconds = int((work * 3600).to_integral_value(ROUND_CEILING))
     assert timedelta(seconds=seconds) == working_time_between(start, done, MOSCOW)
