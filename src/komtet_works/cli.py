@@ -35,6 +35,7 @@ COMMAND_MODULES: Final = (
     "komtet_works.cli",
     "komtet_works.demo",
     "komtet_works.scenarios.commands",
+    "komtet_works.operator",
 )
 
 EXIT_REFUSED: Final = 1
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="The Additional Works service of a hosting provider: pricing and lifecycle.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--db", default="komtet-works.sqlite", help="a SQLite file or postgresql:// DSN"
+    )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         register: Callable[[Subparsers], None] = importlib.import_module(name).register

@@ -1,6 +1,12 @@
-"""Adapters: implementations of the ports, named <Technology><Port>."""
+"""Adapters: implementations of the ports, named <Technology><Port>.
+
+The PostgreSQL adapters (`komtet_works.adapters.postgres`) need the optional extra
+``postgres`` (psycopg), so they are imported from their module, not from here.
+"""
 
 from komtet_works.adapters.clock import SystemClock
+from komtet_works.adapters.filesystem import FilesystemBackups
+from komtet_works.adapters.mail import MaildirNotifier, SmtpNotifier
 from komtet_works.adapters.memory import (
     InMemoryBackups,
     InMemoryBilling,
@@ -10,14 +16,21 @@ from komtet_works.adapters.memory import (
     InMemoryWorkOrders,
     ManualClock,
 )
+from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory, SqliteWorkOrders
 
 __all__ = [
+    "FilesystemBackups",
     "InMemoryBackups",
     "InMemoryBilling",
     "InMemoryBusinessCalendar",
     "InMemoryCustomerDirectory",
     "InMemoryNotifier",
     "InMemoryWorkOrders",
+    "MaildirNotifier",
     "ManualClock",
+    "SmtpNotifier",
+    "SqliteBilling",
+    "SqliteCustomerDirectory",
+    "SqliteWorkOrders",
     "SystemClock",
 ]

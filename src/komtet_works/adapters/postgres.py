@@ -25,12 +25,23 @@ import psycopg
 from psycopg import errors
 
 from komtet_works.adapters.codec import dumps_event, loads_event, storable
+from komtet_works.adapters.memory import Invoice, RefundReceipt
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
+from komtet_works.adapters.rows import customer_from_rows, ledger_entry, same_entry, target_rows
+from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import ConcurrencyError, InvalidInput, UnknownOrder
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
+from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.ports import Message, MessageKind, Outbox, WorkOrders
+from komtet_works.ports import (
+    Billing,
+    CustomerDirectory,
+    Message,
+    MessageKind,
+    Outbox,
+    WorkOrders,
+)
 
 _T = TypeVar("_T")
 
@@ -304,3 +315,125 @@ class PostgresWorkOrders(WorkOrders, Outbox):
     def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
         at = require_aware(sent_at, field="sent_at")
         self._db.execute(_MARK_SENT, (at, _text(message_id, "message id")))
+
+
+# --- the host's side: customers and billing in the same database -----------------------------
+
+_CUSTOMER: Final = "SELECT id FROM customers WHERE id = %s"
+_CUSTOMER_TARGETS: Final = (
+    "SELECT kind, name, maintained FROM customer_targets WHERE customer_id = %s ORDER BY kind, name"
+)
+_PUT_CUSTOMER: Final = "INSERT INTO customers (id) VALUES (%s) ON CONFLICT (id) DO NOTHING"
+_LOCK_CUSTOMER: Final = "SELECT id FROM customers WHERE id = %s FOR UPDATE"
+_FORGET_TARGETS: Final = "DELETE FROM customer_targets WHERE customer_id = %s"
+_PUT_TARGET: Final = (
+    "INSERT INTO customer_targets (customer_id, kind, name, maintained) VALUES (%s, %s, %s, %s)"
+)
+_PUT_INVOICE: Final = (
+    "INSERT INTO billing_invoices (idempotency_key, order_id, amount, currency)"
+    " VALUES (%s, %s, %s, %s) ON CONFLICT (idempotency_key) DO NOTHING"
+)
+_INVOICE: Final = (
+    "SELECT position, order_id, amount, currency FROM billing_invoices WHERE idempotency_key = %s"
+)
+_INVOICES: Final = "SELECT position, order_id, amount, currency FROM billing_invoices ORDER BY 1"
+_PUT_REFUND: Final = (
+    "INSERT INTO billing_refunds (idempotency_key, payment_id, amount, currency)"
+    " VALUES (%s, %s, %s, %s) ON CONFLICT (idempotency_key) DO NOTHING"
+)
+_REFUND: Final = (
+    "SELECT position, payment_id, amount, currency FROM billing_refunds WHERE idempotency_key = %s"
+)
+_REFUNDS: Final = "SELECT position, payment_id, amount, currency FROM billing_refunds ORDER BY 1"
+
+
+def _connect_migrated(dsn: str) -> psycopg.Connection[tuple[object, ...]]:
+    """A connection to the database `dsn` names, its schema brought up to date first."""
+    with PostgresWorkOrders(dsn):  # opening it applies migrations
+        pass
+    return psycopg.connect(dsn, autocommit=True)
+
+
+class PostgresCustomerDirectory(CustomerDirectory):
+    """The hosting's customers in PostgreSQL: targets and Site Maintenance in tables."""
+
+    def __init__(self, dsn: str) -> None:
+        self._db = _connect_migrated(dsn)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def find(self, customer_id: str) -> Customer | None:
+        if "\x00" in customer_id:  # no such id can be stored
+            return None
+        with self._db.transaction():
+            if self._db.execute(_CUSTOMER, (customer_id,)).fetchone() is None:
+                return None
+            rows = self._db.execute(_CUSTOMER_TARGETS, (customer_id,)).fetchall()
+        return customer_from_rows(customer_id, rows)
+
+    def put(self, customer: Customer) -> None:
+        """Add a customer or replace what is known of them (a subscription ended, say)."""
+        rows = [
+            (_text(c, "customer id"), kind, _text(name, kind), maintained)
+            for c, kind, name, maintained in target_rows(customer)
+        ]
+        customer_id = _text(customer.id, "customer id")
+        with self._db.transaction(), self._db.cursor() as cursor:
+            cursor.execute(_PUT_CUSTOMER, (customer_id,))
+            cursor.execute(_LOCK_CUSTOMER, (customer_id,))  # one writer per customer at once
+            cursor.execute(_FORGET_TARGETS, (customer_id,))
+            cursor.executemany(_PUT_TARGET, rows)
+
+
+class PostgresBilling(Billing):
+    """A billing ledger in PostgreSQL: invoices and refunds, once per idempotency key."""
+
+    def __init__(self, dsn: str) -> None:
+        self._db = _connect_migrated(dsn)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
+        key = _text(idempotency_key, "idempotency key")
+        asked = (key, _text(order_id, "order_id"), amount.amount, amount.currency)
+        with self._db.transaction():
+            self._db.execute(_PUT_INVOICE, asked)
+            kept = self._db.execute(_INVOICE, (key,)).fetchone()
+        return same_entry(Invoice, _kept(kept, key), order_id, amount, key).reference
+
+    def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
+        key = _text(idempotency_key, "idempotency key")
+        asked = (key, _text(payment_id, "payment_id"), amount.amount, amount.currency)
+        with self._db.transaction():
+            self._db.execute(_PUT_REFUND, asked)
+            kept = self._db.execute(_REFUND, (key,)).fetchone()
+        return same_entry(RefundReceipt, _kept(kept, key), payment_id, amount, key).reference
+
+    def invoices(self) -> Sequence[Invoice]:
+        """Every invoice, oldest first."""
+        return [ledger_entry(Invoice, row) for row in self._db.execute(_INVOICES)]
+
+    def refunds(self) -> Sequence[RefundReceipt]:
+        """Every refund paid out, oldest first."""
+        return [ledger_entry(RefundReceipt, row) for row in self._db.execute(_REFUNDS)]
+
+
+def _kept(row: tuple[object, ...] | None, key: str) -> tuple[object, ...]:
+    """The ledger row under `key`, which the transaction just added or found."""
+    if row is None:  # pragma: no cover - ON CONFLICT DO NOTHING leaves the earlier row
+        raise AssertionError(f"no ledger row under {key!r}")
+    return row

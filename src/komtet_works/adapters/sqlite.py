@@ -29,12 +29,23 @@ from typing import Final, Self, TypeVar
 import pendulum
 
 from komtet_works.adapters.codec import dumps_event, loads_event, storable
+from komtet_works.adapters.memory import Invoice, RefundReceipt
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
+from komtet_works.adapters.rows import customer_from_rows, ledger_entry, same_entry, target_rows
+from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import ConcurrencyError, UnknownOrder
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
+from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.ports import Message, MessageKind, Outbox, WorkOrders
+from komtet_works.ports import (
+    Billing,
+    CustomerDirectory,
+    Message,
+    MessageKind,
+    Outbox,
+    WorkOrders,
+)
 
 _T = TypeVar("_T")
 
@@ -374,3 +385,148 @@ def _statements(script: str) -> Iterator[str]:
         line.strip().startswith("--") or not line.strip() for line in statement.splitlines()
     ):
         raise ValueError("a migration script ends inside a statement")
+
+
+# --- the host's side: customers and billing in the same file ---------------------------------
+
+_CUSTOMER: Final = "SELECT id FROM customers WHERE id = ?"
+_CUSTOMER_TARGETS: Final = (
+    "SELECT kind, name, maintained FROM customer_targets WHERE customer_id = ? ORDER BY kind, name"
+)
+_PUT_CUSTOMER: Final = "INSERT INTO customers (id) VALUES (?) ON CONFLICT (id) DO NOTHING"
+_FORGET_TARGETS: Final = "DELETE FROM customer_targets WHERE customer_id = ?"
+_PUT_TARGET: Final = (
+    "INSERT INTO customer_targets (customer_id, kind, name, maintained) VALUES (?, ?, ?, ?)"
+)
+_PUT_INVOICE: Final = (
+    "INSERT INTO billing_invoices (idempotency_key, order_id, amount, currency)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING"
+)
+_INVOICE: Final = (
+    "SELECT position, order_id, amount, currency FROM billing_invoices WHERE idempotency_key = ?"
+)
+_INVOICES: Final = "SELECT position, order_id, amount, currency FROM billing_invoices ORDER BY 1"
+_PUT_REFUND: Final = (
+    "INSERT INTO billing_refunds (idempotency_key, payment_id, amount, currency)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING"
+)
+_REFUND: Final = (
+    "SELECT position, payment_id, amount, currency FROM billing_refunds WHERE idempotency_key = ?"
+)
+_REFUNDS: Final = "SELECT position, payment_id, amount, currency FROM billing_refunds ORDER BY 1"
+
+
+def _open_migrated(path: str | Path, busy_timeout: timedelta) -> sqlite3.Connection:
+    """A connection to the database at `path`, its schema brought up to date first."""
+    with SqliteWorkOrders(path, busy_timeout=busy_timeout):  # opening it applies migrations
+        pass
+    db = sqlite3.connect(
+        str(path),
+        timeout=busy_timeout.total_seconds(),
+        isolation_level=None,
+        check_same_thread=False,
+    )
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = FULL")
+    return db
+
+
+def _immediately(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    """`work` in one ``BEGIN IMMEDIATE`` transaction; a lock held too long: `ConcurrencyError`."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(db)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    except sqlite3.OperationalError as error:
+        if not _busy(error):
+            raise
+        raise ConcurrencyError("the database stayed locked; try again") from None
+    return result
+
+
+class SqliteCustomerDirectory(CustomerDirectory):
+    """The hosting's customers in the SQLite file: targets and Site Maintenance in tables."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: timedelta = timedelta(seconds=5)) -> None:
+        self._db = _open_migrated(path, busy_timeout)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def find(self, customer_id: str) -> Customer | None:
+        def read(db: sqlite3.Connection) -> Customer | None:
+            if db.execute(_CUSTOMER, (customer_id,)).fetchone() is None:
+                return None
+            return customer_from_rows(customer_id, db.execute(_CUSTOMER_TARGETS, (customer_id,)))
+
+        return _immediately(self._db, read)
+
+    def put(self, customer: Customer) -> None:
+        """Add a customer or replace what is known of them (a subscription ended, say)."""
+        rows = target_rows(customer)
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(_PUT_CUSTOMER, (customer.id,))
+            db.execute(_FORGET_TARGETS, (customer.id,))
+            db.executemany(_PUT_TARGET, rows)
+
+        _immediately(self._db, write)
+
+
+class SqliteBilling(Billing):
+    """A billing ledger in the SQLite file: invoices and refunds, once per idempotency key."""
+
+    def __init__(self, path: str | Path, *, busy_timeout: timedelta = timedelta(seconds=5)) -> None:
+        self._db = _open_migrated(path, busy_timeout)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
+        row = (storable(idempotency_key, "idempotency key"), storable(order_id, "order_id"))
+        asked = (*row, str(amount.amount), amount.currency)
+
+        def write(db: sqlite3.Connection) -> tuple[object, ...]:
+            db.execute(_PUT_INVOICE, asked)
+            kept: tuple[object, ...] = db.execute(_INVOICE, (idempotency_key,)).fetchone()
+            return kept
+
+        kept = _immediately(self._db, write)
+        return same_entry(Invoice, kept, order_id, amount, idempotency_key).reference
+
+    def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
+        row = (storable(idempotency_key, "idempotency key"), storable(payment_id, "payment_id"))
+        asked = (*row, str(amount.amount), amount.currency)
+
+        def write(db: sqlite3.Connection) -> tuple[object, ...]:
+            db.execute(_PUT_REFUND, asked)
+            kept: tuple[object, ...] = db.execute(_REFUND, (idempotency_key,)).fetchone()
+            return kept
+
+        kept = _immediately(self._db, write)
+        return same_entry(RefundReceipt, kept, payment_id, amount, idempotency_key).reference
+
+    def invoices(self) -> Sequence[Invoice]:
+        """Every invoice, oldest first."""
+        return [ledger_entry(Invoice, row) for row in self._db.execute(_INVOICES)]
+
+    def refunds(self) -> Sequence[RefundReceipt]:
+        """Every refund paid out, oldest first."""
+        return [ledger_entry(RefundReceipt, row) for row in self._db.execute(_REFUNDS)]

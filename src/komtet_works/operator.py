@@ -1,0 +1,594 @@
+"""The operator's commands: every use case over a database, from a shell.
+
+``komtet-works --db PATH_OR_DSN COMMAND ...`` opens the store (a SQLite file by default,
+PostgreSQL for a ``postgresql://`` DSN), with the customer directory and the billing
+ledger in the same database, backups as directory copies (``--sites-root``,
+``--backup-root``) and messages as e-mail files (``--mail-dir``).  Each command runs one
+use case and prints the order as it now is: lines for people, or one JSON document with
+``--json``.  Time is the system clock, or ``--now`` (an ISO 8601 instant with its offset)
+for scripted runs.  Refusals are the command line's one-line errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+import attrs
+import pendulum
+
+from komtet_works.adapters.clock import SystemClock
+from komtet_works.adapters.filesystem import FilesystemBackups
+from komtet_works.adapters.mail import MaildirNotifier
+from komtet_works.adapters.memory import InMemoryBusinessCalendar, ManualClock
+from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory, SqliteWorkOrders
+from komtet_works.cli import quote_breakdown
+from komtet_works.domain.customers import Customer
+from komtet_works.domain.errors import InvalidInput, KomtetWorksError
+from komtet_works.domain.events import Actor
+from komtet_works.domain.instants import require_aware
+from komtet_works.domain.lifecycle import State
+from komtet_works.domain.work_order import WorkOrder
+from komtet_works.domain.works import ClaimOutcome
+from komtet_works.ports import Billing, Clock, CustomerDirectory, Outbox, WorkOrders
+from komtet_works.relay import relay
+from komtet_works.use_cases import WorkOrderService
+from komtet_works.wire import decimal_text, quote_json
+
+if TYPE_CHECKING:
+    from komtet_works.cli import Subparsers
+
+#: The closing job's name in the events it records.
+CLOSING_JOB: Final = Actor.system("closing-job")
+POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
+
+
+class DatabaseUnavailable(KomtetWorksError):
+    """The database could not be opened or answered with an error of its own."""
+
+    code = "database_unavailable"
+
+
+# --- the wiring ------------------------------------------------------------------------------
+
+
+class Store(WorkOrders, Outbox, Protocol):
+    """What the SQL stores offer beyond the ports: the closing job's query, and closing."""
+
+    def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]: ...
+
+    def close(self) -> None: ...
+
+
+class Directory(CustomerDirectory, Protocol):
+    """A customer directory the operator can add customers to."""
+
+    def put(self, customer: Customer) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Ledger(Billing, Protocol):
+    def close(self) -> None: ...
+
+
+@attrs.frozen
+class Session:
+    """One command's world: the service over the database, and what it was built from."""
+
+    store: Store
+    customers: Directory
+    notifier: MaildirNotifier
+    clock: Clock
+    service: WorkOrderService
+
+
+def instant(text: str, field: str) -> pendulum.DateTime:
+    """An ISO 8601 instant with its offset; a naive time or other text is `InvalidInput`."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{field} is not an ISO 8601 time: {text!r}", field=field) from None
+    return require_aware(parsed, field=field)
+
+
+@contextmanager
+def session(arguments: argparse.Namespace) -> Iterator[Session]:
+    """Open the database and wire the service; close everything after the command."""
+    clock: Clock = (
+        SystemClock() if arguments.now is None else ManualClock(instant(arguments.now, "now"))
+    )
+    store, customers, billing, failures = _open(arguments.db)
+    try:
+        notifier = MaildirNotifier(arguments.mail_dir, clock)
+        service = WorkOrderService(
+            orders=store,
+            customers=customers,
+            billing=billing,
+            backups=FilesystemBackups(
+                sites_root=arguments.sites_root, backup_root=arguments.backup_root
+            ),
+            notifier=notifier,
+            clock=clock,
+            calendar=InMemoryBusinessCalendar(),
+        )
+        yield Session(store, customers, notifier, clock, service)
+    except failures as error:
+        raise DatabaseUnavailable(_database_error(arguments.db, error)) from None
+    finally:
+        for adapter in (billing, customers, store):
+            adapter.close()
+
+
+def _database_error(db: str, error: BaseException) -> str:
+    where = "PostgreSQL" if db.startswith(POSTGRES_SCHEMES) else db
+    return f"{where}: {' '.join(str(error).split()) or type(error).__name__}"
+
+
+def _open(db: str) -> tuple[Store, Directory, Ledger, tuple[type[Exception], ...]]:
+    """The store, directory and ledger of database `db`, and the errors its driver raises."""
+    if db.startswith(POSTGRES_SCHEMES):
+        import psycopg  # noqa: PLC0415 - the optional extra 'postgres'
+
+        from komtet_works.adapters import postgres  # noqa: PLC0415
+
+        failures: tuple[type[Exception], ...] = (psycopg.Error,)
+        opened: list[Any] = []
+        try:
+            opened.append(postgres.PostgresWorkOrders(db))
+            opened.append(postgres.PostgresCustomerDirectory(db))
+            opened.append(postgres.PostgresBilling(db))
+        except psycopg.Error as error:
+            for adapter in opened:
+                adapter.close()
+            raise DatabaseUnavailable(_database_error(db, error)) from None
+        store, customers, billing = opened
+        return store, customers, billing, failures
+    try:
+        return (
+            SqliteWorkOrders(db),
+            SqliteCustomerDirectory(db),
+            SqliteBilling(db),
+            (sqlite3.Error,),
+        )
+    except sqlite3.Error as error:
+        raise DatabaseUnavailable(_database_error(db, error)) from None
+
+
+# --- what the commands print ----------------------------------------------------------------
+
+
+def _when(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def order_json(order: WorkOrder) -> dict[str, Any]:
+    """Everything the order holds, money as decimal strings, instants as ISO 8601."""
+    ledger, works = order.ledger, order.works
+    backup = works.backup
+    return {
+        "id": order.id,
+        "customer_id": order.customer_id,
+        "target": {"kind": order.target.kind.value, "name": order.target.name},
+        "state": order.state.value,
+        "version": order.version,
+        "problem": order.problem,
+        "supplements": list(order.supplements),
+        "current_quote": None if ledger.current_quote is None else quote_json(ledger.current_quote),
+        "quotes": [quote_json(q) for q in ledger.quotes],
+        "currency": ledger.currency,
+        "paid": decimal_text(ledger.paid.amount),
+        "refunded": decimal_text(ledger.refunded.amount),
+        "payments": [
+            {
+                "id": p.id,
+                "amount": decimal_text(p.amount.amount),
+                "received_at": _when(p.received_at),
+            }
+            for p in ledger.payments
+        ],
+        "refunds": [
+            {
+                "payment_id": r.payment_id,
+                "amount": decimal_text(r.amount.amount),
+                "reference": r.reference,
+            }
+            for r in ledger.refunds
+        ],
+        "works": {
+            "due": _when(works.due),
+            "backup": None
+            if backup is None
+            else {
+                "reference": backup.reference,
+                "taken_at": _when(backup.taken_at),
+                "verified": backup.verified,
+            },
+            "started_at": _when(works.started_at),
+            "customer_changes": [_when(at) for at in works.customer_changes],
+            "notice_sent_at": _when(works.notice_sent_at),
+            "claim_deadline": _when(works.claim_deadline),
+            "claims": [
+                {
+                    "filed_at": _when(c.filed_at),
+                    "text": c.text,
+                    "outcome": None if c.outcome is None else c.outcome.value,
+                }
+                for c in works.claims
+            ],
+            "restored": works.restored,
+        },
+        "events": [
+            {
+                "type": type(e).__name__,
+                "at": _when(e.at),
+                "actor": {"kind": e.actor.kind.value, "id": e.actor.id},
+                "before": None if e.before is None else e.before.value,
+                "after": e.after.value,
+            }
+            for e in order.events
+        ],
+    }
+
+
+def summary_json(order: WorkOrder) -> dict[str, Any]:
+    """An order in a list: who, what, where it stands."""
+    return {
+        "id": order.id,
+        "customer_id": order.customer_id,
+        "target": {"kind": order.target.kind.value, "name": order.target.name},
+        "state": order.state.value,
+        "version": order.version,
+    }
+
+
+def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
+    """The order as lines for people: the facts that apply to it so far.
+
+    The customer's own words (the problem, supplements) only with `texts`, on one line each.
+    """
+    ledger, works = order.ledger, order.works
+    rows = [
+        ("customer", order.customer_id),
+        ("target", str(order.target)),
+        ("state", f"{order.state.value} (version {order.version})"),
+    ]
+    if texts:
+        rows.append(("problem", " ".join(order.problem.split())))
+        rows.extend(("supplement", " ".join(text.split())) for text in order.supplements)
+    quote = ledger.current_quote
+    if quote is not None:
+        rows.append(
+            (
+                "quote",
+                f"{quote.total} for {quote.billable_hours} h, payable until "
+                + quote.payable_until.isoformat(),
+            )
+        )
+    if ledger.payments or ledger.refunds:
+        rows.append(("money", f"paid {ledger.paid}, refunded {ledger.refunded}"))
+    rows.extend(
+        ("refund", f"payment {r.payment_id}: {r.amount} ({r.reference})") for r in ledger.refunds
+    )
+    if works.due is not None:
+        rows.append(("due", works.due.isoformat()))
+    if works.backup is not None:
+        verified = "verified" if works.backup.verified else "NOT verified"
+        rows.append(("backup", f"{works.backup.reference}, {verified}"))
+    if works.notice_sent_at is not None and works.claim_deadline is not None:
+        rows.append(("notice sent", works.notice_sent_at.isoformat()))
+        rows.append(("claims until", f"{works.claim_deadline.isoformat()} (inclusive)"))
+    rows.extend(
+        ("claim", f"filed {c.filed_at.isoformat()}, {c.outcome.value if c.outcome else 'open'}")
+        for c in works.claims
+    )
+    if works.restored is not None:
+        rows.append(("backup restored", "yes" if works.restored else "NO"))
+    width = max(len(label) for label, _ in rows)
+    return [f"order {order.id}", *(f"  {label:<{width}}  {value}" for label, value in rows)]
+
+
+def history_lines(order: WorkOrder) -> list[str]:
+    """The order's events, one a line: when, who, what, the states before and after."""
+    return [
+        f"  {e.at.isoformat()}  {e.actor}: {type(e).__name__}, "
+        f"{'-' if e.before is None else e.before.value} -> {e.after.value}"
+        for e in order.events
+    ]
+
+
+def _print(arguments: argparse.Namespace, document: object, lines: list[str]) -> None:
+    text = (
+        json.dumps(document, indent=2, ensure_ascii=False) if arguments.json else "\n".join(lines)
+    )
+    sys.stdout.write(f"{text}\n")
+
+
+# --- the commands ----------------------------------------------------------------------------
+
+Step = Callable[[WorkOrderService, argparse.Namespace], WorkOrder]
+
+
+def _run_step(step: Step) -> Callable[[argparse.Namespace], int]:
+    """A handler that runs `step` in a session and prints the order it leaves."""
+
+    def handler(arguments: argparse.Namespace) -> int:
+        with session(arguments) as opened:
+            order = step(opened.service, arguments)
+        lines = order_lines(order)
+        if arguments.command == "estimate" and order.ledger.current_quote is not None:
+            lines += [f"  {line}" for line in quote_breakdown(order.ledger.current_quote)]
+        _print(arguments, order_json(order), lines)
+        return 0
+
+    return handler
+
+
+def _request(service: WorkOrderService, a: argparse.Namespace) -> WorkOrder:
+    return service.request(
+        order_id=a.order,
+        customer_id=a.customer,
+        target=a.target,
+        problem=a.problem,
+        hosting_fault=a.hosting_fault,
+    )
+
+
+def _schedule(service: WorkOrderService, a: argparse.Namespace) -> WorkOrder:
+    due = None if a.due is None else instant(a.due, "due")
+    return service.schedule(a.order, staff_id=a.staff, due=due)
+
+
+def _resolve(service: WorkOrderService, a: argparse.Namespace) -> WorkOrder:
+    return service.resolve_claim(
+        a.order, staff_id=a.staff, outcome=ClaimOutcome(a.outcome), note=a.note
+    )
+
+
+#: name: (help, options, the use case).  Options: (flag, help) pairs; a flag ending in
+#: "?" is optional.
+STEPS: Final[dict[str, tuple[str, tuple[tuple[str, str], ...], Step]]] = {
+    "request": (
+        "a customer requests works on one of their sites or servers",
+        (
+            ("--customer", "the customer's id"),
+            ("--target", "the site or server, by name"),
+            ("--problem", "the problem, in the customer's words"),
+        ),
+        _request,
+    ),
+    "estimate": (
+        "staff estimate the working hours; a quote and an invoice are issued",
+        (("--staff", "the staff member's id"), ("--hours", "the hours, a decimal such as 1.5")),
+        lambda s, a: s.estimate(a.order, staff_id=a.staff, hours=a.hours),
+    ),
+    "supplement": (
+        "the customer adds to the request; the current quote is withdrawn",
+        (("--customer", "the customer's id"), ("--text", "what the customer adds")),
+        lambda s, a: s.supplement(a.order, customer_id=a.customer, text=a.text),
+    ),
+    "decline": (
+        "the customer declines the quote",
+        (("--customer", "the customer's id"), ("--note?", "why, in their words")),
+        lambda s, a: s.decline(a.order, customer_id=a.customer, note=a.note),
+    ),
+    "pay": (
+        "the billing system reports a payment of the current quote",
+        (
+            ("--payment", "the billing system's payment id"),
+            ("--amount", "the amount paid, a decimal such as 1400.00"),
+            ("--currency?", "the currency paid in (default: the quote's)"),
+        ),
+        lambda s, a: s.record_payment(
+            a.order, payment_id=a.payment, amount=a.amount, currency=a.currency
+        ),
+    ),
+    "schedule": (
+        "staff announce the completion date (default: the business calendar's suggestion)",
+        (("--staff", "the staff member's id"), ("--due?", "the completion date, ISO 8601")),
+        _schedule,
+    ),
+    "start": (
+        "works start: the target's directory is backed up and verified first",
+        (("--staff", "the staff member's id"),),
+        lambda s, a: s.start(a.order, staff_id=a.staff),
+    ),
+    "change": (
+        "record a change the customer made on the target",
+        (("--customer", "the customer's id"), ("--note?", "what changed")),
+        lambda s, a: s.record_customer_change(a.order, customer_id=a.customer, note=a.note),
+    ),
+    "complete": (
+        "the works are done: the completion notice goes out and the claim window opens",
+        (("--staff", "the staff member's id"),),
+        lambda s, a: s.complete(a.order, staff_id=a.staff),
+    ),
+    "fail": (
+        "the problem is not solved: every payment is refunded, the backup restored",
+        (("--staff", "the staff member's id"), ("--note?", "why")),
+        lambda s, a: s.report_failure(a.order, staff_id=a.staff, note=a.note),
+    ),
+    "claim": (
+        "the customer files a claim about completed works",
+        (("--customer", "the customer's id"), ("--text", "the claim, in their words")),
+        lambda s, a: s.file_claim(a.order, customer_id=a.customer, text=a.text),
+    ),
+    "resolve": (
+        "staff decide a claim: refund (and restore), reject, or rework",
+        (
+            ("--staff", "the staff member's id"),
+            ("--outcome", "refund, reject or rework"),
+            ("--note?", "why"),
+        ),
+        _resolve,
+    ),
+    "close": (
+        "staff close an order whose claim window has ended",
+        (("--staff", "the staff member's id"),),
+        lambda s, a: s.close(a.order, by=Actor.staff(a.staff)),
+    ),
+    "cancel": (
+        "the customer cancels after paying, before works start: a full refund",
+        (("--customer", "the customer's id"),),
+        lambda s, a: s.cancel(a.order, customer_id=a.customer),
+    ),
+}
+
+
+#: The values an option takes, where they are few.
+CHOICES: Final = {"--outcome": [o.value for o in ClaimOutcome]}
+
+
+def run_show(arguments: argparse.Namespace) -> int:
+    with session(arguments) as opened:
+        order = opened.store.get(arguments.order)
+    lines = order_lines(order, texts=True)
+    _print(arguments, order_json(order), [*lines, "history", *history_lines(order)])
+    return 0
+
+
+def run_list(arguments: argparse.Namespace) -> int:
+    states = [State(s) for s in arguments.state] or list(State)
+    with session(arguments) as opened:
+        orders = [
+            o
+            for o in opened.store.by_state(*states)
+            if arguments.customer is None or o.customer_id == arguments.customer
+        ]
+    lines = [
+        f"{o.id}  {o.customer_id}  {o.target}  {o.state.value}  (version {o.version})"
+        for o in orders
+    ]
+    _print(arguments, [summary_json(o) for o in orders], lines or ["no orders"])
+    return 0
+
+
+def run_customer_add(arguments: argparse.Namespace) -> int:
+    customer = Customer(
+        arguments.customer_id,
+        sites=frozenset(arguments.site),
+        servers=frozenset(arguments.server),
+        maintained_sites=frozenset(arguments.maintained),
+    )
+    with session(arguments) as opened:
+        opened.customers.put(customer)
+        kept = opened.customers.find(customer.id)
+    assert kept is not None  # noqa: S101 - just put
+    document = {
+        "id": kept.id,
+        "sites": sorted(kept.sites),
+        "servers": sorted(kept.servers),
+        "maintained_sites": sorted(kept.maintained_sites),
+    }
+    lines = [
+        f"customer {kept.id}",
+        f"  sites       {', '.join(sorted(kept.sites)) or '-'}",
+        f"  servers     {', '.join(sorted(kept.servers)) or '-'}",
+        f"  maintained  {', '.join(sorted(kept.maintained_sites)) or '-'}",
+    ]
+    _print(arguments, document, lines)
+    return 0
+
+
+def run_relay(arguments: argparse.Namespace) -> int:
+    with session(arguments) as opened:
+        sent = relay(opened.store, opened.notifier)
+    directory = str(arguments.mail_dir)
+    _print(
+        arguments,
+        {"sent": sent, "mail_dir": directory},
+        [f"sent {sent} message{'s' * (sent != 1)} to {directory}"],
+    )
+    return 0
+
+
+def run_close_expired(arguments: argparse.Namespace) -> int:
+    with session(arguments) as opened:
+        due = opened.store.claim_window_ended(opened.clock.now())
+        closed = [opened.service.close(o.id, by=CLOSING_JOB).id for o in due]
+    _print(
+        arguments,
+        {"closed": closed},
+        [f"closed {order_id}" for order_id in closed] or ["no order to close"],
+    )
+    return 0
+
+
+def register(subparsers: Subparsers) -> None:
+    """The operator's commands: one per use case, and show, list, relay, close-expired."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document")
+    common.add_argument("--now", metavar="ISO8601", help="the time to act at (default: now)")
+    common.add_argument(
+        "--mail-dir", type=Path, default=Path("outbox-mail"), help="where messages are written"
+    )
+    common.add_argument(
+        "--sites-root", type=Path, default=Path("sites"), help="the targets' directories"
+    )
+    common.add_argument(
+        "--backup-root", type=Path, default=Path("backups"), help="where backups are kept"
+    )
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        parser = subparsers.add_parser(name, parents=[common], help=text, description=text)
+        parser.set_defaults(command=name)
+        return parser
+
+    customer = command("customer-add", "add a customer, or replace what is known of them")
+    customer.add_argument("customer_id", metavar="CUSTOMER")
+    for flag, text in (
+        ("--site", "a site of theirs"),
+        ("--server", "a server of theirs"),
+        ("--maintained", "a site of theirs under Site Maintenance"),
+    ):
+        customer.add_argument(flag, action="append", default=[], help=f"{text} (repeatable)")
+    customer.set_defaults(handler=run_customer_add)
+
+    for name, (text, options, step) in STEPS.items():
+        parser = command(name, text)
+        parser.add_argument("order", metavar="ORDER", help="the work order's id")
+        for flag, option_help in options:
+            optional = flag.endswith("?")
+            parser.add_argument(
+                flag.rstrip("?"),
+                required=not optional,
+                default=None if flag in {"--due?", "--currency?"} else "",
+                choices=CHOICES.get(flag),
+                help=option_help,
+            )
+        if name == "request":
+            parser.add_argument(
+                "--hosting-fault",
+                action="store_true",
+                help="the problem is the hosting's own (free Technical Support)",
+            )
+        parser.set_defaults(handler=_run_step(step))
+
+    show = command("show", "show an order: its facts and its history")
+    show.add_argument("order", metavar="ORDER")
+    show.set_defaults(handler=run_show)
+
+    listing = command("list", "list orders, oldest first")
+    listing.add_argument("--customer", help="only this customer's orders")
+    listing.add_argument(
+        "--state",
+        action="append",
+        default=[],
+        choices=[s.value for s in State],
+        help="(repeatable)",
+    )
+    listing.set_defaults(handler=run_list)
+
+    command("relay", "send the outbox's pending messages into --mail-dir").set_defaults(
+        handler=run_relay
+    )
+    command(
+        "close-expired", "the closing job: close every completed order whose claim window ended"
+    ).set_defaults(handler=run_close_expired)
