@@ -148,6 +148,18 @@ MALFORMED: list[tuple[str, str, tuple[str, ...]]] = [
         ('field "tariff.minimum_hours"', "whole number of billing increments"),
     ),
     (
+        "tariff-too-fine-to-count",
+        changed(
+            top(
+                tariff={
+                    "minimum_hours": "999999999999999",
+                    "billing_increment": "0.000000000000001",
+                }
+            )
+        ),
+        ('field "tariff.minimum_hours"', "counted exactly"),
+    ),
+    (
         "duration-in-words",
         changed(top(policy={"claim_window": "3 days"})),
         ('field "policy.claim_window"', "ISO 8601 duration"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from datetime import timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 from typing import Final
 
 import attrs
@@ -106,7 +106,14 @@ class Tariff:
         _positive("hourly_rate", self.hourly_rate.amount)
         _positive("minimum_hours", self.minimum_hours)
         _positive("billing_increment", self.billing_increment)
-        if self.minimum_hours % self.billing_increment:
+        try:
+            misaligned = self.minimum_hours % self.billing_increment
+        except InvalidOperation:  # more increments than the decimal context can count
+            raise InvalidInput(
+                "tariff minimum_hours is more billing increments than can be counted exactly",
+                field="minimum_hours",
+            ) from None
+        if misaligned:
             raise InvalidInput(
                 "tariff minimum_hours must be a whole number of billing increments",
                 field="minimum_hours",

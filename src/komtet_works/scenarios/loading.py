@@ -63,7 +63,6 @@ class _NotJson(Exception):
 class Step:
     """One timed step; `fields` holds the action's own fields, `due` already an instant."""
 
-    index: int
     at: pendulum.DateTime
     action: str
     order: str
@@ -74,7 +73,6 @@ class Step:
 class Scenario:
     """A valid scenario: everything it needs to run, read and checked."""
 
-    source: str
     name: str
     tariff: Tariff
     policy: Policy
@@ -134,7 +132,6 @@ def parse_scenario(document: object, *, source: str) -> Scenario:
         raise ScenarioFileError(f"{source}: {_explain(error, document)}")
     checked: dict[str, Any] = document  # type: ignore[assignment]  # the schema says so
     return Scenario(
-        source=source,
         name=checked["name"],
         tariff=_setup(source, "tariff", _tariff, checked.get("tariff", {})),
         policy=_setup(source, "policy", _policy, checked.get("policy", {})),
@@ -233,7 +230,6 @@ def _step(source: str, index: int, entry: Mapping[str, Any]) -> Step:
     if "due" in fields:
         fields["due"] = _instant(source, index, entry, "due")
     return Step(
-        index=index,
         at=_instant(source, index, entry, "at"),
         action=entry["action"],
         order=entry["order"],
