@@ -34,7 +34,7 @@ from komtet_works import (
     price,
 )
 
-AT = pendulum.datetime(2026, 3, 2, 10, tz="Europe/Moscow")
+AT = pendulum.datetime(2026, 3, 2, 7, tz="UTC")  # as the SystemClock gives it
 VALID = timedelta(days=7)
 TARIFF = Tariff()
 POLICY = Policy()

@@ -22,8 +22,17 @@ from komtet_works import (
     Tariff,
     UnknownCustomer,
     WorkOrder,
+    WorkOrderService,
 )
-from komtet_works.domain.customers import eligible_target
+from komtet_works.adapters import (
+    InMemoryBackups,
+    InMemoryBilling,
+    InMemoryBusinessCalendar,
+    InMemoryCustomerDirectory,
+    InMemoryNotifier,
+    InMemoryWorkOrders,
+    ManualClock,
+)
 from komtet_works.testing.orders import START
 from strategies import TARGET_NAMES, customer_targets, customers
 
@@ -64,7 +73,6 @@ def test_a_customer_owns_exactly_their_sites_and_servers(pair: tuple[Customer, s
     customer, name = pair
     kind = TargetKind.SITE if name in customer.sites else TargetKind.SERVER
     assert Target(kind, name) == customer.target(name)
-    assert Target(kind, name) == eligible_target(customer, customer.id, name, hosting_fault=False)
 
 
 @pytest.mark.rule("E1")
@@ -75,15 +83,23 @@ def test_anything_but_the_customers_own_targets_is_refused(customer: Customer, n
     with pytest.raises(NotCustomerTarget) as refused:
         customer.target(name)
     assert "not_customer_target" == refused.value.code
-    with pytest.raises(NotCustomerTarget):
-        eligible_target(customer, customer.id, name, hosting_fault=False)
 
 
 @pytest.mark.rule("E1")
 def test_someone_the_directory_does_not_know_is_not_a_customer() -> None:
     """A customer id the directory has no entry for is `unknown_customer`."""
+    clock = ManualClock(START)
+    service = WorkOrderService(
+        orders=InMemoryWorkOrders(),
+        customers=InMemoryCustomerDirectory([SUBSCRIBER]),
+        billing=InMemoryBilling(),
+        backups=InMemoryBackups(),
+        notifier=InMemoryNotifier(clock),
+        clock=clock,
+        calendar=InMemoryBusinessCalendar(),
+    )
     with pytest.raises(UnknownCustomer) as refused:
-        eligible_target(None, "c404", "shop.example", hosting_fault=False)
+        service.request(order_id="o1", customer_id="c404", target="shop.example", problem="x")
     assert "unknown_customer" == refused.value.code
 
 
@@ -121,9 +137,6 @@ def test_a_target_reads_as_its_kind_and_name() -> None:
 def test_a_hosting_fault_goes_to_free_technical_support() -> None:
     """A problem of the hosting itself is `hosting_fault_free_support`, not paid works."""
     with pytest.raises(HostingFaultFreeSupport) as refused:
-        eligible_target(SUBSCRIBER, SUBSCRIBER.id, "shop.example", hosting_fault=True)
-    assert "hosting_fault_free_support" == refused.value.code
-    with pytest.raises(HostingFaultFreeSupport):
         WorkOrder.request(
             order_id="o1",
             customer=SUBSCRIBER,
@@ -132,13 +145,12 @@ def test_a_hosting_fault_goes_to_free_technical_support() -> None:
             at=START,
             hosting_fault=True,
         )
+    assert "hosting_fault_free_support" == refused.value.code
 
 
 @pytest.mark.rule("E1", "E2")
 def test_eligibility_of_the_target_is_checked_before_the_hosting_fault() -> None:
     """Someone else's target is `not_customer_target` even when a hosting fault is claimed."""
-    with pytest.raises(NotCustomerTarget):
-        eligible_target(SUBSCRIBER, SUBSCRIBER.id, "other.example", hosting_fault=True)
     with pytest.raises(NotCustomerTarget):
         WorkOrder.request(
             order_id="o1",

@@ -6,11 +6,7 @@ import enum
 
 import attrs
 
-from komtet_works.domain.errors import (
-    HostingFaultFreeSupport,
-    NotCustomerTarget,
-    UnknownCustomer,
-)
+from komtet_works.domain.errors import NotCustomerTarget
 
 
 class TargetKind(enum.Enum):
@@ -54,18 +50,3 @@ class Customer:
     def has_maintenance_on(self, target: Target) -> bool:
         """Rule P4/E3: the discount is for the serviced site under an active subscription."""
         return target.kind is TargetKind.SITE and target.name in self.maintained_sites
-
-
-def eligible_target(
-    customer: Customer | None, customer_id: str, target_name: str, *, hosting_fault: bool
-) -> Target:
-    """Check rules E1 and E2 for a new request; return the target it is about."""
-    if customer is None:
-        raise UnknownCustomer(f"{customer_id!r} is not a customer of this hosting")
-    target = customer.target(target_name)
-    if hosting_fault:
-        raise HostingFaultFreeSupport(
-            "problems of the hosting itself or of the provider's service settings are "
-            "solved by Technical Support free of charge"
-        )
-    return target

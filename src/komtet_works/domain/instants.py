@@ -9,18 +9,24 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pendulum
-from pendulum.tz.timezone import FixedTimezone, Timezone
+from pendulum.tz.timezone import FixedTimezone
 
 from komtet_works.domain.errors import NaiveDatetime
 
 _FIXED_OFFSETS = (timezone, FixedTimezone)
-_ALWAYS_AWARE = frozenset({timezone, FixedTimezone, Timezone})
 
 
 def require_aware(value: object, *, field: str = "at") -> pendulum.DateTime:
-    """Return `value` as a pendulum DateTime; refuse naive datetimes and non-datetimes."""
-    if type(value) is pendulum.DateTime and type(value.tzinfo) in _ALWAYS_AWARE:
-        return value  # the hot path: these zones always give an offset
+    """Return `value` as a pendulum DateTime; refuse naive datetimes and non-datetimes.
+
+    An instant in a zone with DST changes comes back in UTC.  Python compares two
+    datetimes that share a tzinfo by their wall clocks, ignoring which copy of a repeated
+    autumn hour each one is; in UTC, or at a fixed offset, no hour repeats.
+    """
+    if type(value) is pendulum.DateTime:
+        zone = value.tzinfo
+        if type(zone) is FixedTimezone or zone is pendulum.UTC:
+            return value  # the hot path: offsets that cannot be ambiguous
     if not isinstance(value, datetime):
         raise NaiveDatetime(
             f"{field} must be a timezone-aware datetime, not {type(value).__name__}",
@@ -28,9 +34,7 @@ def require_aware(value: object, *, field: str = "at") -> pendulum.DateTime:
         )
     if value.utcoffset() is None:
         raise NaiveDatetime(f"{field} has no time zone: {value.isoformat()}", field=field)
-    if isinstance(value, pendulum.DateTime):
-        return value
-    return pendulum.instance(value)
+    return pendulum.instance(value.astimezone(pendulum.UTC))
 
 
 def exact_after(instant: pendulum.DateTime, duration: timedelta) -> pendulum.DateTime:
