@@ -1,7 +1,9 @@
 """`komtet-works demo`: work orders walked through their lives, told in plain words.
 
-Everything runs on the in-memory adapters, and time is a `ManualClock` the demo moves
-between steps, so the output is the same on every run.  The first order goes the whole
+The orders, the customer directory and the billing ledger live in a SQLite file made
+for the run and removed after it; backups and messages are the in-memory adapters, and
+time is a `ManualClock` the demo moves between steps, so the output is the same on every
+run.  The first order goes the whole
 way, from the request to the close, with a claim filed too late; the second fails and is
 refunded and restored.  People and targets appear by id; no problem or claim text does.
 """
@@ -9,7 +11,11 @@ refunded and restored.  People and targets appear by id; no problem or claim tex
 from __future__ import annotations
 
 import argparse
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
@@ -17,13 +23,11 @@ import pendulum
 
 from komtet_works.adapters.memory import (
     InMemoryBackups,
-    InMemoryBilling,
     InMemoryBusinessCalendar,
-    InMemoryCustomerDirectory,
     InMemoryNotifier,
-    InMemoryWorkOrders,
     ManualClock,
 )
+from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory, SqliteWorkOrders
 from komtet_works.cli import quote_breakdown
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import ClaimWindowClosed
@@ -58,22 +62,25 @@ def register(subparsers: Subparsers) -> None:
     """The commands of this module: `demo`."""
     demo = subparsers.add_parser(
         "demo",
-        help="walk work orders through their lives with in-memory adapters",
-        description="Walk two work orders through their lives with in-memory adapters.",
+        help="walk work orders through their lives, kept in a temporary SQLite file",
+        description="Walk two work orders through their lives, kept in a temporary SQLite file.",
     )
     demo.set_defaults(handler=run)
 
 
 def run(_: argparse.Namespace | None = None) -> int:
-    story = Story.begin()
-    print("komtet-works demo: the Additional Works service, in-memory adapters")
-    print(f"times are the provider's ({ZONE}), on a clock the demo moves")
-    print(
-        f"customer {CUSTOMER.id}: site shop.example (Site Maintenance active), server vps-1; "
-        f"staff {STAFF}"
-    )
-    fixed_and_closed(story)
-    failed_and_refunded(story)
+    with (
+        tempfile.TemporaryDirectory(prefix="komtet-works-demo-") as directory,
+        Story.begin(Path(directory) / "demo.sqlite") as story,
+    ):
+        print("komtet-works demo: the Additional Works service, on a SQLite file")
+        print(f"times are the provider's ({ZONE}), on a clock the demo moves")
+        print(
+            f"customer {CUSTOMER.id}: site shop.example (Site Maintenance active), "
+            f"server vps-1; staff {STAFF}"
+        )
+        fixed_and_closed(story)
+        failed_and_refunded(story)
     return 0
 
 
@@ -90,26 +97,34 @@ def when(instant: pendulum.DateTime) -> str:
 
 @attrs.frozen
 class Story:
-    """The demo's world: the service on in-memory adapters, and the clock it moves."""
+    """The demo's world: the service over a SQLite file, and the clock it moves."""
 
     clock: ManualClock
     service: WorkOrderService
     notifier: InMemoryNotifier
 
     @classmethod
-    def begin(cls) -> Story:
+    @contextmanager
+    def begin(cls, database: Path) -> Iterator[Story]:
+        """The story over the SQLite file `database`, closed when the story ends."""
         clock = ManualClock(START)
         notifier = InMemoryNotifier(clock)
-        service = WorkOrderService(
-            orders=InMemoryWorkOrders(),
-            customers=InMemoryCustomerDirectory([CUSTOMER]),
-            billing=InMemoryBilling(),
-            backups=InMemoryBackups(),
-            notifier=notifier,
-            clock=clock,
-            calendar=InMemoryBusinessCalendar(timezone=ZONE),
-        )
-        return cls(clock, service, notifier)
+        with (
+            SqliteWorkOrders(database) as orders,
+            SqliteCustomerDirectory(database) as customers,
+            SqliteBilling(database) as billing,
+        ):
+            customers.put(CUSTOMER)
+            service = WorkOrderService(
+                orders=orders,
+                customers=customers,
+                billing=billing,
+                backups=InMemoryBackups(),
+                notifier=notifier,
+                clock=clock,
+                calendar=InMemoryBusinessCalendar(timezone=ZONE),
+            )
+            yield cls(clock, service, notifier)
 
     def step(self, after: timedelta, text: str) -> None:
         """Move the clock on by `after`, then tell what happens at that instant."""
