@@ -1,0 +1,356 @@
+"""The operator's command line over a real database: whole lives of orders from a shell."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from komtet_works.cli import main
+
+SITE = "shop.example"
+#: The instants of the story, Moscow time: a Monday, and the claim deadline 72 h after
+#: the notice at 12:40.
+T = {
+    "request": "2026-03-02T10:00:00+03:00",
+    "estimate": "2026-03-02T10:30:00+03:00",
+    "pay": "2026-03-02T11:00:00+03:00",
+    "schedule": "2026-03-02T11:05:00+03:00",
+    "start": "2026-03-02T11:10:00+03:00",
+    "complete": "2026-03-02T12:40:00+03:00",
+    "deadline": "2026-03-05T12:40:00+03:00",
+    "after": "2026-03-05T12:40:01+03:00",
+}
+
+
+@attrs.frozen
+class Shell:
+    """`komtet-works --db DB ...` run in-process, with the directories of one test."""
+
+    db: str
+    root: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def run(self, *argv: str) -> tuple[int, str, str]:
+        """Run one command with this shell's directories; its exit code, stdout and stderr."""
+        directories = (
+            f"--mail-dir={self.root / 'mail'}",
+            f"--sites-root={self.root / 'sites'}",
+            f"--backup-root={self.root / 'backups'}",
+        )
+        code = main(["--db", self.db, *argv, *directories])
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+    def ok(self, *argv: str) -> Any:
+        """Run one command with --json; it must exit 0 quietly; the document it printed."""
+        code, out, err = self.run(*argv, "--json")
+        assert (0, "") == (code, err)
+        return json.loads(out)
+
+    def refused(self, *argv: str) -> tuple[int, str]:
+        """Run a command that must be refused: its exit code and its one stderr line."""
+        code, out, err = self.run(*argv)
+        assert "" == out
+        assert 1 == len(err.splitlines())
+        return code, err.strip()
+
+
+def _at(name: str) -> datetime:
+    return datetime.fromisoformat(T[name])
+
+
+def _site(root: Path, content: str) -> Path:
+    site = root / "sites" / SITE
+    (site / "css").mkdir(parents=True, exist_ok=True)
+    (site / "index.html").write_text(content, encoding="utf-8")
+    (site / "css" / "shop.css").write_text("body {}", encoding="utf-8")
+    return site
+
+
+def _pg_uri(dsn: str) -> str:
+    """The keyword DSN of the `pg_dsn` fixture as the postgresql:// URI the CLI takes."""
+    parts = conninfo_to_dict(dsn)
+    user, host = parts.get("user", "postgres"), parts.get("host", "127.0.0.1")
+    port, options = parts.get("port", "5432"), quote(str(parts.get("options", "")))
+    return f"postgresql://{user}@{host}:{port}/{parts['dbname']}?options={options}"
+
+
+@pytest.fixture(
+    name="shell",
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def fixture_shell(
+    request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Shell:
+    """A shell over a new SQLite file, or a new PostgreSQL schema, with customer c-1."""
+    if request.param == "sqlite":
+        db = str(tmp_path / "works.sqlite")
+    else:
+        db = _pg_uri(request.getfixturevalue("pg_dsn"))
+    shell = Shell(db, tmp_path, capsys)
+    _site(tmp_path, "<h1>shop</h1>")
+    shell.ok(
+        "customer-add", "c-1", "--site", SITE, "--maintained", SITE, "--server", "vps-1",
+        "--now", T["request"],
+    )  # fmt: skip
+    return shell
+
+
+def _walk_to_completed(shell: Shell, order: str = "o-1") -> dict[str, Any]:
+    shell.ok(
+        "request", order, "--customer", "c-1", "--target", SITE, "--problem", "checkout fails",
+        "--now", T["request"],
+    )  # fmt: skip
+    shell.ok("estimate", order, "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"])
+    shell.ok("pay", order, "--payment", f"p-{order}", "--amount", "1400.00", "--now", T["pay"])
+    shell.ok("schedule", order, "--staff", "s-1", "--now", T["schedule"])
+    shell.ok("start", order, "--staff", "s-1", "--now", T["start"])
+    completed: dict[str, Any] = shell.ok(
+        "complete", order, "--staff", "s-1", "--now", T["complete"]
+    )
+    return completed
+
+
+@pytest.mark.rule("L1", "L2", "L4", "L5", "L7", "L11", "C1", "C4", "P4", "P6")
+def test_an_order_lives_from_request_to_close_through_the_shell(shell: Shell) -> None:
+    """Request, estimate, pay, schedule, start, complete, then the closing job closes it."""
+    shell.ok(
+        "request", "o-1", "--customer", "c-1", "--target", SITE, "--problem", "checkout fails",
+        "--now", T["request"],
+    )  # fmt: skip
+    estimated = shell.ok(
+        "estimate", "o-1", "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"]
+    )
+    assert ("1.75", "350.00", "1400.00") == tuple(
+        estimated["current_quote"][k] for k in ("billable_hours", "discount", "total")
+    )
+    paid = shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1400.00", "--now", T["pay"])
+    assert ("paid", "1400.00") == (paid["state"], paid["paid"])
+    scheduled = shell.ok("schedule", "o-1", "--staff", "s-1", "--now", T["schedule"])
+    assert "scheduled" == scheduled["state"]
+    started = shell.ok("start", "o-1", "--staff", "s-1", "--now", T["start"])
+    assert ("in_progress", "bk-o-1-1", True) == (
+        started["state"],
+        started["works"]["backup"]["reference"],
+        started["works"]["backup"]["verified"],
+    )
+    completed = shell.ok("complete", "o-1", "--staff", "s-1", "--now", T["complete"])
+    assert (_at("complete"), _at("deadline")) == (
+        datetime.fromisoformat(completed["works"]["notice_sent_at"]),
+        datetime.fromisoformat(completed["works"]["claim_deadline"]),
+    )
+    assert {"closed": []} == shell.ok("close-expired", "--now", T["deadline"])
+    assert {"closed": ["o-1"]} == shell.ok("close-expired", "--now", T["after"])
+    shown = shell.ok("show", "o-1")
+    assert ("closed", 7) == (shown["state"], shown["version"])
+    assert [
+        ("OrderRequested", "customer", "c-1"),
+        ("EstimateIssued", "staff", "s-1"),
+        ("PaymentReceived", "system", "billing"),
+        ("CompletionDateAnnounced", "staff", "s-1"),
+        ("WorksStarted", "staff", "s-1"),
+        ("WorksCompleted", "staff", "s-1"),
+        ("OrderClosed", "system", "closing-job"),
+    ] == [(e["type"], e["actor"]["kind"], e["actor"]["id"]) for e in shown["events"]]
+
+
+@pytest.mark.rule("C1")
+def test_a_claim_one_second_after_the_deadline_exits_1_with_its_code(shell: Shell) -> None:
+    """The claim at 12:40:01 on Thursday: exit 1, claim_window_closed, the order unchanged."""
+    _walk_to_completed(shell)
+    code, line = shell.refused(
+        "claim", "o-1", "--customer", "c-1", "--text", "broken again", "--now", T["after"]
+    )
+    assert 1 == code
+    assert line.startswith("komtet-works: error: claim_window_closed: ")
+    assert ("completed", 6) == tuple(shell.ok("show", "o-1")[k] for k in ("state", "version"))
+
+
+@pytest.mark.rule("C3", "L8", "I4")
+def test_an_accepted_claim_refunds_once_and_puts_the_site_back(shell: Shell) -> None:
+    """A claim accepted with outcome refund: the payment refunded, the site's files restored."""
+    _walk_to_completed(shell)
+    index = shell.root / "sites" / SITE / "index.html"
+    index.write_text("<h1>broken by the works</h1>", encoding="utf-8")
+    shell.ok("claim", "o-1", "--customer", "c-1", "--text", "it broke", "--now", T["deadline"])
+    resolved = shell.ok(
+        "resolve", "o-1", "--staff", "s-1", "--outcome", "refund", "--now", T["after"]
+    )
+    assert ("refunded", "1400.00", True) == (
+        resolved["state"],
+        resolved["refunded"],
+        resolved["works"]["restored"],
+    )
+    assert [{"payment_id": "p-o-1", "amount": "1400.00", "reference": "rf-1"}] == (
+        resolved["refunds"]
+    )
+    assert "<h1>shop</h1>" == index.read_text(encoding="utf-8")
+
+
+@pytest.mark.rule("L8", "D-RESTORE")
+def test_failed_works_refund_and_report_a_restore_that_could_not_happen(shell: Shell) -> None:
+    """The backup copy damaged before the failure: refunded anyway, restored is false."""
+    _walk_to_completed(shell, "o-2")
+    shell.ok("claim", "o-2", "--customer", "c-1", "--text", "no", "--now", T["deadline"])
+    shell.ok("resolve", "o-2", "--staff", "s-1", "--outcome", "rework", "--now", T["deadline"])
+    (shell.root / "backups" / "bk-o-2-1" / "tree" / "index.html").write_text("tampered")
+    failed = shell.ok("fail", "o-2", "--staff", "s-1", "--now", T["after"])
+    assert ("refunded", "1400.00", False) == (
+        failed["state"],
+        failed["refunded"],
+        failed["works"]["restored"],
+    )
+
+
+@pytest.mark.rule("L5", "D-BACKUP-FAILURE", "L12")
+def test_works_do_not_start_when_the_site_has_no_directory(shell: Shell) -> None:
+    """No directory to back up: backup_failed, exit 1, and the order stays scheduled."""
+    shell.ok(
+        "customer-add", "c-2", "--site", "lost.example", "--now", T["request"],
+    )  # fmt: skip
+    shell.ok(
+        "request", "o-3", "--customer", "c-2", "--target", "lost.example", "--problem", "slow",
+        "--now", T["request"],
+    )  # fmt: skip
+    shell.ok("estimate", "o-3", "--staff", "s-1", "--hours", "1", "--now", T["estimate"])
+    shell.ok("pay", "o-3", "--payment", "p-3", "--amount", "1000.00", "--now", T["pay"])
+    shell.ok("schedule", "o-3", "--staff", "s-1", "--now", T["schedule"])
+    code, line = shell.refused("start", "o-3", "--staff", "s-1", "--now", T["start"])
+    assert 1 == code
+    assert line.startswith("komtet-works: error: backup_failed: ")
+    assert ("scheduled", 4) == tuple(shell.ok("show", "o-3")[k] for k in ("state", "version"))
+
+
+@pytest.mark.rule("E1")
+def test_a_request_on_another_customers_site_is_refused(shell: Shell) -> None:
+    """c-1 asks for works on a site it does not have: not_customer_target, exit 1."""
+    code, line = shell.refused(
+        "request", "o-9", "--customer", "c-1", "--target", "other.example", "--problem", "x",
+        "--now", T["request"],
+    )  # fmt: skip
+    assert 1 == code
+    assert line.startswith("komtet-works: error: not_customer_target: ")
+
+
+def test_list_finds_orders_by_customer_and_by_state(shell: Shell) -> None:
+    """Two orders of c-1, one paid and one requested: list filters by state and customer."""
+    shell.ok("customer-add", "c-2", "--site", "b.example", "--now", T["request"])
+    for order, customer, target in (("o-1", "c-1", SITE), ("o-2", "c-2", "b.example")):
+        shell.ok(
+            "request", order, "--customer", customer, "--target", target, "--problem", "p",
+            "--now", T["request"],
+        )  # fmt: skip
+    shell.ok("estimate", "o-1", "--staff", "s-1", "--hours", "2", "--now", T["estimate"])
+    assert ["o-1", "o-2"] == [o["id"] for o in shell.ok("list")]
+    assert ["o-2"] == [o["id"] for o in shell.ok("list", "--customer", "c-2")]
+    assert ["o-1"] == [o["id"] for o in shell.ok("list", "--state", "estimated")]
+    assert [] == shell.ok("list", "--customer", "c-2", "--state", "estimated")
+
+
+def test_relay_leaves_every_message_of_the_order_in_the_mail_directory(shell: Shell) -> None:
+    """After relay, each message of the order is one .eml file and nothing is pending."""
+    _walk_to_completed(shell)
+    shell.ok("relay", "--now", T["after"])
+    names = sorted(p.name for p in (shell.root / "mail" / "new").iterdir())
+    assert [
+        "o-1%3A2%3Aquote_issued.eml",
+        "o-1%3A4%3Acompletion_date.eml",
+        "o-1%3A5%3Aworks_completed.eml",
+        "o-1%3A5%3Aworks_starting.eml",
+    ] == names
+    assert {"sent": 0, "mail_dir": str(shell.root / "mail")} == shell.ok("relay")
+
+
+def test_customer_add_replaces_what_is_known_of_a_customer(shell: Shell) -> None:
+    """Adding c-1 again without --maintained ends its subscription: no discount after."""
+    shell.ok("customer-add", "c-1", "--site", SITE, "--server", "vps-1")
+    shell.ok(
+        "request", "o-1", "--customer", "c-1", "--target", SITE, "--problem", "p",
+        "--now", T["request"],
+    )  # fmt: skip
+    estimated = shell.ok(
+        "estimate", "o-1", "--staff", "s-1", "--hours", "1", "--now", T["estimate"]
+    )
+    assert ("0.00", "1000.00") == (
+        estimated["current_quote"]["discount"],
+        estimated["current_quote"]["total"],
+    )
+
+
+def test_the_human_output_names_the_order_its_state_and_its_quote(shell: Shell) -> None:
+    """Without --json: the order, its state and version, the quote and its breakdown."""
+    shell.ok(
+        "request", "o-1", "--customer", "c-1", "--target", SITE, "--problem", "p",
+        "--now", T["request"],
+    )  # fmt: skip
+    code, out, err = shell.run(
+        "estimate", "o-1", "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"]
+    )
+    lines = [line.split() for line in out.splitlines()]
+    assert (0, "") == (code, err)
+    assert ["order", "o-1"] == lines[0]
+    assert ["state", "estimated", "(version", "2)"] in lines
+    assert ["total", "1400.00", "RUB"] in lines
+
+
+@pytest.mark.parametrize(
+    ("argv", "start"),
+    [
+        (("estimate", "o-1", "--staff", "s-1", "--hours", "-1"), "invalid_input: hours "),
+        (("show", "o-1", "--now", "2026-03-02T10:00:00"), "invalid_input: now has no time zone"),
+        (("show", "o-1", "--now", "monday"), "invalid_input: now is not an ISO 8601 time"),
+        (("pay", "o-1", "--payment", "p", "--amount", "1.001"), "invalid_input: amount "),
+        (("schedule", "o-1", "--staff", "s", "--due", "2026-03-09"), "invalid_input: due has no"),
+        (("customer-add", "c-3", "--maintained", "x.example"), "invalid_input: maintained sites"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(shell: Shell, argv: tuple[str, ...], start: str) -> None:
+    """Values that cannot mean anything: exit 2, one line naming invalid_input."""
+    shell.ok(
+        "request", "o-1", "--customer", "c-1", "--target", SITE, "--problem", "p",
+        "--now", T["request"],
+    )  # fmt: skip
+    code, line = shell.refused(*argv)
+    assert 2 == code
+    assert line.startswith(f"komtet-works: error: {start}")
+
+
+def test_an_unknown_order_exits_1_with_unknown_order(shell: Shell) -> None:
+    """show of an order nobody requested: exit 1, unknown_order."""
+    code, line = shell.refused("show", "nobody")
+    assert (1, "komtet-works: error: unknown_order: no work order 'nobody'") == (code, line)
+
+
+def test_an_outcome_the_library_does_not_know_is_a_usage_error(shell: Shell) -> None:
+    """resolve --outcome maybe: argparse refuses it, exit 2, naming the choices."""
+    code, out, err = shell.run("resolve", "o-1", "--staff", "s-1", "--outcome", "maybe")
+    assert (2, "") == (code, out)
+    assert "invalid choice: 'maybe'" in err
+
+
+def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A SQLite path in a missing directory: database_unavailable on one line, exit 1."""
+    code = main(["--db", str(tmp_path / "missing" / "works.sqlite"), "list"])
+    err = capsys.readouterr().err
+    assert 1 == code
+    assert err.startswith("komtet-works: error: database_unavailable: ")
+    assert 1 == len(err.splitlines())
+
+
+def test_the_default_database_is_a_sqlite_file_in_the_current_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --db, customer-add writes komtet-works.sqlite where the command runs."""
+    monkeypatch.chdir(tmp_path)
+    assert 0 == main(["customer-add", "c-1", "--site", SITE])
+    assert "customer c-1" == capsys.readouterr().out.splitlines()[0]
+    assert (tmp_path / "komtet-works.sqlite").is_file()
