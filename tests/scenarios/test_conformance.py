@@ -242,3 +242,30 @@ def test_the_optional_fields_are_the_ones_the_result_schema_does_not_require() -
     }  # fmt: skip
     assert set() == OPTIONAL_FIELDS - properties
     assert set() == OPTIONAL_FIELDS & (required | conditional)
+
+
+def test_a_suite_without_scenarios_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --suite directory holding no scenario files is a bad argument, not a pass."""
+    assert 2 == main(["conformance", "--suite", str(tmp_path), "--", *OURS])
+    assert f"no scenario files in {tmp_path / 'scenarios'}" in capsys.readouterr().err
+
+
+def test_a_scenario_without_its_expected_result_fails(
+    one_case: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A vendored suite that lost an expected file fails that scenario and says so."""
+    (one_case / "expected" / CASES[0].expected.name).unlink()
+    code, lines = report(capsys, "--suite", str(one_case), "--", "/nonexistent/implementation")
+    assert 1 == code
+    assert failures(lines)[CASES[0].name].startswith("the suite has no expected result")
+
+
+@pytest.mark.parametrize("option", [["--jobs", "0"], ["--jobs", "x"], ["--timeout", "-1"]])
+def test_jobs_and_timeout_must_be_positive_numbers(
+    option: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--jobs 0`, `--jobs x` or `--timeout -1` is a usage error: exit 2, nothing run."""
+    assert 2 == main(["conformance", *option, "--", *OURS])
+    assert f"argument {option[0]}" in capsys.readouterr().err

@@ -12,8 +12,9 @@ import argparse
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from komtet_works.scenarios.conformance import DEFAULT_TIMEOUT, SUITE, run_conformance
 from komtet_works.scenarios.export import export_suite
@@ -22,6 +23,8 @@ from komtet_works.scenarios.runner import run_scenario
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]  # noqa: SLF001
+
+T = TypeVar("T", int, float)
 
 EXIT_INTERNAL_ERROR: Final = 1
 EXIT_INVALID_FILE: Final = 2
@@ -55,11 +58,11 @@ def register(subparsers: Subparsers) -> None:
         "--suite", type=Path, default=SUITE, metavar="DIR", help="an exported suite to use"
     )
     conformance.add_argument(
-        "--jobs", type=int, default=None, metavar="N", help="scenarios run at once"
+        "--jobs", type=_positive(int), default=None, metavar="N", help="scenarios run at once"
     )
     conformance.add_argument(
         "--timeout",
-        type=float,
+        type=_positive(float),
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help="time one run may take (default %(default)g)",
@@ -68,6 +71,21 @@ def register(subparsers: Subparsers) -> None:
         "command", nargs="*", metavar="COMMAND", help="the program to check, after --"
     )
     conformance.set_defaults(handler=conformance_command)
+
+
+def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type: a number of `kind` above zero."""
+
+    def parse(text: str) -> T:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above zero: {text!r}")
+        return value
+
+    return parse
 
 
 def scenario_command(arguments: argparse.Namespace) -> int:
