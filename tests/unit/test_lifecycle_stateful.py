@@ -1,0 +1,1071 @@
+"""The lifecycle as a state machine: any sequence of use cases, by anyone, at any time.
+
+`LifecycleMachine` drives `WorkOrderService` over the in-memory adapters with a few
+customers and orders, a manual clock that jumps (onto quote expiries and claim deadlines,
+and backwards), outages of billing and backups, wrong actors, bad amounts and retried
+payment callbacks.  Every step's outcome is predicted by a small model kept here: a step
+the model expects to succeed must succeed and move the order along `TRANSITIONS`; a step it
+expects to be refused must raise exactly the predicted `KomtetWorksError` and leave the
+stored order as it was.  After every step the invariants check each stored order, the
+billing system, the backups and the notifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Final
+
+import attrs
+import pendulum
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from komtet_works import (
+    TRANSITIONS,
+    Action,
+    Actor,
+    ActorKind,
+    ActorNotAllowed,
+    AmountMismatch,
+    BackupFailed,
+    BillingFailed,
+    CancellationNotAllowed,
+    ClaimLimitReached,
+    ClaimOutcome,
+    ClaimVoidCustomerChanges,
+    ClaimWindowClosed,
+    ClaimWindowOpen,
+    Customer,
+    HostingFaultFreeSupport,
+    InvalidHours,
+    InvalidInput,
+    InvalidMoney,
+    InvalidTransition,
+    KomtetWorksError,
+    Money,
+    NoCurrentQuote,
+    NotCustomerTarget,
+    NotOrderOwner,
+    OrderExists,
+    OutOfOrder,
+    PaymentConflict,
+    Policy,
+    QuoteExpired,
+    State,
+    UnknownCustomer,
+    UnknownOrder,
+    WorkOrder,
+    WorkOrderService,
+)
+from komtet_works.adapters import (
+    InMemoryBackups,
+    InMemoryBilling,
+    InMemoryBusinessCalendar,
+    InMemoryCustomerDirectory,
+    InMemoryNotifier,
+    InMemoryWorkOrders,
+    ManualClock,
+)
+from komtet_works.domain.events import (
+    ClaimAccepted,
+    ClaimFiled,
+    ClaimRejected,
+    CompletionDateAnnounced,
+    CustomerChangeRecorded,
+    EstimateIssued,
+    Event,
+    OrderCancelled,
+    OrderClosed,
+    OrderRequested,
+    PaymentReceived,
+    QuoteDeclined,
+    RequestSupplemented,
+    ReworkStarted,
+    WorksCompleted,
+    WorksFailed,
+    WorksStarted,
+)
+from komtet_works.domain.lifecycle import ACTORS, TERMINAL
+from komtet_works.ports import MessageKind
+
+START: Final = pendulum.datetime(2025, 3, 3, 9, tz="Europe/Moscow")
+CLAIM_WINDOW: Final = timedelta(hours=72)
+QUOTE_VALIDITY: Final = timedelta(days=7)
+MAX_ORDERS: Final = 4
+RUB_RATE: Final = Decimal(1000)
+MAX_HOURS: Final = Decimal(10_000)
+KOPECK: Final = Decimal("0.01")
+
+CUSTOMERS: Final = (
+    Customer(
+        "alice",
+        sites=frozenset({"alice.ru", "shop.alice.ru"}),
+        servers=frozenset({"vps-alice"}),
+        maintained_sites=frozenset({"shop.alice.ru"}),
+    ),
+    Customer("bob", sites=frozenset({"bob.ru"}), servers=frozenset({"vps-bob"})),
+    Customer("carol", sites=frozenset({"carol.ru"}), maintained_sites=frozenset({"carol.ru"})),
+)
+#: Who may turn up: the customers and someone the hosting does not know.
+PEOPLE: Final = ("alice", "bob", "carol", "mallory")
+TARGETS: Final = ("alice.ru", "shop.alice.ru", "vps-alice", "bob.ru", "vps-bob", "carol.ru")
+THIRD_PARTY: Final = "elsewhere.example.com"
+SITE_OWNERS: Final = {
+    "alice.ru": "alice",
+    "shop.alice.ru": "alice",
+    "bob.ru": "bob",
+    "carol.ru": "carol",
+}
+
+#: The action each kind of event records.
+EVENT_ACTIONS: Final[dict[type[Event], Action]] = {
+    OrderRequested: Action.REQUEST,
+    RequestSupplemented: Action.SUPPLEMENT,
+    EstimateIssued: Action.ESTIMATE,
+    QuoteDeclined: Action.DECLINE,
+    PaymentReceived: Action.PAY,
+    CompletionDateAnnounced: Action.SCHEDULE,
+    OrderCancelled: Action.CANCEL,
+    WorksStarted: Action.START,
+    CustomerChangeRecorded: Action.CUSTOMER_CHANGE,
+    WorksCompleted: Action.COMPLETE,
+    WorksFailed: Action.FAIL,
+    ClaimFiled: Action.CLAIM,
+    ClaimAccepted: Action.ACCEPT_CLAIM,
+    ClaimRejected: Action.REJECT_CLAIM,
+    ReworkStarted: Action.REWORK,
+    OrderClosed: Action.CLOSE,
+}
+RESOLUTIONS: Final = {
+    ClaimOutcome.REFUND: Action.ACCEPT_CLAIM,
+    ClaimOutcome.REJECT: Action.REJECT_CLAIM,
+    ClaimOutcome.REWORK: Action.REWORK,
+}
+#: States an order reaches only after its works started.
+AFTER_START: Final = frozenset(
+    {State.IN_PROGRESS, State.COMPLETED, State.CLAIMED, State.CLOSED, State.REFUNDED}
+)
+
+#: Hours as staff might type them: plausible decimals, and things that are not hours.
+VALID_HOURS = st.decimals(min_value=Decimal("0.01"), max_value=Decimal(40), places=2)
+HOURS = st.one_of(
+    VALID_HOURS.map(str),
+    VALID_HOURS,
+    st.sampled_from(["0", "-1", 2.5, "NaN", "10000.5", "two", True]),
+)
+#: Most steps are taken by the order's own customer; None stands for them.
+SOMEONE = st.sampled_from([None, None, None, "alice", "bob", "carol", "mallory"])
+#: Outages are the exception: False most of the time.
+OUTAGE = st.sampled_from([False, False, False, True])
+PICK = st.integers(min_value=0, max_value=MAX_ORDERS - 1)
+
+
+def as_hours(value: object) -> Decimal | None:
+    """The hours `value` stands for, or None when it is not a plausible estimate."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | str | int):
+        return None
+    try:
+        hours = Decimal(value)
+    except InvalidOperation:
+        return None
+    return hours if hours.is_finite() and 0 < hours <= MAX_HOURS else None
+
+
+def expected_total(hours: Decimal, *, maintained_site: bool) -> Money:
+    """The seed tariff, worked out independently: 1 h minimum, quarter hours up, 20% off."""
+    billable = (max(Decimal(1), hours) * 4).to_integral_value(ROUND_CEILING) / 4
+    gross = (billable * RUB_RATE).quantize(KOPECK)
+    discount = (gross * Decimal("0.2")).quantize(KOPECK, ROUND_HALF_UP) if maintained_site else 0
+    return Money.of(gross - discount)
+
+
+@attrs.define
+class Expected:
+    """What the machine believes about one order, kept apart from the order itself."""
+
+    owner: str
+    target: str
+    state: State
+    last_at: pendulum.DateTime
+    version: int = 1
+    quote_total: Money | None = None
+    payable_until: pendulum.DateTime | None = None
+    payments: dict[str, Money] = attrs.Factory(dict)
+    refunded: set[str] = attrs.Factory(set)
+    started_at: pendulum.DateTime | None = None
+    changes: list[pendulum.DateTime] = attrs.Factory(list)
+    deadline: pendulum.DateTime | None = None
+    claims: int = 0
+    restored: bool | None = None
+
+    def changed_since_start(self) -> bool:
+        return self.started_at is not None and any(at >= self.started_at for at in self.changes)
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    """Every use case, with right and wrong actors, inputs and timing, against a model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = ManualClock(START)
+        self.orders = InMemoryWorkOrders()
+        self.customers = {c.id: c for c in CUSTOMERS}
+        self.directory = InMemoryCustomerDirectory(CUSTOMERS)
+        self.billing = InMemoryBilling()
+        self.backups = InMemoryBackups()
+        self.notifier = InMemoryNotifier(self.clock)
+        self.service = WorkOrderService(
+            orders=self.orders,
+            customers=self.directory,
+            billing=self.billing,
+            backups=self.backups,
+            notifier=self.notifier,
+            clock=self.clock,
+            calendar=InMemoryBusinessCalendar(),
+        )
+        self.expected: dict[str, Expected] = {}
+        self.payment_ids = 0
+        #: billing's idempotency key -> the amount the model says went out under it
+        self.invoices: dict[str, Money] = {}
+        self.refunds: dict[str, Money] = {}
+        #: the order as it was when first seen in a terminal state
+        self.final: dict[str, WorkOrder] = {}
+
+    @initialize(cancellations=st.sampled_from([True, True, False]))
+    def provider_policy(self, cancellations: bool) -> None:
+        """Most providers take cancellations after payment (the default); some do not."""
+        self.service.policy = Policy(cancel_before_start=cancellations)
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _order_id(self, pick: int) -> str:
+        ids = list(self.expected)
+        return ids[pick % len(ids)]
+
+    def _customer(self, order_id: str, someone: str | None) -> str:
+        return self.expected[order_id].owner if someone is None else someone
+
+    def _refusal(
+        self, order_id: str, action: Action, actor: Actor
+    ) -> type[KomtetWorksError] | None:
+        """The guards every step starts with, in the order the rules apply them."""
+        model = self.expected[order_id]
+        if actor.kind is ActorKind.CUSTOMER and actor.id != model.owner:
+            return NotOrderOwner
+        if actor.kind not in ACTORS[action]:
+            return ActorNotAllowed
+        if (model.state, action) not in TRANSITIONS:
+            return InvalidTransition
+        if self.clock.now() < model.last_at:
+            return OutOfOrder
+        return None
+
+    def _attempt(
+        self,
+        order_id: str,
+        action: Action,
+        refusal: type[KomtetWorksError] | None,
+        step: Callable[[], WorkOrder],
+    ) -> WorkOrder | None:
+        """Take a step: refused exactly as predicted and changing nothing, or taken."""
+        before = self.orders.get(order_id)
+        if refusal is not None:
+            with pytest.raises(KomtetWorksError) as caught:
+                step()
+            assert refusal is type(caught.value)
+            assert before == self.orders.get(order_id)
+            return None
+        after = step()
+        model = self.expected[order_id]
+        assert after == self.orders.get(order_id)
+        assert TRANSITIONS[model.state, action] is after.state
+        model.state = after.state
+        model.version += 1
+        model.last_at = self.clock.now()
+        return after
+
+    def _refund_everything(self, order_id: str) -> None:
+        model = self.expected[order_id]
+        for payment_id, amount in model.payments.items():
+            if payment_id not in model.refunded:
+                self.refunds[f"{order_id}:refund:{payment_id}"] = amount
+                model.refunded.add(payment_id)
+
+    # --- the steps, with their predicted outcome ------------------------------------------
+
+    def _request(self, person: str, target: str, *, hosting_fault: bool, problem: str) -> None:
+        order_id = f"wo-{len(self.expected) + 1}"
+        customer = self.customers.get(person)
+        refusal: type[KomtetWorksError] | None = None
+        if customer is None:
+            refusal = UnknownCustomer
+        elif target not in customer.sites | customer.servers:
+            refusal = NotCustomerTarget
+        elif hosting_fault:
+            refusal = HostingFaultFreeSupport
+        elif not problem.strip():
+            refusal = InvalidInput
+
+        def step() -> WorkOrder:
+            return self.service.request(
+                order_id=order_id,
+                customer_id=person,
+                target=target,
+                problem=problem,
+                hosting_fault=hosting_fault,
+            )
+
+        if refusal is not None:
+            with pytest.raises(KomtetWorksError) as caught:
+                step()
+            assert refusal is type(caught.value)
+            with pytest.raises(UnknownOrder):
+                self.orders.get(order_id)
+            return
+        order = step()
+        assert order == self.orders.get(order_id)
+        assert (State.REQUESTED, person, target) == (
+            order.state,
+            order.customer_id,
+            order.target.name,
+        )
+        self.expected[order_id] = Expected(person, target, State.REQUESTED, self.clock.now())
+
+    def _estimate(self, order_id: str, hours: object, *, billing_down: bool) -> None:
+        model = self.expected[order_id]
+        refusal = self._refusal(order_id, Action.ESTIMATE, Actor.staff("sam"))
+        parsed = as_hours(hours)
+        if refusal is None and parsed is None:
+            refusal = InvalidHours
+        if refusal is None and billing_down:
+            refusal = BillingFailed
+        self.billing.failing = billing_down
+        try:
+            order = self._attempt(
+                order_id,
+                Action.ESTIMATE,
+                refusal,
+                lambda: self.service.estimate(order_id, staff_id="sam", hours=hours),
+            )
+        finally:
+            self.billing.failing = False
+        if order is None:
+            return
+        assert parsed is not None
+        owner = self.customers[model.owner]
+        total = expected_total(parsed, maintained_site=model.target in owner.maintained_sites)
+        quote = order.ledger.current_quote
+        assert quote is not None
+        assert (total, self.clock.now() + QUOTE_VALIDITY) == (quote.total, quote.payable_until)
+        model.quote_total, model.payable_until = total, quote.payable_until
+        self.invoices[f"{order_id}:invoice:{model.version}"] = total
+
+    def _payment_refusal(self, order_id: str, money: Money) -> type[KomtetWorksError] | None:
+        """What refuses a new payment (not a retried callback), in the order rules apply."""
+        model = self.expected[order_id]
+        if model.state is State.REQUESTED:
+            return NoCurrentQuote
+        refusal = self._refusal(order_id, Action.PAY, Actor.system("billing"))
+        if refusal is not None:
+            return refusal
+        assert model.payable_until is not None
+        if self.clock.now() > model.payable_until:
+            return QuoteExpired
+        if money != model.quote_total:
+            return AmountMismatch
+        return None
+
+    def _pay(self, order_id: str, payment_id: str, amount: object) -> None:
+        model = self.expected[order_id]
+
+        def step() -> WorkOrder:
+            return self.service.record_payment(order_id, payment_id=payment_id, amount=amount)
+
+        try:
+            money = Money.of(amount)
+        except InvalidMoney:
+            self._attempt(order_id, Action.PAY, InvalidMoney, step)
+            return
+        known = model.payments.get(payment_id)
+        if known is None:
+            if self._attempt(order_id, Action.PAY, self._payment_refusal(order_id, money), step):
+                model.payments[payment_id] = money
+        elif known != money:
+            self._attempt(order_id, Action.PAY, PaymentConflict, step)
+        else:
+            before = self.orders.get(order_id)
+            assert before == step()
+            assert before == self.orders.get(order_id)
+
+    def _schedule(self, order_id: str, due: pendulum.DateTime | None) -> None:
+        refusal = self._refusal(order_id, Action.SCHEDULE, Actor.staff("sam"))
+        if refusal is None and due is not None and due <= self.clock.now():
+            refusal = InvalidInput
+        order = self._attempt(
+            order_id,
+            Action.SCHEDULE,
+            refusal,
+            lambda: self.service.schedule(order_id, staff_id="sam", due=due),
+        )
+        if order is not None:
+            assert order.works.due is not None
+            assert self.clock.now() < order.works.due
+
+    def _cancel(self, order_id: str, someone: str | None, *, billing_down: bool) -> None:
+        customer = self._customer(order_id, someone)
+        refusal = self._refusal(order_id, Action.CANCEL, Actor.customer(customer))
+        if refusal is None and not self.service.policy.cancel_before_start:
+            refusal = CancellationNotAllowed
+        if refusal is None and billing_down:
+            refusal = BillingFailed
+        self.billing.failing = billing_down
+        try:
+            order = self._attempt(
+                order_id,
+                Action.CANCEL,
+                refusal,
+                lambda: self.service.cancel(order_id, customer_id=customer),
+            )
+        finally:
+            self.billing.failing = False
+        if order is not None:
+            self._refund_everything(order_id)
+
+    def _start(self, order_id: str, *, backup_fails: bool) -> None:
+        model = self.expected[order_id]
+        refusal = self._refusal(order_id, Action.START, Actor.staff("sam"))
+        if refusal is None and backup_fails:
+            refusal = BackupFailed
+        self.backups.failing_snapshots = backup_fails
+        try:
+            order = self._attempt(
+                order_id,
+                Action.START,
+                refusal,
+                lambda: self.service.start(order_id, staff_id="sam"),
+            )
+        finally:
+            self.backups.failing_snapshots = False
+        if order is not None:
+            model.started_at = self.clock.now()
+
+    def _customer_change(self, order_id: str, someone: str | None) -> None:
+        customer = self._customer(order_id, someone)
+        refusal = self._refusal(order_id, Action.CUSTOMER_CHANGE, Actor.customer(customer))
+        order = self._attempt(
+            order_id,
+            Action.CUSTOMER_CHANGE,
+            refusal,
+            lambda: self.service.record_customer_change(order_id, customer_id=customer),
+        )
+        if order is not None:
+            self.expected[order_id].changes.append(self.clock.now())
+
+    def _complete(self, order_id: str) -> None:
+        refusal = self._refusal(order_id, Action.COMPLETE, Actor.staff("sam"))
+        order = self._attempt(
+            order_id,
+            Action.COMPLETE,
+            refusal,
+            lambda: self.service.complete(order_id, staff_id="sam"),
+        )
+        if order is not None:
+            deadline = self.clock.now() + CLAIM_WINDOW
+            assert deadline == order.works.claim_deadline
+            self.expected[order_id].deadline = deadline
+
+    def _report_failure(self, order_id: str, *, billing_down: bool, restore_fails: bool) -> None:
+        refusal = self._refusal(order_id, Action.FAIL, Actor.staff("sam"))
+        if refusal is None and billing_down:
+            refusal = BillingFailed
+        self.billing.failing = billing_down
+        self.backups.failing_restores = restore_fails
+        try:
+            order = self._attempt(
+                order_id,
+                Action.FAIL,
+                refusal,
+                lambda: self.service.report_failure(order_id, staff_id="sam"),
+            )
+        finally:
+            self.billing.failing = False
+            self.backups.failing_restores = False
+        if order is not None:
+            self._refund_everything(order_id)
+            self.expected[order_id].restored = not restore_fails
+
+    def _claim(self, order_id: str, someone: str | None) -> None:
+        model = self.expected[order_id]
+        customer = self._customer(order_id, someone)
+        refusal = self._refusal(order_id, Action.CLAIM, Actor.customer(customer))
+        if refusal is None:
+            assert model.deadline is not None
+            if model.claims >= 1:
+                refusal = ClaimLimitReached
+            elif self.clock.now() > model.deadline:
+                refusal = ClaimWindowClosed
+            elif model.changed_since_start():
+                refusal = ClaimVoidCustomerChanges
+        order = self._attempt(
+            order_id,
+            Action.CLAIM,
+            refusal,
+            lambda: self.service.file_claim(order_id, customer_id=customer, text="still broken"),
+        )
+        if order is not None:
+            model.claims += 1
+
+    def _resolve(
+        self, order_id: str, outcome: ClaimOutcome, *, billing_down: bool, restore_fails: bool
+    ) -> None:
+        action = RESOLUTIONS[outcome]
+        refusal = self._refusal(order_id, action, Actor.staff("sam"))
+        if refusal is None and billing_down and outcome is ClaimOutcome.REFUND:
+            refusal = BillingFailed
+        self.billing.failing = billing_down
+        self.backups.failing_restores = restore_fails
+        try:
+            order = self._attempt(
+                order_id,
+                action,
+                refusal,
+                lambda: self.service.resolve_claim(order_id, staff_id="sam", outcome=outcome),
+            )
+        finally:
+            self.billing.failing = False
+            self.backups.failing_restores = False
+        if order is not None and outcome is ClaimOutcome.REFUND:
+            self._refund_everything(order_id)
+            self.expected[order_id].restored = not restore_fails
+
+    def _close(self, order_id: str, by: Actor) -> None:
+        model = self.expected[order_id]
+        refusal = self._refusal(order_id, Action.CLOSE, by)
+        if refusal is None:
+            assert model.deadline is not None
+            if self.clock.now() <= model.deadline:
+                refusal = ClaimWindowOpen
+        self._attempt(order_id, Action.CLOSE, refusal, lambda: self.service.close(order_id, by=by))
+
+    # --- rules ------------------------------------------------------------------------------
+
+    @precondition(lambda self: len(self.expected) < MAX_ORDERS)
+    @rule(person=st.sampled_from(PEOPLE[:3]), choice=st.integers(min_value=0, max_value=2))
+    def request(self, person: str, choice: int) -> None:
+        customer = self.customers[person]
+        owned = sorted(customer.sites | customer.servers)
+        self._request(
+            person, owned[choice % len(owned)], hosting_fault=False, problem="the site is down"
+        )
+
+    @precondition(lambda self: len(self.expected) < MAX_ORDERS)
+    @rule(
+        person=st.sampled_from(PEOPLE),
+        name=st.sampled_from((*TARGETS, THIRD_PARTY)),
+        hosting_fault=st.booleans(),
+        problem=st.sampled_from(["the site is down", " "]),
+    )
+    def request_anything(self, person: str, name: str, hosting_fault: bool, problem: str) -> None:
+        self._request(person, name, hosting_fault=hosting_fault, problem=problem)
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK)
+    def request_under_a_taken_id(self, pick: int) -> None:
+        order_id = self._order_id(pick)
+        model = self.expected[order_id]
+        before = self.orders.get(order_id)
+        with pytest.raises(OrderExists):
+            self.service.request(
+                order_id=order_id, customer_id=model.owner, target=model.target, problem="again"
+            )
+        assert before == self.orders.get(order_id)
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, someone=SOMEONE, text=st.sampled_from(["only the front page", ""]))
+    def supplement(self, pick: int, someone: str | None, text: str) -> None:
+        order_id = self._order_id(pick)
+        model = self.expected[order_id]
+        customer = self._customer(order_id, someone)
+        refusal = self._refusal(order_id, Action.SUPPLEMENT, Actor.customer(customer))
+        if refusal is None and not text:
+            refusal = InvalidInput
+        order = self._attempt(
+            order_id,
+            Action.SUPPLEMENT,
+            refusal,
+            lambda: self.service.supplement(order_id, customer_id=customer, text=text),
+        )
+        if order is not None:
+            model.quote_total = model.payable_until = None
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, hours=HOURS, billing_down=OUTAGE)
+    def estimate(self, pick: int, hours: object, billing_down: bool) -> None:
+        self._estimate(self._order_id(pick), hours, billing_down=billing_down)
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, someone=SOMEONE)
+    def decline(self, pick: int, someone: str | None) -> None:
+        order_id = self._order_id(pick)
+        customer = self._customer(order_id, someone)
+        refusal = self._refusal(order_id, Action.DECLINE, Actor.customer(customer))
+        self._attempt(
+            order_id,
+            Action.DECLINE,
+            refusal,
+            lambda: self.service.decline(order_id, customer_id=customer),
+        )
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(
+        pick=PICK,
+        amount=st.sampled_from(["exact", "exact", "short", "over", "garbage", "float", "tiny"]),
+    )
+    def pay(self, pick: int, amount: str) -> None:
+        order_id = self._order_id(pick)
+        total = self.expected[order_id].quote_total or Money.of("1000.00")
+        amounts: dict[str, object] = {
+            "exact": str(total.amount),
+            "short": total.amount - KOPECK,
+            "over": total.amount + 1,
+            "garbage": "a lot",
+            "float": float(total.amount),
+            "tiny": "0.001",
+        }
+        self.payment_ids += 1
+        self._pay(order_id, f"pay-{self.payment_ids}", amounts[amount])
+
+    @precondition(lambda self: any(m.payments for m in self.expected.values()))
+    @rule(pick=PICK, same_amount=st.booleans())
+    def payment_callback_again(self, pick: int, same_amount: bool) -> None:
+        paid = [order_id for order_id, m in self.expected.items() if m.payments]
+        order_id = paid[pick % len(paid)]
+        [(payment_id, amount)] = self.expected[order_id].payments.items()
+        self._pay(order_id, payment_id, amount.amount if same_amount else amount.amount + 1)
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, due=st.sampled_from(["suggested", "next week", "now"]))
+    def schedule(self, pick: int, due: str) -> None:
+        dues = {
+            "suggested": None,
+            "next week": self.clock.now().add(weeks=1),
+            "now": self.clock.now(),
+        }
+        self._schedule(self._order_id(pick), dues[due])
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, someone=SOMEONE, billing_down=OUTAGE)
+    def cancel(self, pick: int, someone: str | None, billing_down: bool) -> None:
+        self._cancel(self._order_id(pick), someone, billing_down=billing_down)
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, backup_fails=OUTAGE)
+    def start(self, pick: int, backup_fails: bool) -> None:
+        self._start(self._order_id(pick), backup_fails=backup_fails)
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, someone=SOMEONE)
+    def customer_change(self, pick: int, someone: str | None) -> None:
+        self._customer_change(self._order_id(pick), someone)
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK)
+    def complete(self, pick: int) -> None:
+        self._complete(self._order_id(pick))
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, billing_down=OUTAGE, restore_fails=OUTAGE)
+    def report_failure(self, pick: int, billing_down: bool, restore_fails: bool) -> None:
+        self._report_failure(
+            self._order_id(pick), billing_down=billing_down, restore_fails=restore_fails
+        )
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, someone=SOMEONE)
+    def file_claim(self, pick: int, someone: str | None) -> None:
+        self._claim(self._order_id(pick), someone)
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(
+        pick=PICK,
+        outcome=st.sampled_from(ClaimOutcome),
+        billing_down=OUTAGE,
+        restore_fails=OUTAGE,
+    )
+    def resolve_claim(
+        self, pick: int, outcome: ClaimOutcome, billing_down: bool, restore_fails: bool
+    ) -> None:
+        self._resolve(
+            self._order_id(pick),
+            outcome,
+            billing_down=billing_down,
+            restore_fails=restore_fails,
+        )
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, who=st.sampled_from(["staff", "closing job", "owner", "stranger"]))
+    def close(self, pick: int, who: str) -> None:
+        order_id = self._order_id(pick)
+        owner = self.expected[order_id].owner
+        actors = {
+            "staff": Actor.staff("sam"),
+            "closing job": Actor.system("closing-job"),
+            "owner": Actor.customer(owner),
+            "stranger": Actor.customer("mallory"),
+        }
+        self._close(order_id, actors[who])
+
+    @precondition(lambda self: bool(self.expected))
+    @rule(
+        pick=PICK,
+        solved=st.sampled_from([True, True, False]),
+        meddle=st.sampled_from([False, False, True]),
+        claim=st.sampled_from(["at once", "at the deadline", "too late", "never"]),
+        outcome=st.sampled_from(ClaimOutcome),
+        steps=st.integers(min_value=1, max_value=8),
+    )
+    def move_along(
+        self,
+        *,
+        pick: int,
+        solved: bool,
+        meddle: bool,
+        claim: str,
+        outcome: ClaimOutcome,
+        steps: int,
+    ) -> None:
+        """Take the next steps of an order's ordinary path, as its people would."""
+        order_id = self._order_id(pick)
+        model = self.expected[order_id]
+        for _ in range(steps):
+            version = model.version
+            self._next_step(order_id, solved=solved, meddle=meddle, claim=claim, outcome=outcome)
+            if version == model.version:
+                return
+
+    def _next_step(
+        self, order_id: str, *, solved: bool, meddle: bool, claim: str, outcome: ClaimOutcome
+    ) -> None:
+        """The step an order's people would take next, with the right actor and input."""
+        model = self.expected[order_id]
+        state = model.state
+        if state is State.REQUESTED:
+            self._estimate(order_id, "2", billing_down=False)
+        elif state is State.ESTIMATED:
+            assert model.quote_total is not None
+            self.payment_ids += 1
+            self._pay(order_id, f"pay-{self.payment_ids}", model.quote_total.amount)
+        elif state is State.PAID:
+            self._schedule(order_id, None)
+        elif state is State.SCHEDULED:
+            self._start(order_id, backup_fails=False)
+        elif state is State.IN_PROGRESS:
+            self._finish(order_id, solved=solved, meddle=meddle)
+        elif state is State.COMPLETED and claim != "never":
+            self._claim_when(order_id, claim)
+        elif state is State.COMPLETED:
+            self._close_when_due(order_id)
+        elif state is State.CLAIMED:
+            self._resolve(order_id, outcome, billing_down=False, restore_fails=False)
+
+    def _finish(self, order_id: str, *, solved: bool, meddle: bool) -> None:
+        """Staff complete or give up; a meddling customer changes the target first."""
+        if meddle:
+            self._customer_change(order_id, None)
+        if solved:
+            self._complete(order_id)
+        else:
+            self._report_failure(order_id, billing_down=False, restore_fails=False)
+
+    def _claim_when(self, order_id: str, when: str) -> None:
+        """The customer claims at once, at the deadline instant, or a microsecond after it."""
+        deadline = self.expected[order_id].deadline
+        assert deadline is not None
+        offsets = {"at the deadline": timedelta(0), "too late": timedelta(microseconds=1)}
+        if when in offsets:
+            self.clock.set(max(self.clock.now(), deadline + offsets[when]))
+        self._claim(order_id, None)
+
+    def _close_when_due(self, order_id: str) -> None:
+        """The closing job tries now, at the deadline instant, and a microsecond after it."""
+        model = self.expected[order_id]
+        deadline = model.deadline
+        assert deadline is not None
+        for at in (self.clock.now(), deadline, deadline + timedelta(microseconds=1)):
+            if model.state is State.COMPLETED:
+                self.clock.set(max(self.clock.now(), at))
+                self._close(order_id, Actor.system("closing-job"))
+
+    @rule(
+        by=st.one_of(
+            st.integers(min_value=0, max_value=5 * 24 * 3600).map(lambda s: timedelta(seconds=s)),
+            st.sampled_from(
+                [timedelta(microseconds=1), CLAIM_WINDOW, QUOTE_VALIDITY, timedelta(days=30)]
+            ),
+        )
+    )
+    def time_passes(self, by: timedelta) -> None:
+        self.clock.advance(by)
+
+    @precondition(lambda self: any(m.deadline for m in self.expected.values()))
+    @rule(
+        pick=PICK,
+        offset=st.sampled_from([timedelta(0), timedelta(microseconds=1), timedelta(seconds=-1)]),
+    )
+    def time_reaches_a_claim_deadline(self, pick: int, offset: timedelta) -> None:
+        deadlines = [m.deadline for m in self.expected.values() if m.deadline is not None]
+        at = deadlines[pick % len(deadlines)] + offset
+        self.clock.set(max(at, self.clock.now()))
+
+    @precondition(lambda self: any(m.payable_until for m in self.expected.values()))
+    @rule(pick=PICK, offset=st.sampled_from([timedelta(0), timedelta(microseconds=1)]))
+    def time_reaches_a_quote_expiry(self, pick: int, offset: timedelta) -> None:
+        ends = [m.payable_until for m in self.expected.values() if m.payable_until is not None]
+        at = ends[pick % len(ends)] + offset
+        self.clock.set(max(at, self.clock.now()))
+
+    @rule(by=st.integers(min_value=1, max_value=600).map(lambda s: timedelta(seconds=s)))
+    def clock_goes_back(self, by: timedelta) -> None:
+        self.clock.set(self.clock.now() - by)
+
+    @rule(site=st.sampled_from(sorted(SITE_OWNERS)))
+    def subscription_changes(self, site: str) -> None:
+        owner = self.customers[SITE_OWNERS[site]]
+        changed = attrs.evolve(owner, maintained_sites=owner.maintained_sites ^ {site})
+        self.customers[owner.id] = changed
+        self.directory.put(changed)
+
+    # --- invariants ----------------------------------------------------------------------
+
+    def _stored(self) -> list[tuple[WorkOrder, Expected]]:
+        return [(self.orders.get(order_id), model) for order_id, model in self.expected.items()]
+
+    @invariant()
+    def orders_are_as_the_model_expects(self) -> None:
+        """Each stored order has the state and version the model predicts; version == events."""
+        for order, model in self._stored():
+            assert (model.state, model.version, model.version) == (
+                order.state,
+                order.version,
+                len(order.events),
+            )
+            assert (model.owner, model.target) == (order.customer_id, order.target.name)
+
+    @invariant()
+    def replaying_the_events_rebuilds_each_order(self) -> None:
+        """Replaying an order's events rebuilds exactly the stored order."""
+        for order, _ in self._stored():
+            assert order == WorkOrder.replay(order.events)
+
+    @invariant()
+    def every_event_follows_the_transition_table(self) -> None:
+        """Each event's (before, action) is in TRANSITIONS, by an allowed actor, in time order."""
+        for order, model in self._stored():
+            first, *rest = order.events
+            assert (OrderRequested, None) == (type(first), first.before)
+            previous = first
+            for step in order.events:
+                action = EVENT_ACTIONS[type(step)]
+                assert TRANSITIONS.get((step.before, action)) is step.after
+                assert step.actor.kind in ACTORS[action]
+                assert step.actor.kind is not ActorKind.CUSTOMER or step.actor.id == model.owner
+            for step in rest:
+                assert previous.after is step.before
+                assert previous.at <= step.at
+                previous = step
+            assert order.events[-1].after is order.state
+
+    @invariant()
+    def paid_is_the_sum_of_accepted_payments(self) -> None:
+        """Paid is the sum of accepted payments, each payment id once, as the model says."""
+        for order, model in self._stored():
+            ledger = order.ledger
+            assert sum(model.payments.values(), Money.zero()) == ledger.paid
+            assert sum((p.amount for p in ledger.payments), Money.zero()) == ledger.paid
+            ids = [p.id for p in ledger.payments]
+            assert len(set(ids)) == len(ids)
+            assert sorted(model.payments) == sorted(ids)
+
+    @invariant()
+    def only_the_current_quote_was_paid_exactly_and_in_time(self) -> None:
+        """Every payment matched the then current quote's total, before it expired."""
+        for order, _ in self._stored():
+            current = None
+            for step in order.events:
+                if isinstance(step, EstimateIssued):
+                    current = step.quote
+                elif isinstance(step, RequestSupplemented):
+                    current = None
+                elif isinstance(step, PaymentReceived):
+                    assert current is not None
+                    assert current.total == step.payment.amount
+                    assert step.at <= current.payable_until
+                    assert State.ESTIMATED is step.before
+
+    @invariant()
+    def every_quote_was_invoiced_once(self) -> None:
+        """Billing holds exactly one invoice per quote, for its total."""
+        expected = {
+            f"{order.id}:invoice:{version}": step.quote.total
+            for order, _ in self._stored()
+            for version, step in enumerate(order.events, start=1)
+            if isinstance(step, EstimateIssued)
+        }
+        assert self.invoices == expected
+        assert expected == {key: i.amount for key, i in self.billing.invoices.items()}
+
+    @invariant()
+    def refunds_never_exceed_payments(self) -> None:
+        """Refunds never exceed payments, each payment once, each with billing's receipt."""
+        recorded = {}
+        for order, model in self._stored():
+            ledger = order.ledger
+            paid = {p.id: p.amount for p in ledger.payments}
+            refunded = [r.payment_id for r in ledger.refunds]
+            assert len(set(refunded)) == len(refunded)
+            assert ledger.refunded <= ledger.paid
+            assert model.refunded == set(refunded)
+            for refund in ledger.refunds:
+                receipt = self.billing.refunds[f"{order.id}:refund:{refund.payment_id}"]
+                assert (paid[refund.payment_id], receipt.reference) == (
+                    refund.amount,
+                    refund.reference,
+                )
+                recorded[f"{order.id}:refund:{refund.payment_id}"] = refund.amount
+            everything = order.state in {State.CANCELLED, State.REFUNDED}
+            assert (ledger.paid if everything else Money.zero()) == ledger.refunded
+        assert self.refunds == recorded
+        assert recorded == {key: r.amount for key, r in self.billing.refunds.items()}
+
+    @invariant()
+    def no_works_without_a_verified_backup_taken_first(self) -> None:
+        """Orders past the start have a verified backup taken no later than the start."""
+        for order, model in self._stored():
+            works = order.works
+            if order.state not in AFTER_START:
+                assert (None, None) == (works.backup, works.started_at)
+                continue
+            assert works.backup is not None
+            assert works.started_at is not None
+            assert works.backup.verified
+            assert works.backup.taken_at <= works.started_at
+            assert model.started_at == works.started_at
+            assert order.target.name == self.backups.snapshots[works.backup.reference][0]
+            if order.state is State.REFUNDED:
+                assert model.restored is works.restored
+                assert works.restored is (works.backup.reference in self.backups.restored)
+
+    @invariant()
+    def the_notice_time_is_the_notifiers_send_time(self) -> None:
+        """Each completion notice time is the notifier's send time; the deadline is 72 h on."""
+        for order, model in self._stored():
+            notices = [e for e in order.events if isinstance(e, WorksCompleted)]
+            sent = [
+                at
+                for at, message in self.notifier.sent
+                if message.order_id == order.id and message.kind is MessageKind.WORKS_COMPLETED
+            ]
+            assert sent == [e.notice_sent_at for e in notices]
+            for notice in notices:
+                assert notice.notice_sent_at + CLAIM_WINDOW == notice.claim_deadline
+            last = notices[-1] if notices else None
+            assert (
+                last.notice_sent_at if last else None,
+                last.claim_deadline if last else None,
+            ) == (order.works.notice_sent_at, order.works.claim_deadline)
+            assert model.deadline == order.works.claim_deadline
+
+    @invariant()
+    def claims_only_inside_the_window_and_without_changes(self) -> None:
+        """Claims were filed only inside the window and with no change since the start."""
+        for order, _ in self._stored():
+            deadline = None
+            started = None
+            changes = []
+            claims = 0
+            for step in order.events:
+                if isinstance(step, WorksStarted):
+                    started = step.at
+                elif isinstance(step, CustomerChangeRecorded):
+                    changes.append(step.at)
+                elif isinstance(step, WorksCompleted):
+                    deadline = step.claim_deadline
+                elif isinstance(step, ClaimFiled):
+                    claims += 1
+                    assert deadline is not None
+                    assert started is not None
+                    assert step.at <= deadline
+                    assert all(at < started for at in changes)
+            assert claims <= 1
+            assert claims == len(order.works.claims)
+
+    @invariant()
+    def the_customer_is_told_when_works_start(self) -> None:
+        """Every start of works sent the customer the message to make no changes."""
+        for order, model in self._stored():
+            started = sum(isinstance(e, WorksStarted) for e in order.events)
+            told = [
+                message.customer_id
+                for _, message in self.notifier.sent
+                if message.order_id == order.id and message.kind is MessageKind.WORKS_STARTING
+            ]
+            assert [model.owner] * started == told
+
+    @invariant()
+    def terminal_orders_never_change(self) -> None:
+        """An order in a terminal state stays exactly as it was first seen there."""
+        for order, _ in self._stored():
+            if order.state in TERMINAL:
+                assert self.final.setdefault(order.id, order) == order
+
+
+@pytest.mark.rule(
+    "L1",
+    "L2",
+    "L3",
+    "L4",
+    "L5",
+    "L6",
+    "L7",
+    "L8",
+    "L10",
+    "L11",
+    "L12",
+    "L13",
+    "L14",
+    "I1",
+    "I2",
+    "I3",
+    "I4",
+    "C1",
+    "C2",
+    "C3",
+    "C4",
+    "E1",
+    "E2",
+    "E3",
+    "P4",
+    "P5",
+)
+def test_any_sequence_of_use_cases_keeps_every_invariant() -> None:
+    """Random steps by anyone at any time are taken or refused as predicted; invariants hold."""
+    run_state_machine_as_test(
+        LifecycleMachine,
+        settings=settings(
+            max_examples=300,
+            stateful_step_count=100,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
