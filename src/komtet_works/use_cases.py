@@ -176,13 +176,15 @@ class WorkOrderService:
             customer=self._customer(order.customer_id),
             policy=self.policy,
         )
-        self.orders.save(estimated, expected_version=order.version)
         quote = estimated.ledger.quotes[-1]
+        # The invoice first: if billing is down, nothing is saved, and a retry asks for the
+        # same invoice (the key names the version the estimate will have).
         self.billing.request_payment(
             order_id=order_id,
             amount=quote.total,
             idempotency_key=f"{order_id}:invoice:{estimated.version}",
         )
+        self.orders.save(estimated, expected_version=order.version)
         self._tell(
             estimated,
             MessageKind.QUOTE_ISSUED,
@@ -258,7 +260,7 @@ class WorkOrderService:
         by = Actor.customer(customer_id)
         order = self.orders.get(order_id)
         now = self.clock.now()
-        order.check(Action.CANCEL, by, now)
+        order.check_cancel(by, now, self.policy)
         cancelled = order.cancel(by=by, at=now, refunds=self._refund_all(order), policy=self.policy)
         self.orders.save(cancelled, expected_version=order.version)
         self._tell(cancelled, MessageKind.REFUNDED, f"{cancelled.ledger.refunded} refunded")
