@@ -8,6 +8,7 @@ idempotency keys derived from the order, so a use case retried after a failure o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ import pendulum
 
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import (
+    NotificationFailed,
     OrderExists,
     RestoreFailed,
     UnknownCustomer,
@@ -41,6 +43,9 @@ from komtet_works.ports import (
     Notifier,
     WorkOrders,
 )
+from komtet_works.relay import relay
+
+log = logging.getLogger(__name__)
 
 BILLING = Actor.system("billing")
 
@@ -82,25 +87,53 @@ class WorkOrderService:
             raise UnknownCustomer(f"{customer_id!r} is not a customer of this hosting")
         return customer
 
+    def _save(
+        self,
+        order: WorkOrder,
+        *,
+        expected_version: int,
+        tell: tuple[MessageKind, str] | None = None,
+    ) -> None:
+        """Commit `order` and, in the same unit of work, the message (kind, text) it owes
+        its customer; then try to deliver what the outbox holds.
+
+        Delivery failing is not the step failing: the step is committed, the message stays
+        in the outbox, and the relay job (`komtet_works.relay.relay`) sends it later.
+        """
+        messages: tuple[Message, ...] = ()
+        if tell is not None:
+            kind, body = tell
+            messages = (
+                Message(
+                    id=f"{order.id}:{order.version}:{kind.value}",
+                    order_id=order.id,
+                    customer_id=order.customer_id,
+                    kind=kind,
+                    body=body,
+                ),
+            )
+        self.orders.save(order, expected_version=expected_version, messages=messages)
+        try:
+            relay(self.orders, self.notifier)
+        except NotificationFailed:
+            log.warning("order %s: a message stays in the outbox for the relay job", order.id)
+
     def _change(
-        self, order_id: str, step: Callable[[WorkOrder, pendulum.DateTime], WorkOrder]
+        self,
+        order_id: str,
+        step: Callable[[WorkOrder, pendulum.DateTime], WorkOrder],
+        tell: Callable[[WorkOrder], tuple[MessageKind, str]] | None = None,
     ) -> WorkOrder:
         """Load, apply one domain step at the clock's now, save against the loaded version."""
         order = self.orders.get(order_id)
         changed = step(order, self.clock.now())
         if changed is not order:
-            self.orders.save(changed, expected_version=order.version)
+            self._save(
+                changed,
+                expected_version=order.version,
+                tell=None if tell is None else tell(changed),
+            )
         return changed
-
-    def _tell(self, order: WorkOrder, kind: MessageKind, body: str) -> pendulum.DateTime:
-        message = Message(
-            id=f"{order.id}:{order.version}:{kind.value}",
-            order_id=order.id,
-            customer_id=order.customer_id,
-            kind=kind,
-            body=body,
-        )
-        return self.notifier.send(message)
 
     def _refund_all(self, order: WorkOrder) -> tuple[Refund, ...]:
         """Refund every payment not yet refunded; safe to repeat (one key per payment)."""
@@ -157,7 +190,7 @@ class WorkOrderService:
             at=self.clock.now(),
             hosting_fault=hosting_fault,
         )
-        self.orders.save(order, expected_version=0)
+        self._save(order, expected_version=0)
         return order
 
     def supplement(self, order_id: str, *, customer_id: str, text: str) -> WorkOrder:
@@ -184,12 +217,14 @@ class WorkOrderService:
             amount=quote.total,
             idempotency_key=f"{order_id}:invoice:{estimated.version}",
         )
-        self.orders.save(estimated, expected_version=order.version)
-        self._tell(
+        self._save(
             estimated,
-            MessageKind.QUOTE_ISSUED,
-            f"{quote.billable_hours} h, {quote.total} to pay "
-            f"until {quote.payable_until.isoformat()}",
+            expected_version=order.version,
+            tell=(
+                MessageKind.QUOTE_ISSUED,
+                f"{quote.billable_hours} h, {quote.total} to pay until "
+                + quote.payable_until.isoformat(),
+            ),
         )
         return estimated
 
@@ -218,7 +253,11 @@ class WorkOrderService:
             customer=self._customer(order.customer_id),
         )
         if paid is not order:
-            self.orders.save(paid, expected_version=order.version)
+            self._save(
+                paid,
+                expected_version=order.version,
+                tell=(MessageKind.PAYMENT_RECEIVED, f"{money} received"),
+            )
         return paid
 
     def suggest_completion_date(self, order_id: str) -> pendulum.DateTime:
@@ -251,9 +290,11 @@ class WorkOrderService:
             if due is not None
             else (self.suggest_completion_date(order_id))
         )
-        scheduled = self._change(order_id, lambda o, now: o.schedule(by=by, at=now, due=when))
-        self._tell(scheduled, MessageKind.COMPLETION_DATE, f"works done by {when.isoformat()}")
-        return scheduled
+        return self._change(
+            order_id,
+            lambda o, now: o.schedule(by=by, at=now, due=when),
+            lambda _: (MessageKind.COMPLETION_DATE, f"works done by {when.isoformat()}"),
+        )
 
     def cancel(self, order_id: str, *, customer_id: str) -> WorkOrder:
         """The customer cancels after paying, before works start: everything is refunded."""
@@ -262,8 +303,11 @@ class WorkOrderService:
         now = self.clock.now()
         order.check_cancel(by, now, self.policy)
         cancelled = order.cancel(by=by, at=now, refunds=self._refund_all(order), policy=self.policy)
-        self.orders.save(cancelled, expected_version=order.version)
-        self._tell(cancelled, MessageKind.REFUNDED, f"{cancelled.ledger.refunded} refunded")
+        self._save(
+            cancelled,
+            expected_version=order.version,
+            tell=(MessageKind.REFUNDED, f"{cancelled.ledger.refunded} refunded"),
+        )
         return cancelled
 
     def start(self, order_id: str, *, staff_id: str) -> WorkOrder:
@@ -275,11 +319,13 @@ class WorkOrderService:
         reference = self.backups.snapshot(order.target, order_id=order.id)
         backup = Backup(reference, now, self.backups.verify(reference))
         started = order.start(by=by, at=now, backup=backup)
-        self.orders.save(started, expected_version=order.version)
-        self._tell(
+        self._save(
             started,
-            MessageKind.WORKS_STARTING,
-            "works have started: please make no changes to the site or server until they end",
+            expected_version=order.version,
+            tell=(
+                MessageKind.WORKS_STARTING,
+                "works have started: please make no changes to the site or server until they end",
+            ),
         )
         return started
 
@@ -292,15 +338,21 @@ class WorkOrderService:
         )
 
     def complete(self, order_id: str, *, staff_id: str) -> WorkOrder:
-        """The completion notice goes out; its send time, the provider's, opens the window."""
+        """Staff send the completion notice; that instant, by the provider's clock, opens
+        the claim window (decision D-CLOCK).
+
+        The notice is committed with the order in one unit of work and delivered from the
+        outbox, so it is never lost and never sent for a completion that rolled back.
+        """
         by = Actor.staff(staff_id)
-        order = self.orders.get(order_id)
-        now = self.clock.now()
-        order.check(Action.COMPLETE, by, now)
-        sent_at = self._tell(order, MessageKind.WORKS_COMPLETED, "the works are complete")
-        completed = order.complete(by=by, at=now, notice_sent_at=sent_at, policy=self.policy)
-        self.orders.save(completed, expected_version=order.version)
-        return completed
+        return self._change(
+            order_id,
+            lambda o, now: o.complete(by=by, at=now, notice_sent_at=now, policy=self.policy),
+            lambda o: (
+                MessageKind.WORKS_COMPLETED,
+                f"the works are complete; claims can be filed until {o.works.claim_deadline}",
+            ),
+        )
 
     def report_failure(self, order_id: str, *, staff_id: str, note: str = "") -> WorkOrder:
         """Not solved: refund every payment, then restore the start-of-works backup."""
@@ -315,8 +367,11 @@ class WorkOrderService:
             restored=self._restore(order),
             note=note,
         )
-        self.orders.save(failed, expected_version=order.version)
-        self._tell(failed, MessageKind.REFUNDED, f"{failed.ledger.refunded} refunded")
+        self._save(
+            failed,
+            expected_version=order.version,
+            tell=(MessageKind.REFUNDED, f"{failed.ledger.refunded} refunded"),
+        )
         return failed
 
     def file_claim(self, order_id: str, *, customer_id: str, text: str) -> WorkOrder:
@@ -345,8 +400,11 @@ class WorkOrderService:
             )
         else:
             resolved = order.resolve_claim(by=by, at=now, outcome=outcome, note=note)
-        self.orders.save(resolved, expected_version=order.version)
-        self._tell(resolved, MessageKind.CLAIM_DECIDED, f"claim decided: {outcome.value}")
+        self._save(
+            resolved,
+            expected_version=order.version,
+            tell=(MessageKind.CLAIM_DECIDED, f"claim decided: {outcome.value}"),
+        )
         return resolved
 
     def close(self, order_id: str, *, by: Actor) -> WorkOrder:

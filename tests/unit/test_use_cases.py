@@ -32,6 +32,7 @@ from komtet_works import (
     Money,
     NoCurrentQuote,
     NotCustomerTarget,
+    NotificationFailed,
     NotOrderOwner,
     OrderExists,
     PaymentConflict,
@@ -56,6 +57,7 @@ from komtet_works.adapters import (
     ManualClock,
 )
 from komtet_works.ports import Message, MessageKind
+from komtet_works.relay import relay
 
 MOSCOW = "Europe/Moscow"
 #: A Monday, an hour before the office opens (10:00-19:00 Moscow time).
@@ -736,14 +738,14 @@ def test_a_customer_change_is_recorded_at_the_providers_time(world: World) -> No
 
 
 @pytest.mark.rule("L7", "D-CLOCK", "C1")
-def test_the_completion_notice_time_is_the_notifiers_send_time() -> None:
-    """The notice time is when the notifier sent it, by the provider's clock; +72 h closes."""
+def test_the_completion_notice_time_is_the_providers_clock_when_staff_send_it() -> None:
+    """The notice time is the service's clock at completion, not a delivery time; +72 h closes."""
     mail_clock = ManualClock(MONDAY_9AM)
     world = make_world(notifier_clock=mail_clock)
     world.started()
     world.clock.advance(timedelta(hours=2))
-    sent_at = world.clock.now().add(seconds=42)
-    mail_clock.set(sent_at)
+    sent_at = world.clock.now()
+    mail_clock.set(sent_at.add(seconds=42))
 
     order = world.service.complete("wo-1", staff_id="sam")
 
@@ -751,9 +753,34 @@ def test_the_completion_notice_time_is_the_notifiers_send_time() -> None:
         order.works.notice_sent_at,
         order.works.claim_deadline,
     )
-    [(at, message)] = world.messages(MessageKind.WORKS_COMPLETED)
-    assert (sent_at, "alice") == (at, message.customer_id)
+    [(delivered_at, message)] = world.messages(MessageKind.WORKS_COMPLETED)
+    assert (sent_at.add(seconds=42), "alice") == (delivered_at, message.customer_id)
     assert State.COMPLETED is order.state
+
+
+class _DownNotifier:
+    """A mail server that is down: every send fails."""
+
+    def send(self, message: Message) -> pendulum.DateTime:
+        raise NotificationFailed(f"cannot send {message.id}")
+
+
+@pytest.mark.rule("L7", "D-CLOCK")
+def test_a_notice_that_cannot_be_delivered_waits_in_the_outbox_for_the_relay(
+    world: World,
+) -> None:
+    """The completion is committed with its notice; relay delivers it later, same message id."""
+    world.started()
+    world.service.notifier = _DownNotifier()
+
+    order = world.service.complete("wo-1", staff_id="sam")
+
+    assert order == world.orders.get("wo-1")
+    [pending] = world.orders.pending()
+    assert (MessageKind.WORKS_COMPLETED, "wo-1") == (pending.kind, pending.order_id)
+    assert 1 == relay(world.orders, world.notifier)
+    assert [pending.id] == [m.id for _, m in world.messages(MessageKind.WORKS_COMPLETED)]
+    assert [] == list(world.orders.pending())
 
 
 # --- failure ---------------------------------------------------------------------------------

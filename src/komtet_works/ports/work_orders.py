@@ -6,10 +6,12 @@ from typing import Protocol
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports.notifications import Message
+from komtet_works.ports.outbox import Outbox
 
 
-class WorkOrders(Protocol):
-    """Where work orders are kept, with optimistic concurrency on `WorkOrder.version`."""
+class WorkOrders(Outbox, Protocol):
+    """Where work orders are kept, with optimistic concurrency on `WorkOrder.version`, and
+    the outbox of the messages their changes owe the customers: one unit of work."""
 
     def get(self, order_id: str) -> WorkOrder:
         """The order as last saved.  Raises `UnknownOrder`."""
