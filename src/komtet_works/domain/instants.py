@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pendulum
 from pendulum.tz.timezone import FixedTimezone
 
-from komtet_works.domain.errors import NaiveDatetime
+from komtet_works.domain.errors import InvalidInput, NaiveDatetime
 
 _FIXED_OFFSETS = (timezone, FixedTimezone)
 
@@ -44,4 +44,12 @@ def exact_after(instant: pendulum.DateTime, duration: timedelta) -> pendulum.Dat
     if not (isinstance(instant.tzinfo, _FIXED_OFFSETS) or instant.tzinfo is pendulum.UTC):
         # pendulum's own UTC: pendulum arithmetic on a stdlib-zoned DateTime drops the zone
         instant = instant.astimezone(pendulum.UTC)
-    return datetime.__add__(instant, duration)
+    try:
+        return datetime.__add__(instant, duration)
+    except OverflowError:
+        raise beyond_the_calendar(instant) from None
+
+
+def beyond_the_calendar(instant: datetime) -> InvalidInput:
+    """The refusal for a deadline past 9999-12-31, where Python's datetimes end."""
+    return InvalidInput(f"a deadline after {instant.isoformat()} falls past the year 9999")

@@ -13,7 +13,7 @@ import attrs
 import pendulum
 
 from komtet_works.domain.errors import InvalidInput
-from komtet_works.domain.instants import exact_after
+from komtet_works.domain.instants import beyond_the_calendar, exact_after
 
 
 class ClaimWindowMeasure(enum.Enum):
@@ -84,9 +84,12 @@ class Policy:
             return exact_after(notice_sent_at, self.claim_window)
         local = notice_sent_at.in_timezone(self.provider_timezone)
         window = self.claim_window
-        deadline = local.add(
-            days=window.days, seconds=window.seconds, microseconds=window.microseconds
-        )
+        try:
+            deadline = local.add(
+                days=window.days, seconds=window.seconds, microseconds=window.microseconds
+            )
+        except OverflowError:
+            raise beyond_the_calendar(notice_sent_at) from None
         # In UTC: Python compares two datetimes of one zone by wall clock, ignoring `fold`, so
         # a deadline in the hour an autumn night repeats would misjudge claims in that zone.
         return deadline.in_timezone(pendulum.UTC)

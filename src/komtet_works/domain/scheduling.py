@@ -10,6 +10,7 @@ from typing import Final
 import pendulum
 
 from komtet_works.domain.errors import InvalidInput
+from komtet_works.domain.instants import beyond_the_calendar
 
 #: How far ahead a calendar is searched for working time before giving up.
 HORIZON_DAYS: Final = 400
@@ -29,6 +30,15 @@ def finish_after(
         raise InvalidInput("hours of work must be above zero", field="hours")
     left = timedelta(seconds=int((hours * 3600).to_integral_value(ROUND_CEILING)))
     local = start.in_timezone(zone)
+    try:
+        return _walk(local, left, zone, working_hours)
+    except OverflowError:
+        raise beyond_the_calendar(start) from None
+
+
+def _walk(
+    local: pendulum.DateTime, left: timedelta, zone: str, working_hours: WorkingHours
+) -> pendulum.DateTime:
     day = local.date()
     for _ in range(HORIZON_DAYS):
         span = working_hours(day)
