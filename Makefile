@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit docs spec bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/komtet-works demo
 
-test: lint typecheck unit
+test: lint typecheck unit docs
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools mkdocs_hooks.py
+	$(BIN)/ruff format --check src tests benchmarks tools mkdocs_hooks.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -32,8 +32,17 @@ unit: $(STAMP)
 	@echo "--- branch coverage of the domain core (floor: 95%) ---"
 	$(BIN)/coverage report --include='src/komtet_works/domain/*' --fail-under=95
 
+# The documentation site, strict: a broken link or a stale reference fails the build.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet --site-dir site
+
+# Regenerate the generated parts of docs/spec.md (lifecycle diagram, Proved-by lists).
+spec: $(STAMP)
+	$(BIN)/python tools/spec.py
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/core.py
+	$(BIN)/python benchmarks/storage.py
 
 clean:
 	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis
