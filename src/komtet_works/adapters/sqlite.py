@@ -465,12 +465,12 @@ class SqliteCustomerDirectory(CustomerDirectory):
         self.close()
 
     def find(self, customer_id: str) -> Customer | None:
-        def read(db: sqlite3.Connection) -> Customer | None:
-            if db.execute(_CUSTOMER, (customer_id,)).fetchone() is None:
-                return None
-            return customer_from_rows(customer_id, db.execute(_CUSTOMER_TARGETS, (customer_id,)))
-
-        return _immediately(self._db, read)
+        # No transaction needed: `put` replaces a customer's rows atomically, and no
+        # customer is ever removed, so the two reads cannot see a half-written customer.
+        if self._db.execute(_CUSTOMER, (customer_id,)).fetchone() is None:
+            return None
+        rows = self._db.execute(_CUSTOMER_TARGETS, (customer_id,)).fetchall()
+        return customer_from_rows(customer_id, rows)
 
     def put(self, customer: Customer) -> None:
         """Add a customer or replace what is known of them (a subscription ended, say)."""
