@@ -50,8 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="The Additional Works service of a hosting provider: pricing and lifecycle.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--db", default="komtet-works.sqlite", help="a SQLite file or postgresql:// DSN"
+    parser.add_argument(  # options go before the command, so the operator's is set here
+        "--db",
+        default="komtet-works.sqlite",
+        metavar="PATH_OR_DSN",
+        help="the database of the operator commands: a SQLite file (default %(default)s) "
+        "or a postgresql:// DSN",
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
