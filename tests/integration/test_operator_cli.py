@@ -361,3 +361,101 @@ def test_the_default_database_is_a_sqlite_file_in_the_current_directory(
     assert 0 == main(["customer-add", "c-1", "--site", SITE])
     assert "customer c-1" == capsys.readouterr().out.splitlines()[0]
     assert (tmp_path / "komtet-works.sqlite").is_file()
+
+
+def _requested_and_estimated(shell: Shell) -> None:
+    shell.ok(
+        "request", "o-1", "--customer", "c-1", "--target", SITE, "--problem", "slow pages",
+        "--now", T["request"],
+    )  # fmt: skip
+    shell.ok("estimate", "o-1", "--staff", "s-1", "--hours", "2", "--now", T["estimate"])
+
+
+@pytest.mark.rule("L3")
+def test_a_supplement_withdraws_the_quote_until_a_new_estimate(shell: Shell) -> None:
+    """After supplement there is no current quote: paying is no_current_quote, exit 1."""
+    _requested_and_estimated(shell)
+    supplemented = shell.ok(
+        "supplement", "o-1", "--customer", "c-1", "--text", "also the cart", "--now", T["pay"]
+    )
+    assert ("requested", None, ["also the cart"]) == (
+        supplemented["state"],
+        supplemented["current_quote"],
+        supplemented["supplements"],
+    )
+    code, line = shell.refused("pay", "o-1", "--payment", "p", "--amount", "1600.00")
+    assert 1 == code
+    assert line.startswith("komtet-works: error: no_current_quote: ")
+
+
+def test_the_customer_declines_the_quote(shell: Shell) -> None:
+    """decline ends the order in declined."""
+    _requested_and_estimated(shell)
+    assert "declined" == shell.ok("decline", "o-1", "--customer", "c-1", "--now", T["pay"])["state"]
+
+
+@pytest.mark.rule("L14")
+def test_another_customer_cannot_decline_the_order(shell: Shell) -> None:
+    """c-2 acting on c-1's order: not_order_owner, exit 1, the order unchanged."""
+    _requested_and_estimated(shell)
+    code, line = shell.refused("decline", "o-1", "--customer", "c-2", "--now", T["pay"])
+    assert 1 == code
+    assert line.startswith("komtet-works: error: not_order_owner: ")
+    assert "estimated" == shell.ok("show", "o-1")["state"]
+
+
+@pytest.mark.rule("D-CANCELLATION")
+def test_a_cancellation_after_payment_refunds_everything(shell: Shell) -> None:
+    """Paid, then cancelled before the works: cancelled, the payment refunded in full."""
+    _requested_and_estimated(shell)
+    shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1600.00", "--now", T["pay"])
+    cancelled = shell.ok("cancel", "o-1", "--customer", "c-1", "--now", T["schedule"])
+    assert ("cancelled", "1600.00", "1600.00") == (
+        cancelled["state"],
+        cancelled["paid"],
+        cancelled["refunded"],
+    )
+
+
+@pytest.mark.rule("C2", "L6")
+def test_a_change_during_the_works_voids_a_later_claim(shell: Shell) -> None:
+    """The customer changed the site during the works: their claim is void, exit 1."""
+    shell.ok(
+        "request", "o-1", "--customer", "c-1", "--target", SITE, "--problem", "p",
+        "--now", T["request"],
+    )  # fmt: skip
+    shell.ok("estimate", "o-1", "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"])
+    shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1400.00", "--now", T["pay"])
+    shell.ok("schedule", "o-1", "--staff", "s-1", "--now", T["schedule"])
+    shell.ok("start", "o-1", "--staff", "s-1", "--now", T["start"])
+    changed = shell.ok("change", "o-1", "--customer", "c-1", "--now", "2026-03-02T12:00:00+03:00")
+    assert [_at("start").replace(hour=12, minute=0)] == [
+        datetime.fromisoformat(at) for at in changed["works"]["customer_changes"]
+    ]
+    shell.ok("complete", "o-1", "--staff", "s-1", "--now", T["complete"])
+    code, line = shell.refused(
+        "claim", "o-1", "--customer", "c-1", "--text", "x", "--now", T["deadline"]
+    )
+    assert 1 == code
+    assert line.startswith("komtet-works: error: claim_void_customer_changes: ")
+
+
+@pytest.mark.rule("C4")
+def test_staff_cannot_close_an_order_while_claims_may_still_be_filed(shell: Shell) -> None:
+    """close at the deadline itself: claim_window_open; one second later it closes."""
+    _walk_to_completed(shell)
+    code, line = shell.refused("close", "o-1", "--staff", "s-1", "--now", T["deadline"])
+    assert 1 == code
+    assert line.startswith("komtet-works: error: claim_window_open: ")
+    assert "closed" == shell.ok("close", "o-1", "--staff", "s-1", "--now", T["after"])["state"]
+
+
+def test_show_tells_the_problem_and_the_history_to_people(shell: Shell) -> None:
+    """Without --json, show prints the problem on one line and one history line per event."""
+    _requested_and_estimated(shell)
+    code, out, err = shell.run("show", "o-1")
+    lines = out.splitlines()
+    assert (0, "") == (code, err)
+    assert ["problem", "slow", "pages"] in [line.split() for line in lines]
+    history = lines[lines.index("history") + 1 :]
+    assert ["OrderRequested,", "EstimateIssued,"] == [line.split()[3] for line in history]
