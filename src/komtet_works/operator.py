@@ -35,6 +35,7 @@ from komtet_works.domain.errors import InvalidInput, KomtetWorksError
 from komtet_works.domain.events import Actor
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
+from komtet_works.domain.policy import Policy
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
 from komtet_works.ports import Billing, Clock, CustomerDirectory, Outbox, WorkOrders
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 #: The closing job's name in the events it records.
 CLOSING_JOB: Final = Actor.system("closing-job")
 POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
+#: The zone of the human output and of the business calendar: the provider's.
+PROVIDER_ZONE: Final = Policy().provider_timezone
 
 
 class DatabaseUnavailable(KomtetWorksError):
@@ -117,7 +120,7 @@ def session(arguments: argparse.Namespace) -> Iterator[Session]:
             ),
             notifier=notifier,
             clock=clock,
-            calendar=InMemoryBusinessCalendar(),
+            calendar=InMemoryBusinessCalendar(timezone=PROVIDER_ZONE),
         )
         yield Session(store, customers, notifier, clock, service)
     except failures as error:
@@ -249,6 +252,11 @@ def summary_json(order: WorkOrder) -> dict[str, Any]:
     }
 
 
+def _local(instant: datetime) -> str:
+    """An instant as people at the provider read it: ISO 8601 in the provider's zone."""
+    return pendulum.instance(instant).in_timezone(PROVIDER_ZONE).isoformat()
+
+
 def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
     """The order as lines for people: the facts that apply to it so far.
 
@@ -269,7 +277,7 @@ def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
             (
                 "quote",
                 f"{quote.total} for {quote.billable_hours} h, payable until "
-                + quote.payable_until.isoformat(),
+                + _local(quote.payable_until),
             )
         )
     if ledger.payments or ledger.refunds:
@@ -278,15 +286,15 @@ def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
         ("refund", f"payment {r.payment_id}: {r.amount} ({r.reference})") for r in ledger.refunds
     )
     if works.due is not None:
-        rows.append(("due", works.due.isoformat()))
+        rows.append(("due", _local(works.due)))
     if works.backup is not None:
         verified = "verified" if works.backup.verified else "NOT verified"
         rows.append(("backup", f"{works.backup.reference}, {verified}"))
     if works.notice_sent_at is not None and works.claim_deadline is not None:
-        rows.append(("notice sent", works.notice_sent_at.isoformat()))
-        rows.append(("claims until", f"{works.claim_deadline.isoformat()} (inclusive)"))
+        rows.append(("notice sent", _local(works.notice_sent_at)))
+        rows.append(("claims until", f"{_local(works.claim_deadline)} (inclusive)"))
     rows.extend(
-        ("claim", f"filed {c.filed_at.isoformat()}, {c.outcome.value if c.outcome else 'open'}")
+        ("claim", f"filed {_local(c.filed_at)}, {c.outcome.value if c.outcome else 'open'}")
         for c in works.claims
     )
     if works.restored is not None:
@@ -298,7 +306,7 @@ def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
 def history_lines(order: WorkOrder) -> list[str]:
     """The order's events, one a line: when, who, what, the states before and after."""
     return [
-        f"  {e.at.isoformat()}  {e.actor}: {type(e).__name__}, "
+        f"  {_local(e.at)}  {e.actor}: {type(e).__name__}, "
         f"{'-' if e.before is None else e.before.value} -> {e.after.value}"
         for e in order.events
     ]

@@ -451,7 +451,7 @@ def test_staff_cannot_close_an_order_while_claims_may_still_be_filed(shell: Shel
 
 
 def test_show_tells_the_problem_and_the_history_to_people(shell: Shell) -> None:
-    """Without --json, show prints the problem on one line and one history line per event."""
+    """Without --json: the problem on one line, one history line per event, Moscow time."""
     _requested_and_estimated(shell)
     code, out, err = shell.run("show", "o-1")
     lines = out.splitlines()
@@ -459,3 +459,4 @@ def test_show_tells_the_problem_and_the_history_to_people(shell: Shell) -> None:
     assert ["problem", "slow", "pages"] in [line.split() for line in lines]
     history = lines[lines.index("history") + 1 :]
     assert ["OrderRequested,", "EstimateIssued,"] == [line.split()[3] for line in history]
+    assert [T["request"], T["estimate"]] == [line.split()[0] for line in history]
