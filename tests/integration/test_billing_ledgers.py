@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from komtet_works import BillingFailed, InvalidInput, Money
-from komtet_works.adapters import SqliteBilling
+from komtet_works.adapters import SqliteBilling, SqliteWorkOrders
 from komtet_works.adapters.memory import Invoice, RefundReceipt
+from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, migrations
 from komtet_works.adapters.postgres import PostgresBilling
 
 Ledger = SqliteBilling | PostgresBilling
@@ -123,3 +126,22 @@ def test_an_idempotency_key_that_is_not_unicode_is_refused(ledger: Ledger) -> No
     with pytest.raises(InvalidInput):
         ledger.refund(payment_id="p", amount=Money.of("1.00"), idempotency_key="k\udc80")
     assert [] == list(ledger.refunds())
+
+
+def test_a_database_from_before_the_ledger_is_migrated_when_opened(tmp_path: Path) -> None:
+    """A file at schema version 1 (work orders only) gains the ledger when it is opened."""
+    path = tmp_path / "old.sqlite"
+    first = migrations("sqlite")[0]
+    with closing(sqlite3.connect(path)) as db:
+        db.executescript(first.script)
+        db.execute(SCHEMA_VERSION_TABLE)
+        db.execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+            (first.version, first.name, "2026-01-01T00:00:00+00:00"),
+        )
+        db.commit()
+    with SqliteBilling(path) as ledger:
+        receipt = ledger.refund(payment_id="p", amount=Money.of("1.00"), idempotency_key="k")
+        assert [receipt] == [r.reference for r in ledger.refunds()]
+    with SqliteWorkOrders(path) as store:
+        assert migrations("sqlite")[-1].version == store.schema_version()
