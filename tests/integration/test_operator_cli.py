@@ -13,6 +13,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from komtet_works.cli import main
+from komtet_works.testing import ODD_TEXTS
 
 SITE = "shop.example"
 #: The instants of the story, Moscow time: a Monday, and the claim deadline 72 h after
@@ -460,3 +461,23 @@ def test_show_tells_the_problem_and_the_history_to_people(shell: Shell) -> None:
     history = lines[lines.index("history") + 1 :]
     assert ["OrderRequested,", "EstimateIssued,"] == [line.split()[3] for line in history]
     assert [T["request"], T["estimate"]] == [line.split()[0] for line in history]
+
+
+@pytest.mark.parametrize("text", ODD_TEXTS, ids=range(len(ODD_TEXTS)))
+def test_odd_problem_texts_are_kept_exactly(shell: Shell, text: str) -> None:
+    """Quotes, SQL, NUL, unicode, the longest text: show gives back exactly what was asked."""
+    shell.ok("request", "o-1", "--customer", "c-1", "--target", SITE, "--problem", text)
+    assert text == shell.ok("show", "o-1")["problem"]
+
+
+@pytest.mark.rule("L5")
+def test_an_order_id_with_odd_characters_goes_through_backups_and_mail(shell: Shell) -> None:
+    """Slashes, quotes and dots in the order id stay inside the backup and mail directories."""
+    order = "../o'1; DROP TABLE work_orders; --"
+    started = _walk_to_completed(shell, order)
+    reference = started["works"]["backup"]["reference"]
+    assert (shell.root / "backups" / reference).parent == shell.root / "backups"
+    assert {shell.root / "mail" / "new"} == {
+        p.parent for p in (shell.root / "mail" / "new").iterdir()
+    }
+    assert [order] == [o["id"] for o in shell.ok("list")]
