@@ -158,3 +158,13 @@ def test_links_inside_the_site_are_copied_as_links(backups: FilesystemBackups) -
     (_site(backups) / "current").unlink()
     backups.restore(reference)
     assert Path("index.html") == (_site(backups) / "current").readlink()
+
+
+@pytest.mark.rule("D-BACKUP-FAILURE")
+def test_a_backup_root_that_cannot_hold_backups_is_backup_failed(
+    backups: FilesystemBackups,
+) -> None:
+    """The backup root is a file: backup_failed, not an OSError."""
+    backups.backup_root.write_text("not a directory", encoding="utf-8")
+    with pytest.raises(BackupFailed):
+        backups.snapshot(SHOP, order_id="o-1")

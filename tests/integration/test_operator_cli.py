@@ -481,3 +481,20 @@ def test_an_order_id_with_odd_characters_goes_through_backups_and_mail(shell: Sh
         p.parent for p in (shell.root / "mail" / "new").iterdir()
     }
     assert [order] == [o["id"] for o in shell.ok("list")]
+
+
+@pytest.mark.parametrize(
+    "db",
+    ["postgresql://nobody@127.0.0.1:1/none?connect_timeout=5", "not-a-database.sqlite"],
+    ids=["postgres-unreachable", "sqlite-not-a-database"],
+)
+def test_a_database_that_cannot_be_used_is_database_unavailable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db: str
+) -> None:
+    """No server on the port, or a file that is not SQLite: one line, exit 1, no traceback."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "not-a-database.sqlite").write_bytes(b"plain text, not SQLite\n" * 100)
+    code = main(["--db", db, "list"])
+    err = capsys.readouterr().err
+    assert (1, 1) == (code, len(err.splitlines()))
+    assert err.startswith("komtet-works: error: database_unavailable: ")
