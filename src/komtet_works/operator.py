@@ -360,39 +360,75 @@ def _resolve(service: WorkOrderService, a: argparse.Namespace) -> WorkOrder:
     )
 
 
-#: name: (help, options, the use case).  Options: (flag, help) pairs; a flag ending in
-#: "?" is optional.
-STEPS: Final[dict[str, tuple[str, tuple[tuple[str, str], ...], Step]]] = {
+@attrs.frozen
+class Option:
+    """An option of a step command: ``--flag VALUE``, or a switch when `switch` is set."""
+
+    flag: str
+    help: str
+    required: bool = True
+    default: str | None = None
+    choices: tuple[str, ...] | None = None
+    switch: bool = False
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        if self.switch:
+            parser.add_argument(self.flag, action="store_true", help=self.help)
+        else:
+            parser.add_argument(
+                self.flag,
+                required=self.required,
+                default=self.default,
+                choices=self.choices,
+                help=self.help,
+            )
+
+
+CUSTOMER: Final = Option("--customer", "the customer's id")
+STAFF: Final = Option("--staff", "the staff member's id")
+
+
+def _note(text: str) -> Option:
+    return Option("--note", text, required=False, default="")
+
+
+#: name: (help, options, the use case it runs).
+STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
     "request": (
         "a customer requests works on one of their sites or servers",
         (
-            ("--customer", "the customer's id"),
-            ("--target", "the site or server, by name"),
-            ("--problem", "the problem, in the customer's words"),
+            CUSTOMER,
+            Option("--target", "the site or server, by name"),
+            Option("--problem", "the problem, in the customer's words"),
+            Option(
+                "--hosting-fault",
+                "the problem is the hosting's own (free Technical Support)",
+                switch=True,
+            ),
         ),
         _request,
     ),
     "estimate": (
         "staff estimate the working hours; a quote and an invoice are issued",
-        (("--staff", "the staff member's id"), ("--hours", "the hours, a decimal such as 1.5")),
+        (STAFF, Option("--hours", "the hours, a decimal such as 1.5")),
         lambda s, a: s.estimate(a.order, staff_id=a.staff, hours=a.hours),
     ),
     "supplement": (
         "the customer adds to the request; the current quote is withdrawn",
-        (("--customer", "the customer's id"), ("--text", "what the customer adds")),
+        (CUSTOMER, Option("--text", "what the customer adds")),
         lambda s, a: s.supplement(a.order, customer_id=a.customer, text=a.text),
     ),
     "decline": (
         "the customer declines the quote",
-        (("--customer", "the customer's id"), ("--note?", "why, in their words")),
+        (CUSTOMER, _note("why, in their words")),
         lambda s, a: s.decline(a.order, customer_id=a.customer, note=a.note),
     ),
     "pay": (
         "the billing system reports a payment of the current quote",
         (
-            ("--payment", "the billing system's payment id"),
-            ("--amount", "the amount paid, a decimal such as 1400.00"),
-            ("--currency?", "the currency paid in (default: the quote's)"),
+            Option("--payment", "the billing system's payment id"),
+            Option("--amount", "the amount paid, a decimal such as 1400.00"),
+            Option("--currency", "the currency paid in (default: the quote's)", required=False),
         ),
         lambda s, a: s.record_payment(
             a.order, payment_id=a.payment, amount=a.amount, currency=a.currency
@@ -400,58 +436,54 @@ STEPS: Final[dict[str, tuple[str, tuple[tuple[str, str], ...], Step]]] = {
     ),
     "schedule": (
         "staff announce the completion date (default: the business calendar's suggestion)",
-        (("--staff", "the staff member's id"), ("--due?", "the completion date, ISO 8601")),
+        (STAFF, Option("--due", "the completion date, ISO 8601 with its offset", required=False)),
         _schedule,
     ),
     "start": (
         "works start: the target's directory is backed up and verified first",
-        (("--staff", "the staff member's id"),),
+        (STAFF,),
         lambda s, a: s.start(a.order, staff_id=a.staff),
     ),
     "change": (
         "record a change the customer made on the target",
-        (("--customer", "the customer's id"), ("--note?", "what changed")),
+        (CUSTOMER, _note("what changed")),
         lambda s, a: s.record_customer_change(a.order, customer_id=a.customer, note=a.note),
     ),
     "complete": (
         "the works are done: the completion notice goes out and the claim window opens",
-        (("--staff", "the staff member's id"),),
+        (STAFF,),
         lambda s, a: s.complete(a.order, staff_id=a.staff),
     ),
     "fail": (
         "the problem is not solved: every payment is refunded, the backup restored",
-        (("--staff", "the staff member's id"), ("--note?", "why")),
+        (STAFF, _note("why")),
         lambda s, a: s.report_failure(a.order, staff_id=a.staff, note=a.note),
     ),
     "claim": (
         "the customer files a claim about completed works",
-        (("--customer", "the customer's id"), ("--text", "the claim, in their words")),
+        (CUSTOMER, Option("--text", "the claim, in their words")),
         lambda s, a: s.file_claim(a.order, customer_id=a.customer, text=a.text),
     ),
     "resolve": (
         "staff decide a claim: refund (and restore), reject, or rework",
         (
-            ("--staff", "the staff member's id"),
-            ("--outcome", "refund, reject or rework"),
-            ("--note?", "why"),
+            STAFF,
+            Option("--outcome", "the decision", choices=tuple(o.value for o in ClaimOutcome)),
+            _note("why"),
         ),
         _resolve,
     ),
     "close": (
         "staff close an order whose claim window has ended",
-        (("--staff", "the staff member's id"),),
+        (STAFF,),
         lambda s, a: s.close(a.order, by=Actor.staff(a.staff)),
     ),
     "cancel": (
         "the customer cancels after paying, before works start: a full refund",
-        (("--customer", "the customer's id"),),
+        (CUSTOMER,),
         lambda s, a: s.cancel(a.order, customer_id=a.customer),
     ),
 }
-
-
-#: The values an option takes, where they are few.
-CHOICES: Final = {"--outcome": [o.value for o in ClaimOutcome]}
 
 
 def run_show(arguments: argparse.Namespace) -> int:
@@ -487,19 +519,17 @@ def run_customer_add(arguments: argparse.Namespace) -> int:
     )
     with session(arguments) as opened:
         opened.customers.put(customer)
-        kept = opened.customers.find(customer.id)
-    assert kept is not None  # noqa: S101 - just put
     document = {
-        "id": kept.id,
-        "sites": sorted(kept.sites),
-        "servers": sorted(kept.servers),
-        "maintained_sites": sorted(kept.maintained_sites),
+        "id": customer.id,
+        "sites": sorted(customer.sites),
+        "servers": sorted(customer.servers),
+        "maintained_sites": sorted(customer.maintained_sites),
     }
     lines = [
-        f"customer {kept.id}",
-        f"  sites       {', '.join(sorted(kept.sites)) or '-'}",
-        f"  servers     {', '.join(sorted(kept.servers)) or '-'}",
-        f"  maintained  {', '.join(sorted(kept.maintained_sites)) or '-'}",
+        f"customer {customer.id}",
+        f"  sites       {', '.join(sorted(customer.sites)) or '-'}",
+        f"  servers     {', '.join(sorted(customer.servers)) or '-'}",
+        f"  maintained  {', '.join(sorted(customer.maintained_sites)) or '-'}",
     ]
     _print(arguments, document, lines)
     return 0
@@ -562,21 +592,8 @@ def register(subparsers: Subparsers) -> None:
     for name, (text, options, step) in STEPS.items():
         parser = command(name, text)
         parser.add_argument("order", metavar="ORDER", help="the work order's id")
-        for flag, option_help in options:
-            optional = flag.endswith("?")
-            parser.add_argument(
-                flag.rstrip("?"),
-                required=not optional,
-                default=None if flag in {"--due?", "--currency?"} else "",
-                choices=CHOICES.get(flag),
-                help=option_help,
-            )
-        if name == "request":
-            parser.add_argument(
-                "--hosting-fault",
-                action="store_true",
-                help="the problem is the hosting's own (free Technical Support)",
-            )
+        for option in options:
+            option.add_to(parser)
         parser.set_defaults(handler=_run_step(step))
 
     show = command("show", "show an order: its facts and its history")
