@@ -564,15 +564,18 @@ def register(subparsers: Subparsers) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document")
     common.add_argument("--now", metavar="ISO8601", help="the time to act at (default: now)")
-    common.add_argument(
-        "--mail-dir", type=Path, default=Path("outbox-mail"), help="where messages are written"
-    )
-    common.add_argument(
-        "--sites-root", type=Path, default=Path("sites"), help="the targets' directories"
-    )
-    common.add_argument(
-        "--backup-root", type=Path, default=Path("backups"), help="where backups are kept"
-    )
+    for flag, default, text in (
+        ("--mail-dir", "outbox-mail", "where messages are written as .eml files"),
+        ("--sites-root", "sites", "where each target's directory is, by its name"),
+        ("--backup-root", "backups", "where backups are kept"),
+    ):
+        common.add_argument(
+            flag,
+            type=Path,
+            default=Path(default),
+            metavar="DIR",
+            help=f"{text} (default ./{default})",
+        )
 
     def command(name: str, text: str) -> argparse.ArgumentParser:
         parser = subparsers.add_parser(name, parents=[common], help=text, description=text)
