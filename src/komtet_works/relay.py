@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from komtet_works.ports import Notifier, Outbox
+
+log = logging.getLogger(__name__)
 
 
 def relay(outbox: Outbox, notifier: Notifier, *, batch: int = 100) -> int:
@@ -16,5 +20,6 @@ def relay(outbox: Outbox, notifier: Notifier, *, batch: int = 100) -> int:
     while messages := outbox.pending(batch):
         for message in messages:
             outbox.mark_sent(message.id, notifier.send(message))
+            log.debug("message %s (%s) sent", message.id, message.kind.value)
             sent += 1
     return sent

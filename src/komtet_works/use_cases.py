@@ -113,6 +113,7 @@ class WorkOrderService:
                 ),
             )
         self.orders.save(order, expected_version=expected_version, messages=messages)
+        log.info("order %s v%d: %s", order.id, order.version, type(order.events[-1]).__name__)
         try:
             relay(self.orders, self.notifier)
         except NotificationFailed:

@@ -15,6 +15,7 @@ NUL is escaped, so they are kept exactly.
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -44,6 +45,8 @@ from komtet_works.ports import (
 )
 
 _T = TypeVar("_T")
+
+log = logging.getLogger(__name__)
 
 #: The key of the advisory lock that serializes migrations between processes.
 _MIGRATION_LOCK: Final = 0x6B6F6D74
@@ -150,11 +153,12 @@ class PostgresWorkOrders(WorkOrders, Outbox):
             try:
                 with self._db.transaction():
                     return work(self._db)
-            except _RETRIED:
+            except _RETRIED as error:
                 if attempt >= self._attempts:
                     raise ConcurrencyError(
                         f"the transaction failed to serialize {attempt} times; try again"
                     ) from None
+                log.debug("%s (attempt %d); retrying", type(error).__name__, attempt)
                 time.sleep(min(0.001 * 2**attempt, 0.05))
         raise AssertionError  # pragma: no cover - itertools.count never ends
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -48,6 +49,8 @@ from komtet_works.ports import (
 )
 
 _T = TypeVar("_T")
+
+log = logging.getLogger(__name__)
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
@@ -160,6 +163,7 @@ class SqliteWorkOrders(WorkOrders, Outbox):
                     raise ConcurrencyError(
                         f"the database stayed locked for {self._lock_timeout:g} s; try again"
                     ) from None
+                log.debug("database locked (attempt %d); retrying", attempt + 1)
                 time.sleep(min(0.001 * 2**attempt, 0.05))
         raise AssertionError  # pragma: no cover - itertools.count never ends
 
