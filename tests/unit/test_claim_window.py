@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from komtet_works import (
     Actor,
     ActorNotAllowed,
+    Backup,
     ClaimLimitReached,
     ClaimOutcome,
     ClaimVoidCustomerChanges,
@@ -369,8 +370,7 @@ def test_a_change_before_the_works_started_does_not_void_the_claim() -> None:
     scheduled = in_state(State.SCHEDULED)
     at = scheduled.events[-1].at
     changed = change(scheduled, at.add(minutes=10))
-    backup = started_before(at).works.backup
-    assert backup is not None
+    backup = Backup("bk-wo-1", at.add(minutes=20), verified=True)
     started = changed.start(by=STAFF, at=at.add(minutes=20), backup=backup)
     notice = at.add(hours=2)
     order = started.complete(by=STAFF, at=notice, notice_sent_at=notice, policy=ELAPSED)

@@ -81,7 +81,11 @@ class Ledger:
                 raise InvalidRefund(f"no payment {refund.payment_id!r} to refund")
             if refund.payment_id in seen:
                 raise InvalidRefund(f"payment {refund.payment_id!r} is already refunded")
-            if refund.amount > payment.amount or refund.amount.amount <= 0:
+            if (
+                refund.amount.currency != payment.amount.currency
+                or refund.amount > payment.amount
+                or refund.amount.amount <= 0
+            ):
                 raise InvalidRefund(
                     f"refund of {refund.amount} does not fit payment of {payment.amount}"
                 )

@@ -72,7 +72,7 @@ class Policy:
 
     @max_claims.validator
     def _at_least_one(self, attribute: attrs.Attribute[int], value: int) -> None:
-        if value < 1:
+        if type(value) is not int or value < 1:  # bool is an int, but not a count
             raise InvalidInput("policy max_claims must be at least 1", field=attribute.name)
 
     def claim_deadline(self, notice_sent_at: pendulum.DateTime) -> pendulum.DateTime:

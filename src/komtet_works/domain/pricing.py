@@ -86,6 +86,23 @@ def canonical(number: Decimal) -> Decimal:
     return number.normalize()
 
 
+def _figure(value: object, field: str) -> Decimal:
+    """A tariff figure read exactly (no floats), in its canonical form."""
+    return canonical(parse_decimal(value, field=field))
+
+
+def _minimum_hours(value: object) -> Decimal:
+    return _figure(value, "minimum_hours")
+
+
+def _billing_increment(value: object) -> Decimal:
+    return _figure(value, "billing_increment")
+
+
+def _maintenance_discount(value: object) -> Decimal:
+    return _figure(value, "maintenance_discount")
+
+
 def _positive(name: str, value: Decimal) -> None:
     if not value.is_finite() or value <= 0:
         raise InvalidInput(f"tariff {name} must be above zero, got {value}", field=name)
@@ -97,12 +114,20 @@ class Tariff:
 
     version: str = "seed"
     hourly_rate: Money = SEED_HOURLY_RATE
-    minimum_hours: Decimal = attrs.field(default=Decimal(1), converter=canonical)
-    billing_increment: Decimal = attrs.field(default=Decimal("0.25"), converter=canonical)
+    minimum_hours: Decimal = attrs.field(default=Decimal(1), converter=_minimum_hours)
+    billing_increment: Decimal = attrs.field(default=Decimal("0.25"), converter=_billing_increment)
     hours_rounding: HoursRounding = HoursRounding.UP
-    maintenance_discount: Decimal = Decimal("0.20")
+    maintenance_discount: Decimal = attrs.field(
+        default=Decimal("0.20"), converter=_maintenance_discount
+    )
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.hourly_rate, Money):
+            raise InvalidInput("tariff hourly_rate must be Money", field="hourly_rate")
+        if not isinstance(self.hours_rounding, HoursRounding):
+            raise InvalidInput(
+                "tariff hours_rounding must be an HoursRounding", field="hours_rounding"
+            )
         _positive("hourly_rate", self.hourly_rate.amount)
         _positive("minimum_hours", self.minimum_hours)
         _positive("billing_increment", self.billing_increment)

@@ -72,6 +72,11 @@ def _text(value: object, field: str, *, required: bool = True) -> str:
     return value
 
 
+def _note(value: object) -> str:
+    """The optional why of a step, in the actor's words."""
+    return _text(value, "note", required=False)
+
+
 def _redact(_: object) -> str:
     return "'<redacted>'"
 
@@ -207,7 +212,9 @@ class WorkOrder:
 
     def decline(self, *, by: Actor, at: object, note: str = "") -> WorkOrder:
         instant, after = self.check(Action.DECLINE, by, at)
-        return self._record(QuoteDeclined(self.id, by, instant, self.state, after, note=note))
+        return self._record(
+            QuoteDeclined(self.id, by, instant, self.state, after, note=_note(note))
+        )
 
     def pay(
         self,
@@ -224,6 +231,7 @@ class WorkOrder:
         A payment already accepted (same id, same amount) is a retried callback: the
         order is returned unchanged, so it counts once.
         """
+        require_aware(payment.received_at, field="received_at")
         if self.ledger.known_payment(payment):
             return self
         if self.state is State.REQUESTED and self.ledger.current_quote is None:
@@ -287,6 +295,11 @@ class WorkOrder:
     def start(self, *, by: Actor, at: object, backup: Backup) -> WorkOrder:
         """Rules L5, L6: no works without a confirmed backup of the target."""
         instant, after = self.check(Action.START, by, at)
+        taken = require_aware(backup.taken_at, field="taken_at")
+        if not self.events[-1].at <= taken <= instant:
+            raise BackupNotConfirmed(
+                f"backup {backup.reference!r} was not taken at the start of these works"
+            )
         if not backup.verified:
             raise BackupNotConfirmed(f"backup {backup.reference!r} is not confirmed")
         return self._record(WorksStarted(self.id, by, instant, self.state, after, backup=backup))
@@ -295,7 +308,7 @@ class WorkOrder:
         """Rules L6, C2: the customer changed something on the target."""
         instant, after = self.check(Action.CUSTOMER_CHANGE, by, at)
         return self._record(
-            CustomerChangeRecorded(self.id, by, instant, self.state, after, note=note)
+            CustomerChangeRecorded(self.id, by, instant, self.state, after, note=_note(note))
         )
 
     def complete(
@@ -331,7 +344,7 @@ class WorkOrder:
                 after,
                 refunds=refunds,
                 restored=restored,
-                note=note,
+                note=_note(note),
             )
         )
 
@@ -378,12 +391,12 @@ class WorkOrder:
                 after,
                 refunds=refunds,
                 restored=restored,
-                note=note,
+                note=_note(note),
             )
         elif outcome is ClaimOutcome.REJECT:
-            event = ClaimRejected(self.id, by, instant, self.state, after, note=note)
+            event = ClaimRejected(self.id, by, instant, self.state, after, note=_note(note))
         else:
-            event = ReworkStarted(self.id, by, instant, self.state, after, note=note)
+            event = ReworkStarted(self.id, by, instant, self.state, after, note=_note(note))
         return self._record(event)
 
     def close(self, *, by: Actor, at: object) -> WorkOrder:

@@ -1,0 +1,86 @@
+"""Facts a step takes from outside the domain are checked before anything is recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from komtet_works import (
+    Actor,
+    Backup,
+    BackupNotConfirmed,
+    InvalidInput,
+    InvalidRefund,
+    Money,
+    NaiveDatetime,
+    Payment,
+    Refund,
+    State,
+)
+from komtet_works.testing.orders import BILLING, POLICY, STAFF, TARIFF, customer_for, in_state
+
+CUSTOMER = Actor.customer("cust-1")
+
+
+@pytest.mark.rule("L13", "L12")
+def test_a_payment_without_a_time_zone_is_refused_and_records_nothing() -> None:
+    """A payment whose received_at is naive is `invalid_input`; the order is unchanged."""
+    estimated = in_state(State.ESTIMATED)
+    at = estimated.events[-1].at.add(minutes=5)
+    quote = estimated.ledger.current_quote
+    assert quote is not None
+    naive = datetime(2026, 3, 2, 12, 0)  # noqa: DTZ001 - the naive value under test
+    payment = Payment("p-1", quote.total, naive)  # type: ignore[arg-type]
+    with pytest.raises(NaiveDatetime):
+        estimated.pay(
+            by=BILLING,
+            at=at,
+            payment=payment,
+            policy=POLICY,
+            tariff=TARIFF,
+            customer=customer_for("cust-1"),
+        )
+    assert State.ESTIMATED is estimated.state
+    assert () == estimated.ledger.payments
+
+
+@pytest.mark.rule("L5", "D-BACKUP-FAILURE")
+@pytest.mark.parametrize(
+    "taken", [timedelta(minutes=-30), timedelta(minutes=20)], ids=["before-schedule", "future"]
+)
+def test_a_backup_not_taken_at_the_start_of_these_works_is_refused(taken: timedelta) -> None:
+    """A backup older than the order's last step, or dated after the start, does not count."""
+    scheduled = in_state(State.SCHEDULED)
+    last = scheduled.events[-1].at
+    start = last.add(minutes=10)
+    backup = Backup("bk-old", last + taken, verified=True)
+    with pytest.raises(BackupNotConfirmed) as refused:
+        scheduled.start(by=STAFF, at=start, backup=backup)
+    assert "backup_not_confirmed" == refused.value.code
+    assert State.SCHEDULED is scheduled.state
+
+
+@pytest.mark.rule("L11")
+def test_a_note_that_is_not_text_is_invalid_input() -> None:
+    """The why of a step is text of bounded length, like every other free text."""
+    estimated = in_state(State.ESTIMATED)
+    at = estimated.events[-1].at.add(minutes=5)
+    with pytest.raises(InvalidInput) as refused:
+        estimated.decline(by=CUSTOMER, at=at, note=42)  # type: ignore[arg-type]
+    assert "note" == refused.value.field
+    with pytest.raises(InvalidInput):
+        estimated.decline(by=CUSTOMER, at=at, note="x" * 100_001)
+
+
+@pytest.mark.rule("I4", "M3")
+def test_a_refund_in_another_currency_is_an_invalid_refund() -> None:
+    """A refund must be in the payment's currency: `invalid_refund`, not a currency error."""
+    started = in_state(State.IN_PROGRESS)
+    [payment] = started.ledger.payments
+    refund = Refund(payment.id, Money(payment.amount.amount, "EUR"), "rf-1")
+    with pytest.raises(InvalidRefund):
+        started.fail(
+            by=STAFF, at=started.events[-1].at.add(hours=1), refunds=(refund,), restored=True
+        )
+    assert State.IN_PROGRESS is started.state
