@@ -43,7 +43,26 @@ from komtet_works.domain.errors import (
     UnknownCustomer,
     UnknownOrder,
 )
-from komtet_works.domain.events import Actor, Event
+from komtet_works.domain.events import (
+    Actor,
+    ClaimAccepted,
+    ClaimFiled,
+    ClaimRejected,
+    CompletionDateAnnounced,
+    CustomerChangeRecorded,
+    EstimateIssued,
+    Event,
+    OrderCancelled,
+    OrderClosed,
+    OrderRequested,
+    PaymentReceived,
+    QuoteDeclined,
+    RequestSupplemented,
+    ReworkStarted,
+    WorksCompleted,
+    WorksFailed,
+    WorksStarted,
+)
 from komtet_works.domain.ledger import Ledger, Payment, Refund
 from komtet_works.domain.lifecycle import TRANSITIONS, Action, ActorKind, State
 from komtet_works.domain.money import Money
@@ -51,6 +70,7 @@ from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock
 from komtet_works.domain.pricing import HoursRounding, Quote, Tariff, parse_hours, price
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import Backup, Claim, ClaimOutcome, Works
+from komtet_works.relay import relay
 from komtet_works.use_cases import WorkOrderService
 
 __all__ = [
@@ -66,16 +86,22 @@ __all__ = [
     "BillingFailed",
     "CancellationNotAllowed",
     "Claim",
+    "ClaimAccepted",
+    "ClaimFiled",
     "ClaimLimitReached",
     "ClaimOutcome",
+    "ClaimRejected",
     "ClaimVoidCustomerChanges",
     "ClaimWindowClosed",
     "ClaimWindowMeasure",
     "ClaimWindowOpen",
+    "CompletionDateAnnounced",
     "ConcurrencyError",
     "CurrencyMismatch",
     "Customer",
+    "CustomerChangeRecorded",
     "EligibilityError",
+    "EstimateIssued",
     "Event",
     "ExternalSystemError",
     "HostingFaultFreeSupport",
@@ -93,17 +119,24 @@ __all__ = [
     "NotCustomerTarget",
     "NotOrderOwner",
     "NotificationFailed",
+    "OrderCancelled",
+    "OrderClosed",
     "OrderExists",
+    "OrderRequested",
     "OutOfOrder",
     "Payment",
     "PaymentConflict",
+    "PaymentReceived",
     "Policy",
     "PriceLock",
     "Quote",
+    "QuoteDeclined",
     "QuoteExpired",
     "QuoteOutdated",
     "Refund",
+    "RequestSupplemented",
     "RestoreFailed",
+    "ReworkStarted",
     "RuleViolation",
     "State",
     "Target",
@@ -115,7 +148,11 @@ __all__ = [
     "WorkOrder",
     "WorkOrderService",
     "Works",
+    "WorksCompleted",
+    "WorksFailed",
+    "WorksStarted",
     "__version__",
     "parse_hours",
     "price",
+    "relay",
 ]
