@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from komtet_works.ports import Notifier, Outbox
+from komtet_works.ports import Message, Notifier, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,12 @@ def relay(outbox: Outbox, notifier: Notifier, *, batch: int = 100) -> int:
     sent = 0
     while messages := outbox.pending(batch):
         for message in messages:
-            outbox.mark_sent(message.id, notifier.send(message))
-            log.debug("message %s (%s) sent", message.id, message.kind.value)
+            deliver(outbox, notifier, message)
             sent += 1
     return sent
+
+
+def deliver(outbox: Outbox, notifier: Notifier, message: Message) -> None:
+    """Send one message of the outbox, then mark it sent (never the other way round)."""
+    outbox.mark_sent(message.id, notifier.send(message))
+    log.debug("message %s (%s) sent", message.id, message.kind.value)

@@ -16,7 +16,6 @@ import pendulum
 
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import (
-    NotificationFailed,
     OrderExists,
     RestoreFailed,
     UnknownCustomer,
@@ -43,7 +42,7 @@ from komtet_works.ports import (
     Notifier,
     WorkOrders,
 )
-from komtet_works.relay import relay
+from komtet_works.relay import deliver
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +94,12 @@ class WorkOrderService:
         tell: tuple[MessageKind, str] | None = None,
     ) -> None:
         """Commit `order` and, in the same unit of work, the message (kind, text) it owes
-        its customer; then try to deliver what the outbox holds.
+        its customer; then try to deliver that message.
 
-        Delivery failing is not the step failing: the step is committed, the message stays
-        in the outbox, and the relay job (`komtet_works.relay.relay`) sends it later.
+        Delivery failing is not the step failing: the step is committed, so any error after
+        the commit leaves the message in the outbox for the relay job
+        (`komtet_works.relay.relay`) and is logged by its class only (messages of outside
+        systems can carry personal data).
         """
         messages: tuple[Message, ...] = ()
         if tell is not None:
@@ -114,10 +115,16 @@ class WorkOrderService:
             )
         self.orders.save(order, expected_version=expected_version, messages=messages)
         log.info("order %s v%d: %s", order.id, order.version, type(order.events[-1]).__name__)
-        try:
-            relay(self.orders, self.notifier)
-        except NotificationFailed:
-            log.warning("order %s: a message stays in the outbox for the relay job", order.id)
+        for message in messages:
+            try:
+                deliver(self.orders, self.notifier, message)
+            except Exception as error:  # noqa: BLE001 - committed already; the relay job retries
+                log.warning(
+                    "order %s: message %s stays in the outbox for the relay job (%s)",
+                    order.id,
+                    message.id,
+                    type(error).__name__,
+                )
 
     def _change(
         self,
