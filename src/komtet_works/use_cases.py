@@ -209,9 +209,11 @@ class WorkOrderService:
         """Staff estimate the hours; the customer gets the quote and an invoice for it."""
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)
+        now = self.clock.now()
+        order.check(Action.ESTIMATE, by, now)  # before the directory: the spec's order of checks
         estimated = order.estimate(
             by=by,
-            at=self.clock.now(),
+            at=now,
             hours=hours,
             tariff=self.tariff,
             customer=self._customer(order.customer_id),
@@ -270,22 +272,21 @@ class WorkOrderService:
 
     def suggest_completion_date(self, order_id: str) -> pendulum.DateTime:
         """When the works can be done: the staff's queue plus this order, in working hours."""
-        order = self.orders.get(order_id)
+        return self._suggest(self.orders.get(order_id), self.clock.now())
+
+    def _suggest(self, order: WorkOrder, now: pendulum.DateTime) -> pendulum.DateTime:
         quote = order.ledger.current_quote
         own = quote.billable_hours if quote is not None else self.tariff.minimum_hours
         queue = sum(
             (
                 o.ledger.current_quote.billable_hours
                 for o in self.orders.by_state(*QUEUED)
-                if o.id != order_id and o.ledger.current_quote is not None
+                if o.id != order.id and o.ledger.current_quote is not None
             ),
             Decimal(0),
         )
         return finish_after(
-            self.clock.now(),
-            queue + own,
-            zone=self.calendar.timezone,
-            working_hours=self.calendar.working_hours,
+            now, queue + own, zone=self.calendar.timezone, working_hours=self.calendar.working_hours
         )
 
     def schedule(
@@ -293,16 +294,17 @@ class WorkOrderService:
     ) -> WorkOrder:
         """Staff announce the completion date: theirs, or the suggested one."""
         by = Actor.staff(staff_id)
-        when = (
-            require_aware(due, field="due")
-            if due is not None
-            else (self.suggest_completion_date(order_id))
+        order = self.orders.get(order_id)
+        now = self.clock.now()
+        order.check(Action.SCHEDULE, by, now)  # before the calendar: the spec's order of checks
+        when = require_aware(due, field="due") if due is not None else self._suggest(order, now)
+        scheduled = order.schedule(by=by, at=now, due=when)
+        self._save(
+            scheduled,
+            expected_version=order.version,
+            tell=(MessageKind.COMPLETION_DATE, f"works done by {when.isoformat()}"),
         )
-        return self._change(
-            order_id,
-            lambda o, now: o.schedule(by=by, at=now, due=when),
-            lambda _: (MessageKind.COMPLETION_DATE, f"works done by {when.isoformat()}"),
-        )
+        return scheduled
 
     def cancel(self, order_id: str, *, customer_id: str) -> WorkOrder:
         """The customer cancels after paying, before works start: everything is refunded."""
