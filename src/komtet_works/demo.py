@@ -31,9 +31,8 @@ from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory,
 from komtet_works.cli import quote_breakdown
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import ClaimWindowClosed
-from komtet_works.domain.events import Actor
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.use_cases import WorkOrderService
+from komtet_works.use_cases import CLOSING_JOB, WorkOrderService
 
 if TYPE_CHECKING:
     from komtet_works.cli import Subparsers
@@ -52,7 +51,6 @@ STAFF: Final = "s-1"
 SITE_PROBLEM: Final = "the checkout page returns errors"
 SERVER_PROBLEM: Final = "the mail queue is stuck"
 LATE_CLAIM: Final = "the checkout page fails again"
-CLOSING_JOB: Final = Actor.system("closing-job")
 _MARGIN: Final = " " * 25
 
 T = TypeVar("T")

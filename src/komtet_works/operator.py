@@ -40,14 +40,13 @@ from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
 from komtet_works.ports import Billing, Clock, CustomerDirectory, Outbox, WorkOrders
 from komtet_works.relay import relay
-from komtet_works.use_cases import WorkOrderService
+from komtet_works.use_cases import CLOSING_JOB, WorkOrderService
 from komtet_works.wire import decimal_text, quote_json
 
 if TYPE_CHECKING:
     from komtet_works.cli import Subparsers
 
 #: The closing job's name in the events it records.
-CLOSING_JOB: Final = Actor.system("closing-job")
 POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
 #: The zone of the human output and of the business calendar: the provider's.
 PROVIDER_ZONE: Final = Policy().provider_timezone
@@ -550,11 +549,19 @@ def run_relay(arguments: argparse.Namespace) -> int:
 def run_close_expired(arguments: argparse.Namespace) -> int:
     with session(arguments) as opened:
         due = opened.store.claim_window_ended(opened.clock.now())
-        closed = [opened.service.close(o.id, by=CLOSING_JOB).id for o in due]
+        closed: list[str] = []
+        skipped: dict[str, str] = {}
+        for order in due:  # one order refused (changed meanwhile) does not stop the job
+            try:
+                closed.append(opened.service.close(order.id, by=CLOSING_JOB).id)
+            except KomtetWorksError as error:
+                skipped[order.id] = error.code
     _print(
         arguments,
-        {"closed": closed},
-        [f"closed {order_id}" for order_id in closed] or ["no order to close"],
+        {"closed": closed, **({"skipped": skipped} if skipped else {})},
+        [f"closed {order_id}" for order_id in closed]
+        + [f"skipped {order_id}: {code}" for order_id, code in skipped.items()]
+        or ["no order to close"],
     )
     return 0
 

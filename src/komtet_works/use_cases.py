@@ -46,7 +46,10 @@ from komtet_works.relay import deliver
 
 log = logging.getLogger(__name__)
 
+#: The billing system, which reports payments.
 BILLING = Actor.system("billing")
+#: The job that closes orders whose claim window has ended.
+CLOSING_JOB = Actor.system("closing-job")
 
 #: States whose orders wait for staff; their hours make up the queue.
 QUEUED = (State.PAID, State.SCHEDULED, State.IN_PROGRESS)

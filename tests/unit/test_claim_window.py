@@ -27,7 +27,8 @@ from komtet_works import (
     State,
     WorkOrder,
 )
-from komtet_works.testing.orders import CLOSING_JOB, STAFF, in_state
+from komtet_works.testing.orders import STAFF, in_state
+from komtet_works.use_cases import CLOSING_JOB
 from strategies import (
     DST_ZONE,
     ZONES,

@@ -18,7 +18,8 @@ from komtet_works import (
     Refund,
     State,
 )
-from komtet_works.testing.orders import BILLING, POLICY, STAFF, TARIFF, customer_for, in_state
+from komtet_works.testing.orders import POLICY, STAFF, TARIFF, customer_for, in_state
+from komtet_works.use_cases import BILLING
 
 CUSTOMER = Actor.customer("cust-1")
 

@@ -51,8 +51,6 @@ from komtet_works.domain.events import EstimateIssued, OrderRequested, RequestSu
 from komtet_works.domain.lifecycle import ACTORS, TERMINAL, allowed_actions
 from komtet_works.domain.work_order import MAX_TEXT
 from komtet_works.testing.orders import (
-    BILLING,
-    CLOSING_JOB,
     STAFF,
     START,
     customer_for,
@@ -62,6 +60,7 @@ from komtet_works.testing.orders import (
     walk,
 )
 from komtet_works.testing.strategies import histories
+from komtet_works.use_cases import BILLING, CLOSING_JOB
 from strategies import instants, moneys, naive_datetimes, utc_datetimes
 
 HOUR = timedelta(hours=1)

@@ -19,11 +19,10 @@ from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import Backup, ClaimOutcome
+from komtet_works.use_cases import BILLING, CLOSING_JOB
 
 START: Final = pendulum.datetime(2026, 3, 2, 10, tz="Europe/Moscow")
 STAFF: Final = Actor.staff("staff-1")
-CLOSING_JOB: Final = Actor.system("closing-job")
-BILLING: Final = Actor.system("billing")
 POLICY: Final = Policy()
 TARIFF: Final = Tariff()
 
