@@ -5,14 +5,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pendulum
 import pytest
 from hypothesis import given
 
-from komtet_works.adapters.codec import decode_event, dumps_event, encode_event, loads_event
+from komtet_works.adapters.codec import (
+    decode_event,
+    dumps_event,
+    dumps_event_at,
+    encode_event,
+    loads_event,
+)
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.testing.orders import in_state
+from komtet_works.testing.orders import in_state, requested
 from komtet_works.testing.strategies import histories
 
 
@@ -48,6 +55,29 @@ def test_instants_keep_their_wall_clock_time_and_offset(order: WorkOrder) -> Non
 def test_replaying_decoded_events_rebuilds_the_order(order: WorkOrder) -> None:
     """Rule L11 across the codec: the replay of the decoded events is the order."""
     assert order == WorkOrder.replay(loads_event(dumps_event(e)) for e in order.events)
+
+
+@given(histories())
+def test_the_text_is_what_json_dumps_writes_for_its_values(order: WorkOrder) -> None:
+    """The encoder writes JSON text itself: exactly json.dumps's compact form of its values."""
+    for event in order.events:
+        text = dumps_event(event)
+        assert json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")) == text
+
+
+@given(histories())
+def test_the_instant_given_with_the_text_is_the_events_own(order: WorkOrder) -> None:
+    """dumps_event_at gives the event's instant in ISO 8601 and the text dumps_event gives."""
+    for event in order.events:
+        assert (event.at.isoformat(), dumps_event(event)) == dumps_event_at(event)
+
+
+def test_an_instant_at_a_fixed_offset_keeps_its_offset_and_microseconds() -> None:
+    """Not only UTC instants: +03:00 and a quarter of a millisecond are written as they are."""
+    at = pendulum.datetime(2026, 3, 2, 10, 0, 0, 250, tz=pendulum.FixedTimezone(3 * 3600))
+    event = requested(at=at).events[0]
+    text = "2026-03-02T10:00:00.000250+03:00"
+    assert (text, text) == (dumps_event_at(event)[0], encode_event(event)["at"])
 
 
 def test_money_and_hours_are_decimal_strings_and_enums_their_values() -> None:

@@ -22,21 +22,21 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, Self, TypeVar
 
 import pendulum
 
-from komtet_works.adapters.codec import dumps_event, loads_event, storable
+from komtet_works.adapters.codec import dumps_event_at, loads_event, storable
 from komtet_works.adapters.memory import Invoice, RefundReceipt
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import customer_from_rows, ledger_entry, same_entry, target_rows
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import ConcurrencyError, UnknownOrder
 from komtet_works.domain.instants import require_aware
-from komtet_works.domain.lifecycle import State
+from komtet_works.domain.lifecycle import ActorKind, State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import (
@@ -240,11 +240,12 @@ class SqliteWorkOrders(WorkOrders, Outbox):
         last: dict[str, str] = {}
         for order, expected_version in changes:
             _check_not_older(order, expected_version)
-            events.extend(_event_rows(order, expected_version))
-            last[order.id] = order.events[-1].at.isoformat()
+            rows = _event_rows(order, expected_version)
+            events.extend(rows)
+            last[order.id] = rows[-1][3] if rows else order.events[-1].at.isoformat()
             works = order.works
             row = (
-                order.state.value,
+                _VALUES[order.state],
                 order.version,
                 micros(works.claim_deadline),
                 micros(works.due),
@@ -353,22 +354,27 @@ def _check_not_older(order: WorkOrder, expected_version: int) -> None:
         )
 
 
-def _event_rows(order: WorkOrder, expected_version: int) -> list[tuple[object, ...]]:
+#: (order_id, seq, type, at, actor_kind, actor_id, before, after, payload)
+_EventRow = tuple[str, int, str, str, object, str, object, object, str]
+
+#: Values of the enums in event rows, looked up: `Enum.value` is a Python-level property.
+_VALUES: Final[Mapping[State | ActorKind | None, str | None]] = {
+    None: None,
+    **{member: member.value for member in (*State, *ActorKind)},
+}
+
+
+def _event_rows(order: WorkOrder, expected_version: int) -> list[_EventRow]:
     """The rows of the events `order` has beyond `expected_version`."""
-    return [
-        (
-            order.id,
-            seq,
-            type(event).__name__,
-            event.at.isoformat(),
-            event.actor.kind.value,
-            event.actor.id,
-            None if event.before is None else event.before.value,
-            event.after.value,
-            dumps_event(event),
+    rows: list[_EventRow] = []
+    for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1):
+        at, payload = dumps_event_at(event)
+        actor = event.actor
+        kind, before, after = _VALUES[actor.kind], _VALUES[event.before], _VALUES[event.after]
+        rows.append(
+            (order.id, seq, type(event).__name__, at, kind, actor.id, before, after, payload)
         )
-        for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1)
-    ]
+    return rows
 
 
 def _stale(db: sqlite3.Connection, order_id: str, expected: int) -> ConcurrencyError:
