@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from komtet_works import BillingFailed, InvalidInput, Money
 from komtet_works.adapters import SqliteBilling, SqliteWorkOrders
-from komtet_works.adapters.memory import Invoice, RefundReceipt
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, migrations
 from komtet_works.adapters.postgres import PostgresBilling
+from komtet_works.ports.billing import Invoice, RefundReceipt
 
 Ledger = SqliteBilling | PostgresBilling
 Opener = Callable[[], Ledger]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, time, timedelta
+from typing import TypeVar
 
 import attrs
 import pendulum
@@ -32,6 +33,7 @@ from komtet_works.ports import (
     Outbox,
     WorkOrders,
 )
+from komtet_works.ports.billing import Invoice, RefundReceipt
 
 
 class ManualClock(Clock):
@@ -107,20 +109,6 @@ class InMemoryCustomerDirectory(CustomerDirectory):
         self._customers[customer.id] = customer
 
 
-@attrs.frozen
-class Invoice:
-    reference: str
-    order_id: str
-    amount: Money
-
-
-@attrs.frozen
-class RefundReceipt:
-    reference: str
-    payment_id: str
-    amount: Money
-
-
 class InMemoryBilling(Billing):
     """Keeps invoices and refunds; idempotent per key, like a real billing system must be.
 
@@ -134,21 +122,28 @@ class InMemoryBilling(Billing):
 
     def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
         self._check()
-        invoice = self.invoices.setdefault(
-            idempotency_key, Invoice(f"inv-{len(self.invoices) + 1}", order_id, amount)
-        )
-        return invoice.reference
+        invoice = Invoice(f"inv-{len(self.invoices) + 1}", order_id, amount)
+        return _once(self.invoices, idempotency_key, invoice).reference
 
     def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
         self._check()
-        receipt = self.refunds.setdefault(
-            idempotency_key, RefundReceipt(f"rf-{len(self.refunds) + 1}", payment_id, amount)
-        )
-        return receipt.reference
+        receipt = RefundReceipt(f"rf-{len(self.refunds) + 1}", payment_id, amount)
+        return _once(self.refunds, idempotency_key, receipt).reference
 
     def _check(self) -> None:
         if self.failing:
             raise BillingFailed("the billing system is unavailable")
+
+
+_Entry = TypeVar("_Entry", Invoice, RefundReceipt)
+
+
+def _once(entries: dict[str, _Entry], key: str, fresh: _Entry) -> _Entry:
+    """The entry kept under `key`; asking again for something else under it is refused."""
+    kept = entries.setdefault(key, fresh)
+    if attrs.astuple(kept)[1:] != attrs.astuple(fresh)[1:]:
+        raise BillingFailed(f"idempotency key {key!r} was used before for another entry")
+    return kept
 
 
 class InMemoryBackups(Backups):

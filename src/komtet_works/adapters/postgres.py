@@ -26,7 +26,6 @@ import psycopg
 from psycopg import errors
 
 from komtet_works.adapters.codec import dumps_event, loads_event, storable
-from komtet_works.adapters.memory import Invoice, RefundReceipt
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import customer_from_rows, ledger_entry, same_entry, target_rows
 from komtet_works.domain.customers import Customer
@@ -43,6 +42,7 @@ from komtet_works.ports import (
     Outbox,
     WorkOrders,
 )
+from komtet_works.ports.billing import Invoice, RefundReceipt
 
 _T = TypeVar("_T")
 

@@ -12,10 +12,10 @@ from typing import Final, TypeVar
 import attrs
 
 from komtet_works.adapters.codec import storable
-from komtet_works.adapters.memory import Invoice, RefundReceipt
 from komtet_works.domain.customers import Customer, TargetKind
 from komtet_works.domain.errors import BillingFailed, InvalidInput
 from komtet_works.domain.money import Money
+from komtet_works.ports.billing import Invoice, RefundReceipt
 
 Entry = TypeVar("Entry", Invoice, RefundReceipt)
 

@@ -30,7 +30,6 @@ from typing import Final, Self, TypeVar
 import pendulum
 
 from komtet_works.adapters.codec import dumps_event_at, loads_event, storable
-from komtet_works.adapters.memory import Invoice, RefundReceipt
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import customer_from_rows, ledger_entry, same_entry, target_rows
 from komtet_works.domain.customers import Customer
@@ -47,6 +46,7 @@ from komtet_works.ports import (
     Outbox,
     WorkOrders,
 )
+from komtet_works.ports.billing import Invoice, RefundReceipt
 
 _T = TypeVar("_T")
 

@@ -4,7 +4,7 @@ Adapters implement them; nothing here depends on an adapter.
 """
 
 from komtet_works.ports.backups import Backups
-from komtet_works.ports.billing import Billing
+from komtet_works.ports.billing import Billing, Invoice, RefundReceipt
 from komtet_works.ports.calendar import BusinessCalendar
 from komtet_works.ports.clock import Clock
 from komtet_works.ports.customers import CustomerDirectory
@@ -18,9 +18,11 @@ __all__ = [
     "BusinessCalendar",
     "Clock",
     "CustomerDirectory",
+    "Invoice",
     "Message",
     "MessageKind",
     "Notifier",
     "Outbox",
+    "RefundReceipt",
     "WorkOrders",
 ]

@@ -2,7 +2,27 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import attrs
+
 from komtet_works.domain.money import Money
+
+
+@attrs.frozen
+class Invoice:
+    """A payment asked of a customer: the billing system's reference, for an order."""
+
+    reference: str
+    order_id: str
+    amount: Money
+
+
+@attrs.frozen
+class RefundReceipt:
+    """Money returned: the billing system's reference, for a payment."""
+
+    reference: str
+    payment_id: str
+    amount: Money
 
 
 class Billing(Protocol):
