@@ -17,6 +17,7 @@ from komtet_works import (
     Payment,
     Refund,
     State,
+    Tariff,
 )
 from komtet_works.testing.orders import POLICY, STAFF, TARIFF, customer_for, in_state
 from komtet_works.use_cases import BILLING
@@ -85,3 +86,15 @@ def test_a_refund_in_another_currency_is_an_invalid_refund() -> None:
             by=STAFF, at=started.events[-1].at.add(hours=1), refunds=(refund,), restored=True
         )
     assert State.IN_PROGRESS is started.state
+
+
+@pytest.mark.rule("P1", "M1")
+@pytest.mark.parametrize(
+    "fields",
+    [{"hourly_rate": 1000.0}, {"hours_rounding": "up"}],
+    ids=["float-rate", "rounding-as-text"],
+)
+def test_a_tariff_of_the_wrong_types_is_invalid_input(fields: dict[str, object]) -> None:
+    """A float rate or a rounding mode given as text is refused, not failed on later."""
+    with pytest.raises(InvalidInput):
+        Tariff(**fields)  # type: ignore[arg-type]
