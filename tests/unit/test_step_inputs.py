@@ -19,32 +19,21 @@ from komtet_works import (
     State,
     Tariff,
 )
-from komtet_works.testing.orders import POLICY, STAFF, TARIFF, customer_for, in_state
-from komtet_works.use_cases import BILLING
+from komtet_works.testing.orders import STAFF, in_state
 
 CUSTOMER = Actor.customer("cust-1")
 
 
-@pytest.mark.rule("L13", "L12")
-def test_a_payment_without_a_time_zone_is_refused_and_records_nothing() -> None:
-    """A payment whose received_at is naive is `invalid_input`; the order is unchanged."""
-    estimated = in_state(State.ESTIMATED)
-    at = estimated.events[-1].at.add(minutes=5)
-    quote = estimated.ledger.current_quote
-    assert quote is not None
+@pytest.mark.rule("L13")
+def test_a_payment_or_a_backup_without_a_time_zone_cannot_be_built() -> None:
+    """Payment.received_at and Backup.taken_at are instants: naive ones are `invalid_input`."""
     naive = datetime(2026, 3, 2, 12, 0)  # noqa: DTZ001 - the naive value under test
-    payment = Payment("p-1", quote.total, naive)  # type: ignore[arg-type]
-    with pytest.raises(NaiveDatetime):
-        estimated.pay(
-            by=BILLING,
-            at=at,
-            payment=payment,
-            policy=POLICY,
-            tariff=TARIFF,
-            customer=customer_for("cust-1"),
-        )
-    assert State.ESTIMATED is estimated.state
-    assert () == estimated.ledger.payments
+    with pytest.raises(NaiveDatetime) as refused:
+        Payment("p-1", Money.of("1000.00"), naive)
+    assert ("invalid_input", "received_at") == (refused.value.code, refused.value.field)
+    with pytest.raises(NaiveDatetime) as refused:
+        Backup("bk-1", naive, verified=True)
+    assert ("invalid_input", "taken_at") == (refused.value.code, refused.value.field)
 
 
 @pytest.mark.rule("L5", "D-BACKUP-FAILURE")

@@ -6,8 +6,13 @@ import attrs
 import pendulum
 
 from komtet_works.domain.errors import InvalidRefund, PaymentConflict
+from komtet_works.domain.instants import require_aware
 from komtet_works.domain.money import Money
 from komtet_works.domain.pricing import Quote
+
+
+def _received_at(value: object) -> pendulum.DateTime:
+    return require_aware(value, field="received_at")
 
 
 @attrs.frozen
@@ -16,7 +21,7 @@ class Payment:
 
     id: str
     amount: Money
-    received_at: pendulum.DateTime
+    received_at: pendulum.DateTime = attrs.field(converter=_received_at)
 
 
 @attrs.frozen

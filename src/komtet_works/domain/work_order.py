@@ -231,7 +231,6 @@ class WorkOrder:
         A payment already accepted (same id, same amount) is a retried callback: the
         order is returned unchanged, so it counts once.
         """
-        require_aware(payment.received_at, field="received_at")
         if self.ledger.known_payment(payment):
             return self
         if self.state is State.REQUESTED and self.ledger.current_quote is None:
@@ -295,8 +294,7 @@ class WorkOrder:
     def start(self, *, by: Actor, at: object, backup: Backup) -> WorkOrder:
         """Rules L5, L6: no works without a confirmed backup of the target."""
         instant, after = self.check(Action.START, by, at)
-        taken = require_aware(backup.taken_at, field="taken_at")
-        if not self.events[-1].at <= taken <= instant:
+        if not self.events[-1].at <= backup.taken_at <= instant:
             raise BackupNotConfirmed(
                 f"backup {backup.reference!r} was not taken at the start of these works"
             )

@@ -7,13 +7,19 @@ import enum
 import attrs
 import pendulum
 
+from komtet_works.domain.instants import require_aware
+
+
+def _taken_at(value: object) -> pendulum.DateTime:
+    return require_aware(value, field="taken_at")
+
 
 @attrs.frozen
 class Backup:
     """A snapshot of the target taken before works (rule L5)."""
 
     reference: str
-    taken_at: pendulum.DateTime
+    taken_at: pendulum.DateTime = attrs.field(converter=_taken_at)
     verified: bool
 
 
