@@ -4,6 +4,12 @@ the version it loaded, and talks to the outside world through the ports.
 Side effects that an external system may see twice (refunds, invoices, messages) carry
 idempotency keys derived from the order, so a use case retried after a failure or a
 `ConcurrencyError` asks for nothing twice.
+
+A refund is two commits: the intent (`refunding` / `cancelling`) is saved against the
+loaded version first, so a concurrent writer wins or loses before any money moves; then
+the refunds and the restore are made and the settlement is saved.  An order left pending
+(billing down, the process killed) is settled by calling the use case again, or
+`settle_refunds`.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ log = logging.getLogger(__name__)
 BILLING = Actor.system("billing")
 #: The job that closes orders whose claim window has ended.
 CLOSING_JOB = Actor.system("closing-job")
+#: Who settles a refund once the billing system has made it.
+REFUNDS = Actor.system("refunds")
 
 #: States whose orders wait for staff; their hours make up the queue.
 QUEUED = (State.PAID, State.SCHEDULED, State.IN_PROGRESS)
@@ -161,11 +169,14 @@ class WorkOrderService:
             for due in order.ledger.refunds_due()
         )
 
-    def _restore(self, order: WorkOrder) -> bool:
+    def _restore(self, order: WorkOrder) -> bool | None:
         """Restore the start-of-works backup; a failed restore is recorded, not raised.
 
-        The refund has gone out by then and must stay on record (decision D-RESTORE).
+        The refund has gone out by then and must stay on record (decision D-RESTORE).  A
+        cancellation has no works to undo: None.
         """
+        if order.state is State.CANCELLING:
+            return None
         backup = order.works.backup
         if backup is None:
             return False
@@ -310,18 +321,18 @@ class WorkOrderService:
         return scheduled
 
     def cancel(self, order_id: str, *, customer_id: str) -> WorkOrder:
-        """The customer cancels after paying, before works start: everything is refunded."""
+        """The customer cancels after paying, before works start: everything is refunded.
+
+        Called again on an order left `cancelling`, it completes the refund.
+        """
         by = Actor.customer(customer_id)
         order = self.orders.get(order_id)
+        if order.state is State.CANCELLING and order.customer_id == customer_id:
+            return self._settle(order)
         now = self.clock.now()
-        order.check_cancel(by, now, self.policy)
-        cancelled = order.cancel(by=by, at=now, refunds=self._refund_all(order), policy=self.policy)
-        self._save(
-            cancelled,
-            expected_version=order.version,
-            tell=(MessageKind.REFUNDED, f"{cancelled.ledger.refunded} refunded"),
-        )
-        return cancelled
+        cancelling = order.cancel(by=by, at=now, policy=self.policy)
+        self._save(cancelling, expected_version=order.version)
+        return self._settle(cancelling)
 
     def start(self, order_id: str, *, staff_id: str) -> WorkOrder:
         """Works begin: a verified backup first, then the customer is told to hold still."""
@@ -368,24 +379,17 @@ class WorkOrderService:
         )
 
     def report_failure(self, order_id: str, *, staff_id: str, note: str = "") -> WorkOrder:
-        """Not solved: refund every payment, then restore the start-of-works backup."""
+        """Not solved: refund every payment, then restore the start-of-works backup.
+
+        Called again on an order left `refunding`, it completes the refund.
+        """
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)
-        now = self.clock.now()
-        order.check(Action.FAIL, by, now)
-        failed = order.fail(
-            by=by,
-            at=now,
-            refunds=self._refund_all(order),
-            restored=self._restore(order),
-            note=note,
-        )
-        self._save(
-            failed,
-            expected_version=order.version,
-            tell=(MessageKind.REFUNDED, f"{failed.ledger.refunded} refunded"),
-        )
-        return failed
+        if order.state is State.REFUNDING:
+            return self._settle(order)
+        failed = order.fail(by=by, at=self.clock.now(), note=note)
+        self._save(failed, expected_version=order.version)
+        return self._settle(failed)
 
     def file_claim(self, order_id: str, *, customer_id: str, text: str) -> WorkOrder:
         """The customer files a claim; the time is the provider's receipt time."""
@@ -397,28 +401,43 @@ class WorkOrderService:
     def resolve_claim(
         self, order_id: str, *, staff_id: str, outcome: ClaimOutcome, note: str = ""
     ) -> WorkOrder:
-        """Staff decide a claim: refund and restore, reject, or rework."""
+        """Staff decide a claim: refund and restore, reject, or rework.
+
+        Called again with REFUND on an order left `refunding`, it completes the refund.
+        """
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)
-        now = self.clock.now()
-        if outcome is ClaimOutcome.REFUND:
-            order.check(Action.ACCEPT_CLAIM, by, now)
-            resolved = order.resolve_claim(
-                by=by,
-                at=now,
-                outcome=outcome,
-                refunds=self._refund_all(order),
-                restored=self._restore(order),
-                note=note,
-            )
-        else:
-            resolved = order.resolve_claim(by=by, at=now, outcome=outcome, note=note)
+        if outcome is ClaimOutcome.REFUND and order.state is State.REFUNDING:
+            return self._settle(order)
+        resolved = order.resolve_claim(by=by, at=self.clock.now(), outcome=outcome, note=note)
         self._save(
             resolved,
             expected_version=order.version,
             tell=(MessageKind.CLAIM_DECIDED, f"claim decided: {outcome.value}"),
         )
-        return resolved
+        return self._settle(resolved) if outcome is ClaimOutcome.REFUND else resolved
+
+    def settle_refunds(self, order_id: str) -> WorkOrder:
+        """Complete the refund of an order left `refunding` or `cancelling`."""
+        return self._settle(self.orders.get(order_id))
+
+    def _settle(self, order: WorkOrder) -> WorkOrder:
+        """Refund every payment not yet refunded, restore the backup, record both.
+
+        Safe to repeat: the refunds carry one key per payment, and the settlement is saved
+        against the version that holds the intent.
+        """
+        now = self.clock.now()
+        order.check(Action.SETTLE_REFUND, REFUNDS, now)
+        settled = order.settle_refunds(
+            by=REFUNDS, at=now, refunds=self._refund_all(order), restored=self._restore(order)
+        )
+        self._save(
+            settled,
+            expected_version=order.version,
+            tell=(MessageKind.REFUNDED, f"{settled.ledger.refunded} refunded"),
+        )
+        return settled
 
     def close(self, order_id: str, *, by: Actor) -> WorkOrder:
         """Close an order whose claim window has ended (staff, or the closing job)."""

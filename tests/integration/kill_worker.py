@@ -77,6 +77,9 @@ NEXT: Final[Mapping[State, Sequence[tuple[Action, int]]]] = {
     State.IN_PROGRESS: ((Action.COMPLETE, 6), (Action.FAIL, 2), (Action.CUSTOMER_CHANGE, 1)),
     State.COMPLETED: ((Action.CLOSE, 6), (Action.CLAIM, 3), (Action.CUSTOMER_CHANGE, 1)),
     State.CLAIMED: ((Action.ACCEPT_CLAIM, 1), (Action.REJECT_CLAIM, 1), (Action.REWORK, 1)),
+    # a refund whose worker was killed between the intent and the settlement
+    State.CANCELLING: ((Action.SETTLE_REFUND, 1), (Action.CANCEL, 1)),
+    State.REFUNDING: ((Action.SETTLE_REFUND, 1), (Action.FAIL, 1)),
 }
 
 
@@ -225,6 +228,8 @@ class Worker:
                 return service.file_claim(order.id, customer_id=customer, text="broken again")
             case Action.ACCEPT_CLAIM | Action.REJECT_CLAIM | Action.REWORK:
                 return service.resolve_claim(order.id, staff_id="staff-1", outcome=OUTCOME[action])
+            case Action.SETTLE_REFUND:
+                return service.settle_refunds(order.id)
             case _:
                 return service.close(order.id, by=Actor.system("closing-job"))
 

@@ -53,11 +53,10 @@ OWED: Final[Mapping[str, MessageKind]] = {
     "CompletionDateAnnounced": MessageKind.COMPLETION_DATE,
     "WorksStarted": MessageKind.WORKS_STARTING,
     "WorksCompleted": MessageKind.WORKS_COMPLETED,
-    "OrderCancelled": MessageKind.REFUNDED,
-    "WorksFailed": MessageKind.REFUNDED,
     "ClaimAccepted": MessageKind.CLAIM_DECIDED,
     "ClaimRejected": MessageKind.CLAIM_DECIDED,
     "ReworkStarted": MessageKind.CLAIM_DECIDED,
+    "RefundsSettled": MessageKind.REFUNDED,
 }
 
 _OUTBOX: Final = "SELECT id, order_id, customer_id, kind, body FROM outbox"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from hypothesis import given
@@ -104,11 +104,16 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     return {"name": "random", "customers": CUSTOMERS, "steps": steps}
 
 
+#: The state a refunding step passes through on its way to each settled state.
+PENDING: Final = {"refunded": ("refunding",), "cancelled": ("cancelling",)}
+
+
 def recorded(document: dict[str, Any], result: dict[str, Any], order_id: str) -> list[str]:
     """The states after the steps that must have recorded an event on `order_id`.
 
     Every accepted step records one, except a maintenance step (the host's directory) and a
-    payment already accepted, reported again (a pay step on an order past `estimated`).
+    payment already accepted, reported again (a pay step on an order past `estimated`); a
+    step that refunds records two: its intent, then the settlement.
     """
     states: list[str] = []
     for given_step, outcome in zip(document["steps"], result["steps"], strict=True):
@@ -116,6 +121,7 @@ def recorded(document: dict[str, Any], result: dict[str, Any], order_id: str) ->
             continue
         repeat = given_step["action"] == "pay" and states[-1:] != ["estimated"]
         if given_step["action"] != "maintenance" and not repeat:
+            states.extend(PENDING.get(outcome["state"], ()))
             states.append(outcome["state"])
     return states
 

@@ -90,6 +90,7 @@ from komtet_works.domain.events import (
     OrderRequested,
     PaymentReceived,
     QuoteDeclined,
+    RefundsSettled,
     RequestSupplemented,
     ReworkStarted,
     WorksCompleted,
@@ -98,6 +99,7 @@ from komtet_works.domain.events import (
 )
 from komtet_works.domain.lifecycle import ACTORS, TERMINAL
 from komtet_works.ports import MessageKind
+from komtet_works.use_cases import REFUNDS
 
 START: Final = pendulum.datetime(2025, 3, 3, 9, tz="Europe/Moscow")
 CLAIM_WINDOW: Final = timedelta(hours=72)
@@ -145,6 +147,7 @@ EVENT_ACTIONS: Final[dict[type[Event], Action]] = {
     ClaimAccepted: Action.ACCEPT_CLAIM,
     ClaimRejected: Action.REJECT_CLAIM,
     ReworkStarted: Action.REWORK,
+    RefundsSettled: Action.SETTLE_REFUND,
     OrderClosed: Action.CLOSE,
 }
 RESOLUTIONS: Final = {
@@ -154,8 +157,21 @@ RESOLUTIONS: Final = {
 }
 #: States an order reaches only after its works started.
 AFTER_START: Final = frozenset(
-    {State.IN_PROGRESS, State.COMPLETED, State.CLAIMED, State.CLOSED, State.REFUNDED}
+    {
+        State.IN_PROGRESS,
+        State.COMPLETED,
+        State.CLAIMED,
+        State.CLOSED,
+        State.REFUNDING,
+        State.REFUNDED,
+    }
 )
+#: The refunding steps, and the pending state each may complete when called again.
+SETTLES: Final = {
+    Action.CANCEL: State.CANCELLING,
+    Action.FAIL: State.REFUNDING,
+    Action.ACCEPT_CLAIM: State.REFUNDING,
+}
 
 #: Hours as staff might type them: plausible decimals, and things that are not hours.
 VALID_HOURS = st.decimals(min_value=Decimal("0.01"), max_value=Decimal(40), places=2)
@@ -295,6 +311,64 @@ class LifecycleMachine(RuleBasedStateMachine):
         model.last_at = self.clock.now()
         return after
 
+    def _refund_step(
+        self,
+        order_id: str,
+        action: Action,
+        refusal: type[KomtetWorksError] | None,
+        step: Callable[[], WorkOrder],
+        *,
+        billing_down: bool,
+        restore_fails: bool,
+    ) -> None:
+        """A refunding step: refused changing nothing; or its intent committed first, then
+        settled, unless billing is down: then the order waits in its pending state."""
+        model = self.expected[order_id]
+        self.billing.failing = billing_down
+        self.backups.failing_restores = restore_fails
+        try:
+            if refusal is not None:
+                self._attempt(order_id, action, refusal, step)
+                return
+            if model.state is not SETTLES.get(action):
+                model.state = TRANSITIONS[model.state, action]
+                model.version += 1
+                model.last_at = self.clock.now()
+            if billing_down:
+                with pytest.raises(BillingFailed):
+                    step()
+                stored = self.orders.get(order_id)
+                assert (model.state, model.version) == (stored.state, stored.version)
+                return
+            self._attempt(order_id, Action.SETTLE_REFUND, None, step)
+        finally:
+            self.billing.failing = False
+            self.backups.failing_restores = False
+        self._refund_everything(order_id)
+        if model.state is State.REFUNDED:
+            model.restored = not restore_fails
+
+    def _retries(self, order_id: str, action: Action, actor: Actor) -> bool:
+        """Whether `action` by `actor` is the retry that settles a pending refund."""
+        model = self.expected[order_id]
+        owns = actor.kind is not ActorKind.CUSTOMER or actor.id == model.owner
+        return owns and model.state is SETTLES[action]
+
+    def _refund_refusal(
+        self, order_id: str, action: Action, actor: Actor
+    ) -> type[KomtetWorksError] | None:
+        """The refusal of a refunding step; a retry is refused as its settlement would be."""
+        if self._retries(order_id, action, actor):
+            return self._refusal(order_id, Action.SETTLE_REFUND, REFUNDS)
+        refusal = self._refusal(order_id, action, actor)
+        if (
+            refusal is None
+            and action is Action.CANCEL
+            and not self.service.policy.cancel_before_start
+        ):
+            return CancellationNotAllowed
+        return refusal
+
     def _refund_everything(self, order_id: str) -> None:
         model = self.expected[order_id]
         for payment_id, amount in model.payments.items():
@@ -424,23 +498,15 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def _cancel(self, order_id: str, someone: str | None, *, billing_down: bool) -> None:
         customer = self._customer(order_id, someone)
-        refusal = self._refusal(order_id, Action.CANCEL, Actor.customer(customer))
-        if refusal is None and not self.service.policy.cancel_before_start:
-            refusal = CancellationNotAllowed
-        if refusal is None and billing_down:
-            refusal = BillingFailed
-        self.billing.failing = billing_down
-        try:
-            order = self._attempt(
-                order_id,
-                Action.CANCEL,
-                refusal,
-                lambda: self.service.cancel(order_id, customer_id=customer),
-            )
-        finally:
-            self.billing.failing = False
-        if order is not None:
-            self._refund_everything(order_id)
+        by = Actor.customer(customer)
+        self._refund_step(
+            order_id,
+            Action.CANCEL,
+            self._refund_refusal(order_id, Action.CANCEL, by),
+            lambda: self.service.cancel(order_id, customer_id=customer),
+            billing_down=billing_down,
+            restore_fails=False,
+        )
 
     def _start(self, order_id: str, *, backup_fails: bool) -> None:
         model = self.expected[order_id]
@@ -486,24 +552,15 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.expected[order_id].deadline = deadline
 
     def _report_failure(self, order_id: str, *, billing_down: bool, restore_fails: bool) -> None:
-        refusal = self._refusal(order_id, Action.FAIL, Actor.staff("sam"))
-        if refusal is None and billing_down:
-            refusal = BillingFailed
-        self.billing.failing = billing_down
-        self.backups.failing_restores = restore_fails
-        try:
-            order = self._attempt(
-                order_id,
-                Action.FAIL,
-                refusal,
-                lambda: self.service.report_failure(order_id, staff_id="sam"),
-            )
-        finally:
-            self.billing.failing = False
-            self.backups.failing_restores = False
-        if order is not None:
-            self._refund_everything(order_id)
-            self.expected[order_id].restored = not restore_fails
+        by = Actor.staff("sam")
+        self._refund_step(
+            order_id,
+            Action.FAIL,
+            self._refund_refusal(order_id, Action.FAIL, by),
+            lambda: self.service.report_failure(order_id, staff_id="sam"),
+            billing_down=billing_down,
+            restore_fails=restore_fails,
+        )
 
     def _claim(self, order_id: str, someone: str | None) -> None:
         model = self.expected[order_id]
@@ -530,24 +587,47 @@ class LifecycleMachine(RuleBasedStateMachine):
         self, order_id: str, outcome: ClaimOutcome, *, billing_down: bool, restore_fails: bool
     ) -> None:
         action = RESOLUTIONS[outcome]
-        refusal = self._refusal(order_id, action, Actor.staff("sam"))
-        if refusal is None and billing_down and outcome is ClaimOutcome.REFUND:
-            refusal = BillingFailed
+        by = Actor.staff("sam")
+
+        def step() -> WorkOrder:
+            return self.service.resolve_claim(order_id, staff_id="sam", outcome=outcome)
+
+        if outcome is ClaimOutcome.REFUND:
+            self._refund_step(
+                order_id,
+                action,
+                self._refund_refusal(order_id, action, by),
+                step,
+                billing_down=billing_down,
+                restore_fails=restore_fails,
+            )
+        else:
+            self._attempt(order_id, action, self._refusal(order_id, action, by), step)
+
+    def _settle(self, order_id: str, *, billing_down: bool, restore_fails: bool) -> None:
+        """The settlement use case on its own: only a pending refund can be settled."""
+        refusal = self._refusal(order_id, Action.SETTLE_REFUND, REFUNDS)
         self.billing.failing = billing_down
         self.backups.failing_restores = restore_fails
         try:
-            order = self._attempt(
-                order_id,
-                action,
-                refusal,
-                lambda: self.service.resolve_claim(order_id, staff_id="sam", outcome=outcome),
-            )
+            if refusal is not None or not billing_down:
+                self._attempt(
+                    order_id,
+                    Action.SETTLE_REFUND,
+                    refusal,
+                    lambda: self.service.settle_refunds(order_id),
+                )
+            else:
+                with pytest.raises(BillingFailed):
+                    self.service.settle_refunds(order_id)
         finally:
             self.billing.failing = False
             self.backups.failing_restores = False
-        if order is not None and outcome is ClaimOutcome.REFUND:
+        model = self.expected[order_id]
+        if refusal is None and not billing_down:
             self._refund_everything(order_id)
-            self.expected[order_id].restored = not restore_fails
+            if model.state is State.REFUNDED:
+                model.restored = not restore_fails
 
     def _close(self, order_id: str, by: Actor) -> None:
         model = self.expected[order_id]
@@ -692,6 +772,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         )
 
     @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, billing_down=OUTAGE, restore_fails=OUTAGE)
+    def settle_refunds(self, pick: int, billing_down: bool, restore_fails: bool) -> None:
+        self._settle(self._order_id(pick), billing_down=billing_down, restore_fails=restore_fails)
+
+    @precondition(lambda self: bool(self.expected))
     @rule(pick=PICK, someone=SOMEONE)
     def file_claim(self, pick: int, someone: str | None) -> None:
         self._claim(self._order_id(pick), someone)
@@ -778,6 +863,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             self._close_when_due(order_id)
         elif state is State.CLAIMED:
             self._resolve(order_id, outcome, billing_down=False, restore_fails=False)
+        elif state in {State.REFUNDING, State.CANCELLING}:
+            self._settle(order_id, billing_down=False, restore_fails=False)
 
     def _finish(self, order_id: str, *, solved: bool, meddle: bool) -> None:
         """Staff complete or give up; a meddling customer changes the target first."""

@@ -20,6 +20,7 @@ from komtet_works import (
     Tariff,
 )
 from komtet_works.testing.orders import STAFF, in_state
+from komtet_works.use_cases import REFUNDS
 
 CUSTOMER = Actor.customer("cust-1")
 
@@ -67,14 +68,14 @@ def test_a_note_that_is_not_text_is_invalid_input() -> None:
 @pytest.mark.rule("I4", "M3")
 def test_a_refund_in_another_currency_is_an_invalid_refund() -> None:
     """A refund must be in the payment's currency: `invalid_refund`, not a currency error."""
-    started = in_state(State.IN_PROGRESS)
-    [payment] = started.ledger.payments
+    failing = in_state(State.REFUNDING)
+    [payment] = failing.ledger.payments
     refund = Refund(payment.id, Money(payment.amount.amount, "EUR"), "rf-1")
     with pytest.raises(InvalidRefund):
-        started.fail(
-            by=STAFF, at=started.events[-1].at.add(hours=1), refunds=(refund,), restored=True
+        failing.settle_refunds(
+            by=REFUNDS, at=failing.events[-1].at.add(hours=1), refunds=(refund,), restored=True
         )
-    assert State.IN_PROGRESS is started.state
+    assert State.REFUNDING is failing.state
 
 
 @pytest.mark.rule("P1", "M1")

@@ -74,15 +74,30 @@ BOB = Customer("bob", sites=frozenset({"bob.ru"}))
 
 
 class RecordingWorkOrders(InMemoryWorkOrders):
-    """The in-memory store that also notes each save, and can lose one race on demand."""
+    """The in-memory store that also notes each save, and can lose one race on demand.
+
+    `lose_next_save` loses the next save after `keep_saves` more; `after_next_get` is a
+    concurrent writer that runs once, just after the next order is loaded.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.saves: list[tuple[str, int]] = []
         self.lose_next_save = False
+        self.keep_saves = 0
+        self.after_next_get: Callable[[], object] | None = None
+
+    def get(self, order_id: str) -> WorkOrder:
+        order = super().get(order_id)
+        writer, self.after_next_get = self.after_next_get, None
+        if writer is not None:
+            writer()
+        return order
 
     def save(self, order: WorkOrder, *, expected_version: int, **extra: Sequence[Message]) -> None:
-        if self.lose_next_save:
+        if self.lose_next_save and self.keep_saves:
+            self.keep_saves -= 1
+        elif self.lose_next_save:
             self.lose_next_save = False
             raise ConcurrencyError(f"someone else saved {order.id!r} first")
         super().save(order, expected_version=expected_version, **extra)
@@ -605,19 +620,37 @@ def test_cancelling_after_payment_refunds_everything(world: World) -> None:
     assert expected == len(world.messages(MessageKind.REFUNDED))
 
 
-@pytest.mark.rule("D-CANCELLATION", "I4", "L12")
+@pytest.mark.rule("D-CANCELLATION", "I4", "L11")
 def test_a_cancellation_retried_after_a_billing_outage_refunds_once(world: World) -> None:
-    """An outage refuses the cancellation; the retry refunds once, under one key."""
+    """An outage leaves the order cancelling, no money moved; the retry refunds once."""
     world.paid()
     world.billing.failing = True
 
-    refused(world, "wo-1", BillingFailed, lambda: world.service.cancel("wo-1", customer_id="alice"))
+    with pytest.raises(BillingFailed):
+        world.service.cancel("wo-1", customer_id="alice")
+    pending = world.orders.get("wo-1")
+    assert (State.CANCELLING, ()) == (pending.state, pending.ledger.refunds)
+    assert not world.billing.refunds
     world.billing.failing = False
     order = world.service.cancel("wo-1", customer_id="alice")
 
     expected = ["wo-1:refund:pay-wo-1"]
     assert expected == list(world.billing.refunds)
-    assert order.ledger.paid == order.ledger.refunded
+    assert (State.CANCELLED, order.ledger.paid) == (order.state, order.ledger.refunded)
+    assert [State.CANCELLING, State.CANCELLED] == [e.after for e in order.events[-2:]]
+
+
+@pytest.mark.rule("D-CANCELLATION", "L14")
+def test_another_customer_cannot_settle_a_pending_cancellation(world: World) -> None:
+    """A cancelling order is settled by its own customer's retry, never by another's."""
+    world.paid()
+    world.billing.failing = True
+    with pytest.raises(BillingFailed):
+        world.service.cancel("wo-1", customer_id="alice")
+    world.billing.failing = False
+
+    refused(world, "wo-1", NotOrderOwner, lambda: world.service.cancel("wo-1", customer_id="bob"))
+    assert not world.billing.refunds
 
 
 @pytest.mark.rule("D-CANCELLATION", "L12", "I4")
@@ -826,9 +859,9 @@ def test_a_failed_restore_does_not_undo_the_refund(world: World) -> None:
     assert rewritten == world.backups.data["alice.ru"]
 
 
-@pytest.mark.rule("L8", "L12", "I4")
-def test_a_billing_outage_during_a_failure_leaves_the_order_untouched(world: World) -> None:
-    """No refund, no restore, no change; the retry refunds once with billing's one receipt."""
+@pytest.mark.rule("L8", "L11", "I4")
+def test_a_billing_outage_after_the_intent_leaves_the_order_refunding(world: World) -> None:
+    """The intent is kept, no refund and no restore happen; the retry settles it once."""
     original = "as before"
     world.backups.data["alice.ru"] = original
     world.started()
@@ -836,38 +869,79 @@ def test_a_billing_outage_during_a_failure_leaves_the_order_untouched(world: Wor
     world.backups.data["alice.ru"] = rewritten
     world.billing.failing = True
 
-    refused(
-        world, "wo-1", BillingFailed, lambda: world.service.report_failure("wo-1", staff_id="sam")
+    with pytest.raises(BillingFailed):
+        world.service.report_failure("wo-1", staff_id="sam")
+    pending = world.orders.get("wo-1")
+    assert (State.REFUNDING, (), None) == (
+        pending.state,
+        pending.ledger.refunds,
+        pending.works.restored,
     )
     assert not world.billing.refunds
     assert rewritten == world.backups.data["alice.ru"]
+    assert [] == world.messages(MessageKind.REFUNDED)
     world.billing.failing = False
     order = world.service.report_failure("wo-1", staff_id="sam")
 
     [receipt] = world.billing.refunds.values()
+    assert (State.REFUNDED, True) == (order.state, order.works.restored)
     assert (receipt.reference,) == tuple(r.reference for r in order.ledger.refunds)
     assert original == world.backups.data["alice.ru"]
+    assert 1 == len(world.messages(MessageKind.REFUNDED))
+
+
+@pytest.mark.rule("L8", "L12", "I4")
+def test_a_concurrent_change_between_load_and_save_of_a_failure_moves_no_money(
+    world: World,
+) -> None:
+    """A writer that saves first makes the failure lose: no refund, no restore, no intent."""
+    world.started()
+    world.backups.data["alice.ru"] = "changed by the customer"
+    world.clock.advance(timedelta(minutes=5))
+
+    def concurrent_writer() -> None:
+        world.service.record_customer_change("wo-1", customer_id="alice")
+
+    world.orders.after_next_get = concurrent_writer
+
+    with pytest.raises(ConcurrencyError):
+        world.service.report_failure("wo-1", staff_id="sam")
+
+    stored = world.orders.get("wo-1")
+    assert (State.IN_PROGRESS, ()) == (stored.state, stored.ledger.refunds)
+    assert "CustomerChangeRecorded" == type(stored.events[-1]).__name__
+    assert not world.billing.refunds
+    assert [] == world.backups.restored
+    assert "changed by the customer" == world.backups.data["alice.ru"]
 
 
 @pytest.mark.rule("L8", "I4", "L12")
-def test_a_failure_retried_after_a_lost_save_refunds_once_with_the_same_receipt(
+def test_a_failure_retried_after_a_lost_settlement_refunds_once_with_the_same_receipt(
     world: World,
 ) -> None:
-    """A refund that went out before a lost save is not paid twice when the step is retried."""
+    """A refund that went out before a lost settlement is not paid twice on the retry."""
     world.started()
     world.orders.lose_next_save = True
+    world.orders.keep_saves = 1
 
-    refused(
-        world,
-        "wo-1",
-        ConcurrencyError,
-        lambda: world.service.report_failure("wo-1", staff_id="sam"),
-    )
+    with pytest.raises(ConcurrencyError):
+        world.service.report_failure("wo-1", staff_id="sam")
+    assert State.REFUNDING is world.orders.get("wo-1").state
     [first] = world.billing.refunds.values()
-    order = world.service.report_failure("wo-1", staff_id="sam")
+    order = world.service.settle_refunds("wo-1")
 
     assert [first] == list(world.billing.refunds.values())
+    assert State.REFUNDED is order.state
     assert (first.reference,) == tuple(r.reference for r in order.ledger.refunds)
+
+
+@pytest.mark.rule("L8", "L10")
+def test_only_a_pending_refund_can_be_settled(world: World) -> None:
+    """settle_refunds on an order in progress is `invalid_transition`; nothing is refunded."""
+    world.started()
+
+    refused(world, "wo-1", InvalidTransition, lambda: world.service.settle_refunds("wo-1"))
+    assert not world.billing.refunds
 
 
 @pytest.mark.rule("L8", "L10", "I4")
@@ -978,7 +1052,28 @@ def test_an_accepted_claim_refunds_and_restores(world: World) -> None:
     )
     assert (Refund("pay-wo-1", Money.of("2000.00"), receipt.reference),) == order.ledger.refunds
     assert original == world.backups.data["alice.ru"]
-    assert [MessageKind.CLAIM_DECIDED] == [m.kind for _, m in world.notifier.sent[-1:]]
+    expected_told = [MessageKind.CLAIM_DECIDED, MessageKind.REFUNDED]
+    assert expected_told == [m.kind for _, m in world.notifier.sent[-2:]]
+
+
+@pytest.mark.rule("C3", "L8", "I4")
+def test_an_accepted_claim_retried_after_a_billing_outage_settles_once(world: World) -> None:
+    """The outage leaves the claim decided and the order refunding; the retry settles it."""
+    world.claimed()
+    world.billing.failing = True
+
+    with pytest.raises(BillingFailed):
+        world.service.resolve_claim("wo-1", staff_id="sam", outcome=ClaimOutcome.REFUND)
+    pending = world.orders.get("wo-1")
+    assert (State.REFUNDING, ClaimOutcome.REFUND) == (
+        pending.state,
+        pending.works.claims[-1].outcome,
+    )
+    world.billing.failing = False
+    order = world.service.resolve_claim("wo-1", staff_id="sam", outcome=ClaimOutcome.REFUND)
+
+    assert ["wo-1:refund:pay-wo-1"] == list(world.billing.refunds)
+    assert (State.REFUNDED, order.ledger.paid) == (order.state, order.ledger.refunded)
 
 
 @pytest.mark.rule("C3")

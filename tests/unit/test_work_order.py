@@ -60,7 +60,7 @@ from komtet_works.testing.orders import (
     walk,
 )
 from komtet_works.testing.strategies import histories
-from komtet_works.use_cases import BILLING, CLOSING_JOB
+from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
 from strategies import instants, moneys, naive_datetimes, utc_datetimes
 
 HOUR = timedelta(hours=1)
@@ -370,12 +370,45 @@ def test_completion_records_the_notice_and_its_deadline() -> None:
 def test_failed_works_refund_every_payment_and_record_the_restore(restored: bool) -> None:
     """Not solved: the order is refunded in full, and whether the data came back is kept."""
     started = in_state(State.IN_PROGRESS)
-    failed = started.fail(by=STAFF, at=later(started), refunds=receipts(started), restored=restored)
-    assert State.REFUNDED is failed.state
+    failing = started.fail(by=STAFF, at=later(started))
+    failed = settle(failing, receipts(started), restored=restored)
+    assert (State.REFUNDING, State.REFUNDED) == (failing.state, failed.state)
     assert failed.ledger.paid == failed.ledger.refunded
     assert receipts(started) == failed.ledger.refunds
     assert restored is failed.works.restored
     assert () == failed.ledger.refunds_due()
+
+
+def settle(order: WorkOrder, refunds: tuple[Refund, ...], *, restored: bool | None) -> WorkOrder:
+    return order.settle_refunds(by=REFUNDS, at=later(order), refunds=refunds, restored=restored)
+
+
+@pytest.mark.rule("L8", "C3", "D-CANCELLATION")
+@pytest.mark.parametrize("state", [State.REFUNDING, State.CANCELLING])
+def test_the_intent_to_refund_moves_no_money_and_allows_only_the_settlement(
+    state: State,
+) -> None:
+    """Refunding and cancelling record no refund, and take no step but SETTLE_REFUND."""
+    order = in_state(state)
+    assert len(order.ledger.payments) == len(order.ledger.refunds_due())
+    assert () == order.ledger.refunds
+    assert frozenset({Action.SETTLE_REFUND}) == allowed_actions(state)
+
+
+@pytest.mark.rule("L8", "D-CANCELLATION", "D-RESTORE", "L12")
+@pytest.mark.parametrize(
+    ("state", "restored"),
+    [(State.REFUNDING, None), (State.CANCELLING, True), (State.CANCELLING, False)],
+)
+def test_a_settlement_records_a_restore_exactly_when_there_were_works(
+    state: State, restored: bool | None
+) -> None:
+    """Refunding needs restored true/false; a cancellation restores nothing: None."""
+    order = in_state(state)
+    with pytest.raises(InvalidInput) as refusal:
+        settle(order, receipts(order), restored=restored)
+    assert "restored" == refusal.value.field
+    assert refused(order) == order
 
 
 def halved(order: WorkOrder) -> tuple[Refund, ...]:
@@ -413,16 +446,11 @@ def test_failure_without_every_payment_refunded_in_full_is_refused(
     refunds: object,
 ) -> None:
     """Partial, unreceipted, double, unknown, missing or excess refunds: `invalid_refund`."""
-    started = in_state(State.IN_PROGRESS)
+    failing = in_state(State.REFUNDING)
     with pytest.raises(InvalidRefund) as refusal:
-        started.fail(
-            by=STAFF,
-            at=later(started),
-            refunds=refunds(started),  # type: ignore[operator]
-            restored=True,
-        )
+        settle(failing, refunds(failing), restored=True)  # type: ignore[operator]
     assert "invalid_refund" == refusal.value.code
-    assert refused(started) == started
+    assert refused(failing) == failing
 
 
 # --- L10 --------------------------------------------------------------------------------
@@ -848,13 +876,9 @@ def test_refunds_due_are_the_payments_not_yet_refunded_in_full() -> None:
 def test_an_accepted_claim_refunds_everything_and_records_the_restore(restored: bool) -> None:
     """Outcome refund: the order is refunded in full, the claim marked refund."""
     claimed = in_state(State.CLAIMED)
-    done = claimed.resolve_claim(
-        by=STAFF,
-        at=later(claimed),
-        outcome=ClaimOutcome.REFUND,
-        refunds=receipts(claimed),
-        restored=restored,
-    )
+    accepted = claimed.resolve_claim(by=STAFF, at=later(claimed), outcome=ClaimOutcome.REFUND)
+    assert (State.REFUNDING, ()) == (accepted.state, accepted.ledger.refunds)
+    done = settle(accepted, receipts(claimed), restored=restored)
     assert State.REFUNDED is done.state
     assert done.ledger.paid == done.ledger.refunded
     assert ClaimOutcome.REFUND is done.works.claims[-1].outcome
@@ -865,11 +889,10 @@ def test_an_accepted_claim_refunds_everything_and_records_the_restore(restored: 
 def test_an_accepted_claim_must_refund_in_full() -> None:
     """Half a refund does not settle an accepted claim: `invalid_refund`."""
     claimed = in_state(State.CLAIMED)
+    accepted = claimed.resolve_claim(by=STAFF, at=later(claimed), outcome=ClaimOutcome.REFUND)
     with pytest.raises(InvalidRefund):
-        claimed.resolve_claim(
-            by=STAFF, at=later(claimed), outcome=ClaimOutcome.REFUND, refunds=halved(claimed)
-        )
-    assert refused(claimed) == claimed
+        settle(accepted, halved(accepted), restored=True)
+    assert refused(accepted) == accepted
 
 
 @pytest.mark.rule("C3", "D-CLAIMS")
@@ -906,8 +929,10 @@ def test_rework_reopens_the_works_and_the_next_notice_sets_a_new_deadline() -> N
 def test_a_paid_order_cancelled_before_the_works_is_refunded_in_full(state: State) -> None:
     """Before the works start, cancelling refunds every payment; the order is cancelled."""
     order = in_state(state)
-    cancelled = order.cancel(by=OWNER, at=later(order), refunds=receipts(order), policy=Policy())
-    assert State.CANCELLED is cancelled.state
+    cancelling = order.cancel(by=OWNER, at=later(order), policy=Policy())
+    cancelled = settle(cancelling, receipts(order), restored=None)
+    assert (State.CANCELLING, State.CANCELLED) == (cancelling.state, cancelled.state)
+    assert cancelled.works.restored is None
     assert cancelled.ledger.paid == cancelled.ledger.refunded
     assert receipts(order) == cancelled.ledger.refunds
 
@@ -918,7 +943,7 @@ def test_without_the_policy_a_cancellation_is_refused() -> None:
     order = in_state(State.PAID)
     no = Policy(cancel_before_start=False)
     with pytest.raises(CancellationNotAllowed) as refusal:
-        order.cancel(by=OWNER, at=later(order), refunds=receipts(order), policy=no)
+        order.cancel(by=OWNER, at=later(order), policy=no)
     assert "cancellation_not_allowed" == refusal.value.code
     assert refused(order) == order
 
@@ -928,15 +953,16 @@ def test_no_cancellation_once_the_works_started() -> None:
     """In progress, cancelling is `invalid_transition`: failure and claims remain."""
     order = in_state(State.IN_PROGRESS)
     with pytest.raises(InvalidTransition):
-        order.cancel(by=OWNER, at=later(order), refunds=receipts(order), policy=Policy())
+        order.cancel(by=OWNER, at=later(order), policy=Policy())
 
 
 @pytest.mark.rule("D-CANCELLATION", "I4")
 def test_a_cancellation_must_refund_in_full() -> None:
-    """Half a refund does not cancel an order: `invalid_refund`."""
-    order = in_state(State.PAID)
+    """Half a refund does not settle a cancellation: `invalid_refund`."""
+    order = in_state(State.CANCELLING)
     with pytest.raises(InvalidRefund):
-        order.cancel(by=OWNER, at=later(order), refunds=halved(order), policy=Policy())
+        settle(order, halved(order), restored=None)
+    assert refused(order) == order
 
 
 # --- D-PRICE-LOCK, E3 -------------------------------------------------------------------

@@ -92,7 +92,7 @@ class CompletionDateAnnounced(Event):
 
 @attrs.frozen
 class OrderCancelled(Event):
-    refunds: tuple[Refund, ...] = attrs.field(kw_only=True)
+    """The intent: the order is to be refunded in full (`RefundsSettled` follows)."""
 
 
 @attrs.frozen
@@ -113,8 +113,7 @@ class WorksCompleted(Event):
 
 @attrs.frozen
 class WorksFailed(Event):
-    refunds: tuple[Refund, ...] = attrs.field(kw_only=True)
-    restored: bool = attrs.field(kw_only=True)
+    """The intent: refund everything and restore the backup (`RefundsSettled` follows)."""
 
 
 @attrs.frozen
@@ -124,8 +123,7 @@ class ClaimFiled(Event):
 
 @attrs.frozen
 class ClaimAccepted(Event):
-    refunds: tuple[Refund, ...] = attrs.field(kw_only=True)
-    restored: bool = attrs.field(kw_only=True)
+    """The intent: refund everything and restore the backup (`RefundsSettled` follows)."""
 
 
 @attrs.frozen
@@ -136,6 +134,15 @@ class ClaimRejected(Event):
 @attrs.frozen
 class ReworkStarted(Event):
     pass
+
+
+@attrs.frozen
+class RefundsSettled(Event):
+    """The refunds made and the restore tried; `restored` is None for a cancellation,
+    which has no backup to restore."""
+
+    refunds: tuple[Refund, ...] = attrs.field(kw_only=True)
+    restored: bool | None = attrs.field(kw_only=True)
 
 
 @attrs.frozen

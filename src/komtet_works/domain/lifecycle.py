@@ -25,10 +25,12 @@ class State(_FastEnum):
     DECLINED = "declined"
     PAID = "paid"
     SCHEDULED = "scheduled"
+    CANCELLING = "cancelling"
     CANCELLED = "cancelled"
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     CLAIMED = "claimed"
+    REFUNDING = "refunding"
     REFUNDED = "refunded"
     CLOSED = "closed"
 
@@ -49,6 +51,7 @@ class Action(_FastEnum):
     ACCEPT_CLAIM = "accept_claim"
     REJECT_CLAIM = "reject_claim"
     REWORK = "rework"
+    SETTLE_REFUND = "settle_refund"
     CLOSE = "close"
 
 
@@ -62,6 +65,11 @@ S = State
 A = Action
 
 #: (state, action) -> state after.  `None` stands for "no order yet".
+#:
+#: A refund is two steps: FAIL, ACCEPT_CLAIM and CANCEL commit the intent (`refunding`,
+#: `cancelling`) before any money moves; SETTLE_REFUND records the refunds and the restore
+#: once they are done.  The pending states take no other step, customer changes included:
+#: the works are over, and only the settlement may follow.
 TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyType(
     {
         (None, A.REQUEST): S.REQUESTED,
@@ -73,13 +81,15 @@ TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyTy
         (S.ESTIMATED, A.PAY): S.PAID,
         (S.PAID, A.SCHEDULE): S.SCHEDULED,
         (S.SCHEDULED, A.SCHEDULE): S.SCHEDULED,
-        (S.PAID, A.CANCEL): S.CANCELLED,
-        (S.SCHEDULED, A.CANCEL): S.CANCELLED,
+        (S.PAID, A.CANCEL): S.CANCELLING,
+        (S.SCHEDULED, A.CANCEL): S.CANCELLING,
+        (S.CANCELLING, A.SETTLE_REFUND): S.CANCELLED,
         (S.SCHEDULED, A.START): S.IN_PROGRESS,
         (S.IN_PROGRESS, A.COMPLETE): S.COMPLETED,
-        (S.IN_PROGRESS, A.FAIL): S.REFUNDED,
+        (S.IN_PROGRESS, A.FAIL): S.REFUNDING,
         (S.COMPLETED, A.CLAIM): S.CLAIMED,
-        (S.CLAIMED, A.ACCEPT_CLAIM): S.REFUNDED,
+        (S.CLAIMED, A.ACCEPT_CLAIM): S.REFUNDING,
+        (S.REFUNDING, A.SETTLE_REFUND): S.REFUNDED,
         (S.CLAIMED, A.REJECT_CLAIM): S.COMPLETED,
         (S.CLAIMED, A.REWORK): S.IN_PROGRESS,
         (S.COMPLETED, A.CLOSE): S.CLOSED,
@@ -99,7 +109,8 @@ TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyTy
 )
 
 #: Who may take each action.  Payments come from the billing system; the closing job may
-#: close orders as well as staff.
+#: close orders as well as staff; a refund is settled by staff or by the system that
+#: carries out the refunds.
 ACTORS: Final[Mapping[Action, frozenset[ActorKind]]] = MappingProxyType(
     {
         A.REQUEST: frozenset({ActorKind.CUSTOMER}),
@@ -117,6 +128,7 @@ ACTORS: Final[Mapping[Action, frozenset[ActorKind]]] = MappingProxyType(
         A.ACCEPT_CLAIM: frozenset({ActorKind.STAFF}),
         A.REJECT_CLAIM: frozenset({ActorKind.STAFF}),
         A.REWORK: frozenset({ActorKind.STAFF}),
+        A.SETTLE_REFUND: frozenset({ActorKind.STAFF, ActorKind.SYSTEM}),
         A.CLOSE: frozenset({ActorKind.STAFF, ActorKind.SYSTEM}),
     }
 )

@@ -45,6 +45,7 @@ from komtet_works.domain.events import (
     OrderRequested,
     PaymentReceived,
     QuoteDeclined,
+    RefundsSettled,
     RequestSupplemented,
     ReworkStarted,
     WorksCompleted,
@@ -281,15 +282,13 @@ class WorkOrder:
             raise CancellationNotAllowed("this provider does not take cancellations after payment")
         return checked
 
-    def cancel(
-        self, *, by: Actor, at: object, refunds: tuple[Refund, ...], policy: Policy
-    ) -> WorkOrder:
-        """Decision D-CANCELLATION: before works start, a cancellation refunds everything."""
+    def cancel(self, *, by: Actor, at: object, policy: Policy) -> WorkOrder:
+        """Decision D-CANCELLATION: before works start, a cancellation refunds everything.
+
+        This records the intent (`cancelling`); `settle_refunds` records the refunds.
+        """
         instant, after = self.check_cancel(by, at, policy)
-        self._check_full_refund(refunds)
-        return self._record(
-            OrderCancelled(self.id, by, instant, self.state, after, refunds=refunds)
-        )
+        return self._record(OrderCancelled(self.id, by, instant, self.state, after))
 
     def start(self, *, by: Actor, at: object, backup: Backup) -> WorkOrder:
         """Rules L5, L6: no works without a confirmed backup of the target."""
@@ -327,24 +326,13 @@ class WorkOrder:
             )
         )
 
-    def fail(
-        self, *, by: Actor, at: object, refunds: tuple[Refund, ...], restored: bool, note: str = ""
-    ) -> WorkOrder:
-        """Rule L8: not solved: every payment refunded, the backup restored."""
+    def fail(self, *, by: Actor, at: object, note: str = "") -> WorkOrder:
+        """Rule L8: not solved: every payment is to be refunded, the backup restored.
+
+        This records the intent (`refunding`); `settle_refunds` records what was done.
+        """
         instant, after = self.check(Action.FAIL, by, at)
-        self._check_full_refund(refunds)
-        return self._record(
-            WorksFailed(
-                self.id,
-                by,
-                instant,
-                self.state,
-                after,
-                refunds=refunds,
-                restored=restored,
-                note=_note(note),
-            )
-        )
+        return self._record(WorksFailed(self.id, by, instant, self.state, after, note=_note(note)))
 
     def claim(self, *, by: Actor, at: object, text: str, policy: Policy) -> WorkOrder:
         """Rules C1, C2: inside the window, and only without customer changes."""
@@ -366,36 +354,35 @@ class WorkOrder:
         )
 
     def resolve_claim(
-        self,
-        *,
-        by: Actor,
-        at: object,
-        outcome: ClaimOutcome,
-        refunds: tuple[Refund, ...] = (),
-        restored: bool = False,
-        note: str = "",
+        self, *, by: Actor, at: object, outcome: ClaimOutcome, note: str = ""
     ) -> WorkOrder:
-        """Decision D-CLAIMS: refund and restore, reject, or rework."""
+        """Decision D-CLAIMS: refund and restore (`refunding`), reject, or rework."""
         action = _RESOLUTIONS[outcome]
         instant, after = self.check(action, by, at)
-        event: Event
-        if outcome is ClaimOutcome.REFUND:
-            self._check_full_refund(refunds)
-            event = ClaimAccepted(
-                self.id,
-                by,
-                instant,
-                self.state,
-                after,
-                refunds=refunds,
-                restored=restored,
-                note=_note(note),
-            )
-        elif outcome is ClaimOutcome.REJECT:
-            event = ClaimRejected(self.id, by, instant, self.state, after, note=_note(note))
-        else:
-            event = ReworkStarted(self.id, by, instant, self.state, after, note=_note(note))
+        event = _DECISIONS[outcome](self.id, by, instant, self.state, after, note=_note(note))
         return self._record(event)
+
+    def settle_refunds(
+        self, *, by: Actor, at: object, refunds: tuple[Refund, ...], restored: bool | None
+    ) -> WorkOrder:
+        """Rules L8, C3, D-CANCELLATION, D-RESTORE: the refunds made, the restore tried.
+
+        Every payment not yet refunded is refunded in full, each with its receipt.  An
+        order being refunded records whether its backup was restored; a cancellation
+        (before any works) has nothing to restore and records None.
+        """
+        instant, after = self.check(Action.SETTLE_REFUND, by, at)
+        self._check_full_refund(refunds)
+        if (restored is None) is not (self.state is State.CANCELLING):
+            raise InvalidInput(
+                "a cancellation restores nothing; a refund of works records its restore",
+                field="restored",
+            )
+        return self._record(
+            RefundsSettled(
+                self.id, by, instant, self.state, after, refunds=refunds, restored=restored
+            )
+        )
 
     def close(self, *, by: Actor, at: object) -> WorkOrder:
         """Closing: once the claim window has ended, nothing more can happen."""
@@ -419,6 +406,12 @@ _RESOLUTIONS: Final = {
     ClaimOutcome.REFUND: Action.ACCEPT_CLAIM,
     ClaimOutcome.REJECT: Action.REJECT_CLAIM,
     ClaimOutcome.REWORK: Action.REWORK,
+}
+
+_DECISIONS: Final[dict[ClaimOutcome, type[Event]]] = {
+    ClaimOutcome.REFUND: ClaimAccepted,
+    ClaimOutcome.REJECT: ClaimRejected,
+    ClaimOutcome.REWORK: ReworkStarted,
 }
 
 
@@ -496,11 +489,7 @@ def _with_refunds(ledger: Ledger, refunds: tuple[Refund, ...]) -> Ledger:
     return Ledger(ledger.quotes, ledger.current_quote, ledger.payments, ledger.refunds + refunds)
 
 
-def _cancelled(order: WorkOrder, event: OrderCancelled) -> WorkOrder:
-    return _evolve(order, event, ledger=_with_refunds(order.ledger, event.refunds))
-
-
-def _failed(order: WorkOrder, event: WorksFailed) -> WorkOrder:
+def _settled(order: WorkOrder, event: RefundsSettled) -> WorkOrder:
     return _evolve(
         order,
         event,
@@ -553,8 +542,7 @@ def _decided(works: Works, outcome: ClaimOutcome) -> Works:
 
 
 def _claim_accepted(order: WorkOrder, event: ClaimAccepted) -> WorkOrder:
-    works = attrs.evolve(_decided(order.works, ClaimOutcome.REFUND), restored=event.restored)
-    return _evolve(order, event, ledger=_with_refunds(order.ledger, event.refunds), works=works)
+    return _evolve(order, event, works=_decided(order.works, ClaimOutcome.REFUND))
 
 
 def _claim_rejected(order: WorkOrder, event: ClaimRejected) -> WorkOrder:
@@ -575,14 +563,15 @@ _APPLY: Final[dict[type[Event], Callable[[WorkOrder, Any], WorkOrder]]] = {
     QuoteDeclined: _state_only,
     PaymentReceived: _paid,
     CompletionDateAnnounced: _scheduled,
-    OrderCancelled: _cancelled,
+    OrderCancelled: _state_only,
     WorksStarted: _started,
     CustomerChangeRecorded: _changed,
     WorksCompleted: _completed,
-    WorksFailed: _failed,
+    WorksFailed: _state_only,
     ClaimFiled: _claimed,
     ClaimAccepted: _claim_accepted,
     ClaimRejected: _claim_rejected,
     ReworkStarted: _rework_started,
+    RefundsSettled: _settled,
     OrderClosed: _state_only,
 }

@@ -19,7 +19,7 @@ from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import Backup, ClaimOutcome
-from komtet_works.use_cases import BILLING, CLOSING_JOB
+from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
 
 START: Final = pendulum.datetime(2026, 3, 2, 10, tz="Europe/Moscow")
 STAFF: Final = Actor.staff("staff-1")
@@ -32,10 +32,15 @@ ROUTES: Final[dict[State, tuple[Action, ...]]] = {
     State.ESTIMATED: (Action.ESTIMATE,),
     State.DECLINED: (Action.ESTIMATE, Action.DECLINE),
     State.PAID: (Action.ESTIMATE, Action.PAY),
-    State.CANCELLED: (Action.ESTIMATE, Action.PAY, Action.CANCEL),
+    State.CANCELLING: (Action.ESTIMATE, Action.PAY, Action.CANCEL),
+    State.CANCELLED: (Action.ESTIMATE, Action.PAY, Action.CANCEL, Action.SETTLE_REFUND),
     State.SCHEDULED: (Action.ESTIMATE, Action.PAY, Action.SCHEDULE),
     State.IN_PROGRESS: (Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START),
-    State.REFUNDED: (Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.FAIL),
+    State.REFUNDING: (Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.FAIL),
+    State.REFUNDED: (
+        *(Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.FAIL),
+        Action.SETTLE_REFUND,
+    ),
     State.COMPLETED: (Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.COMPLETE),
     State.CLAIMED: (
         *(Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.COMPLETE),
@@ -115,7 +120,7 @@ def take(  # noqa: C901, PLR0911, PLR0912
         case Action.SCHEDULE:
             return order.schedule(by=STAFF, at=at, due=at + timedelta(days=2))
         case Action.CANCEL:
-            return order.cancel(by=customer, at=at, refunds=_refunds(order), policy=POLICY)
+            return order.cancel(by=customer, at=at, policy=POLICY)
         case Action.START:
             return order.start(by=STAFF, at=at, backup=Backup(f"bk-{order.id}", at, verified=True))
         case Action.CUSTOMER_CHANGE:
@@ -123,17 +128,20 @@ def take(  # noqa: C901, PLR0911, PLR0912
         case Action.COMPLETE:
             return order.complete(by=STAFF, at=at, notice_sent_at=at, policy=POLICY)
         case Action.FAIL:
-            return order.fail(by=STAFF, at=at, refunds=_refunds(order), restored=True, note=text)
+            return order.fail(by=STAFF, at=at, note=text)
         case Action.CLAIM:
             return order.claim(by=customer, at=at, text=words, policy=POLICY)
         case Action.ACCEPT_CLAIM:
-            return order.resolve_claim(
-                by=STAFF, at=at, outcome=ClaimOutcome.REFUND, refunds=_refunds(order)
-            )
+            return order.resolve_claim(by=STAFF, at=at, outcome=ClaimOutcome.REFUND, note=text)
         case Action.REJECT_CLAIM:
             return order.resolve_claim(by=STAFF, at=at, outcome=ClaimOutcome.REJECT, note=text)
         case Action.REWORK:
             return order.resolve_claim(by=STAFF, at=at, outcome=ClaimOutcome.REWORK, note=text)
+        case Action.SETTLE_REFUND:
+            restored = None if order.state is State.CANCELLING else True
+            return order.settle_refunds(
+                by=REFUNDS, at=at, refunds=_refunds(order), restored=restored
+            )
         case Action.CLOSE:
             return order.close(by=CLOSING_JOB, at=at)
         case Action.REQUEST:  # pragma: no cover - a new order is `requested`
