@@ -273,21 +273,14 @@ class WorkOrder:
             CompletionDateAnnounced(self.id, by, instant, self.state, after, due=due_at)
         )
 
-    def check_cancel(
-        self, by: Actor, at: object, policy: Policy
-    ) -> tuple[pendulum.DateTime, State]:
-        """The guards of a cancellation: use cases run them before refunding anything."""
-        checked = self.check(Action.CANCEL, by, at)
-        if not policy.cancel_before_start:
-            raise CancellationNotAllowed("this provider does not take cancellations after payment")
-        return checked
-
     def cancel(self, *, by: Actor, at: object, policy: Policy) -> WorkOrder:
         """Decision D-CANCELLATION: before works start, a cancellation refunds everything.
 
         This records the intent (`cancelling`); `settle_refunds` records the refunds.
         """
-        instant, after = self.check_cancel(by, at, policy)
+        instant, after = self.check(Action.CANCEL, by, at)
+        if not policy.cancel_before_start:
+            raise CancellationNotAllowed("this provider does not take cancellations after payment")
         return self._record(OrderCancelled(self.id, by, instant, self.state, after))
 
     def start(self, *, by: Actor, at: object, backup: Backup) -> WorkOrder:
