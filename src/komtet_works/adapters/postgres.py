@@ -19,13 +19,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Final, Self, TypeVar
+from typing import Final, TypeVar
 
 import pendulum
 import psycopg
 from psycopg import errors
 
 from komtet_works.adapters.codec import dumps_event, loads_event, storable
+from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import customer_from_rows, ledger_entry, same_entry, target_rows
 from komtet_works.domain.customers import Customer
@@ -127,23 +128,16 @@ def _event_rows(order: WorkOrder, expected_version: int) -> list[tuple[object, .
     ]
 
 
-class PostgresWorkOrders(WorkOrders, Outbox):
+class PostgresWorkOrders(HoldsConnection, WorkOrders, Outbox):
     """`WorkOrders` and `Outbox` on one PostgreSQL database; `dsn` is a libpq URI."""
+
+    _db: psycopg.Connection[tuple[object, ...]]
 
     def __init__(self, dsn: str, *, attempts: int = 20) -> None:
         self.dsn = dsn
         self._attempts = attempts
         self._db = psycopg.connect(dsn, autocommit=True)
         self._migrate()
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     # --- transactions -------------------------------------------------------------------
 
@@ -358,20 +352,13 @@ def _connect_migrated(dsn: str) -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(dsn, autocommit=True)
 
 
-class PostgresCustomerDirectory(CustomerDirectory):
+class PostgresCustomerDirectory(HoldsConnection, CustomerDirectory):
     """The hosting's customers in PostgreSQL: targets and Site Maintenance in tables."""
+
+    _db: psycopg.Connection[tuple[object, ...]]
 
     def __init__(self, dsn: str) -> None:
         self._db = _connect_migrated(dsn)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     def find(self, customer_id: str) -> Customer | None:
         if "\x00" in customer_id:  # no such id can be stored
@@ -396,20 +383,13 @@ class PostgresCustomerDirectory(CustomerDirectory):
             cursor.executemany(_PUT_TARGET, rows)
 
 
-class PostgresBilling(Billing):
+class PostgresBilling(HoldsConnection, Billing):
     """A billing ledger in PostgreSQL: invoices and refunds, once per idempotency key."""
+
+    _db: psycopg.Connection[tuple[object, ...]]
 
     def __init__(self, dsn: str) -> None:
         self._db = _connect_migrated(dsn)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
         key = _text(idempotency_key, "idempotency key")

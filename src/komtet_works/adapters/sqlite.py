@@ -25,11 +25,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, Self, TypeVar
+from typing import Final, TypeVar
 
 import pendulum
 
 from komtet_works.adapters.codec import dumps_event_at, loads_event, storable
+from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import customer_from_rows, ledger_entry, same_entry, target_rows
 from komtet_works.domain.customers import Customer
@@ -115,8 +116,10 @@ def _busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-class SqliteWorkOrders(WorkOrders, Outbox):
+class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
     """`WorkOrders` and `Outbox` on one SQLite file; open with a path or ``":memory:"``."""
+
+    _db: sqlite3.Connection
 
     def __init__(
         self,
@@ -138,15 +141,6 @@ class SqliteWorkOrders(WorkOrders, Outbox):
         self._retrying(lambda: self._db.execute("PRAGMA journal_mode = WAL").fetchone())
         self._db.execute("PRAGMA synchronous = FULL")
         self._migrate()
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     # --- transactions -------------------------------------------------------------------
 
@@ -459,20 +453,13 @@ def _immediately(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T
     return result
 
 
-class SqliteCustomerDirectory(CustomerDirectory):
+class SqliteCustomerDirectory(HoldsConnection, CustomerDirectory):
     """The hosting's customers in the SQLite file: targets and Site Maintenance in tables."""
+
+    _db: sqlite3.Connection
 
     def __init__(self, path: str | Path, *, busy_timeout: timedelta = timedelta(seconds=5)) -> None:
         self._db = _open_migrated(path, busy_timeout)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     def find(self, customer_id: str) -> Customer | None:
         # No transaction needed: `put` replaces a customer's rows atomically, and no
@@ -494,20 +481,13 @@ class SqliteCustomerDirectory(CustomerDirectory):
         _immediately(self._db, write)
 
 
-class SqliteBilling(Billing):
+class SqliteBilling(HoldsConnection, Billing):
     """A billing ledger in the SQLite file: invoices and refunds, once per idempotency key."""
+
+    _db: sqlite3.Connection
 
     def __init__(self, path: str | Path, *, busy_timeout: timedelta = timedelta(seconds=5)) -> None:
         self._db = _open_migrated(path, busy_timeout)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
         row = (storable(idempotency_key, "idempotency key"), storable(order_id, "order_id"))
