@@ -25,12 +25,21 @@ import pendulum
 import psycopg
 from psycopg import errors
 
-from komtet_works.adapters.codec import dumps_event, loads_event, storable
+from komtet_works.adapters.codec import dumps_event, storable
 from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
-from komtet_works.adapters.rows import customer_from_rows, ledger_entry, same_entry, target_rows
+from komtet_works.adapters.rows import (
+    check_not_older,
+    customer_from_rows,
+    ledger_entry,
+    orders_from_rows,
+    replay_differences,
+    replayed,
+    same_entry,
+    target_rows,
+)
 from komtet_works.domain.customers import Customer
-from komtet_works.domain.errors import ConcurrencyError, InvalidInput, UnknownOrder
+from komtet_works.domain.errors import ConcurrencyError, InvalidInput
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
@@ -179,9 +188,7 @@ class PostgresWorkOrders(HoldsConnection, WorkOrders, Outbox):
     def get(self, order_id: str) -> WorkOrder:
         # text with NUL cannot be stored here, so no order has such an id
         rows = [] if "\x00" in order_id else self._db.execute(_EVENTS_OF, (order_id,)).fetchall()
-        if not rows:
-            raise UnknownOrder(f"no work order {order_id!r}")
-        return WorkOrder.replay(loads_event(str(payload)) for (payload,) in rows)
+        return replayed(order_id, [payload for (payload,) in rows])
 
     def save(
         self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
@@ -201,11 +208,7 @@ class PostgresWorkOrders(HoldsConnection, WorkOrders, Outbox):
         events: list[tuple[object, ...]] = []
         last: dict[str, datetime] = {}
         for order, expected_version in changes:
-            if order.version < expected_version:
-                raise ConcurrencyError(
-                    f"order {order.id!r} at version {order.version} is older than version "
-                    f"{expected_version}"
-                )
+            check_not_older(order, expected_version)
             order_id = _text(order.id, "order_id")
             events.extend(_event_rows(order, expected_version))
             last[order.id] = order.events[-1].at
@@ -280,29 +283,10 @@ class PostgresWorkOrders(HoldsConnection, WorkOrders, Outbox):
             return row, [str(p) for (p,) in db.execute(_EVENTS_OF, (order_id,))]
 
         row, payloads = self._transaction(read)
-        if row is None:
-            raise UnknownOrder(f"no work order {order_id!r}")
-        order = WorkOrder.replay(loads_event(p) for p in payloads)
-        replayed = (
-            order.customer_id,
-            order.state.value,
-            order.version,
-            order.works.claim_deadline,
-            order.works.due,
-        )
-        names = ("customer_id", "state", "version", "claim_deadline", "due")
-        return [
-            f"{name}: stored {stored!r}, replay gives {again!r}"
-            for name, stored, again in zip(names, row, replayed, strict=True)
-            if stored != again
-        ]
+        return replay_differences(order_id, row, payloads, instant=lambda at: at)
 
     def _orders(self, query: str, parameter: object) -> list[WorkOrder]:
-        rows = self._db.execute(query, (parameter,)).fetchall()
-        return [
-            WorkOrder.replay(loads_event(str(payload)) for _, payload in group)
-            for _, group in itertools.groupby(rows, key=lambda r: r[0])
-        ]
+        return orders_from_rows(self._db.execute(query, (parameter,)).fetchall())
 
     # --- Outbox -----------------------------------------------------------------------------
 

@@ -29,12 +29,21 @@ from typing import Final, TypeVar
 
 import pendulum
 
-from komtet_works.adapters.codec import dumps_event_at, loads_event, storable
+from komtet_works.adapters.codec import dumps_event_at, storable
 from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
-from komtet_works.adapters.rows import customer_from_rows, ledger_entry, same_entry, target_rows
+from komtet_works.adapters.rows import (
+    check_not_older,
+    customer_from_rows,
+    ledger_entry,
+    orders_from_rows,
+    replay_differences,
+    replayed,
+    same_entry,
+    target_rows,
+)
 from komtet_works.domain.customers import Customer
-from komtet_works.domain.errors import ConcurrencyError, UnknownOrder
+from komtet_works.domain.errors import ConcurrencyError
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import ActorKind, State
 from komtet_works.domain.money import Money
@@ -211,9 +220,7 @@ class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
 
     def get(self, order_id: str) -> WorkOrder:
         rows = self._retrying(lambda: self._db.execute(_EVENTS_OF, (order_id,)).fetchall())
-        if not rows:
-            raise UnknownOrder(f"no work order {order_id!r}")
-        return WorkOrder.replay(loads_event(payload) for (payload,) in rows)
+        return replayed(order_id, [payload for (payload,) in rows])
 
     def save(
         self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
@@ -233,7 +240,7 @@ class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
         events: list[tuple[object, ...]] = []
         last: dict[str, str] = {}
         for order, expected_version in changes:
-            _check_not_older(order, expected_version)
+            check_not_older(order, expected_version)
             rows = _event_rows(order, expected_version)
             events.extend(rows)
             last[order.id] = rows[-1][3] if rows else order.events[-1].at.isoformat()
@@ -301,29 +308,12 @@ class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
             return row, [payload for (payload,) in db.execute(_EVENTS_OF, (order_id,))]
 
         row, payloads = self._read(read)
-        if row is None:
-            raise UnknownOrder(f"no work order {order_id!r}")
-        order = WorkOrder.replay(loads_event(p) for p in payloads)
-        replayed = (
-            order.customer_id,
-            order.state.value,
-            order.version,
-            micros(order.works.claim_deadline),
-            micros(order.works.due),
-        )
-        names = ("customer_id", "state", "version", "claim_deadline", "due")
-        return [
-            f"{name}: stored {stored!r}, replay gives {again!r}"
-            for name, stored, again in zip(names, row, replayed, strict=True)
-            if stored != again
-        ]
+        return replay_differences(order_id, row, payloads, instant=micros)
 
     def _orders(self, query: str, parameter: object) -> list[WorkOrder]:
-        rows = self._retrying(lambda: self._db.execute(query, (parameter,)).fetchall())
-        return [
-            WorkOrder.replay(loads_event(payload) for _, payload in group)
-            for _, group in itertools.groupby(rows, key=lambda r: r[0])
-        ]
+        return orders_from_rows(
+            self._retrying(lambda: self._db.execute(query, (parameter,)).fetchall())
+        )
 
     # --- Outbox -----------------------------------------------------------------------------
 
@@ -338,14 +328,6 @@ class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
 
 def json_list(values: Iterable[str]) -> str:
     return json.dumps(list(values))
-
-
-def _check_not_older(order: WorkOrder, expected_version: int) -> None:
-    if order.version < expected_version:
-        raise ConcurrencyError(
-            f"order {order.id!r} at version {order.version} is older than version "
-            f"{expected_version}"
-        )
 
 
 #: (order_id, seq, type, at, actor_kind, actor_id, before, after, payload)
