@@ -25,12 +25,13 @@ import pendulum
 import psycopg
 from psycopg import errors
 
-from komtet_works.adapters.codec import dumps_event, storable
+from komtet_works.adapters.codec import storable
 from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import (
     check_not_older,
     customer_from_rows,
+    event_rows,
     ledger_entry,
     orders_from_rows,
     replay_differences,
@@ -72,7 +73,7 @@ _UPDATE_ORDER: Final = (
 _INSERT_EVENT: Final = (
     "INSERT INTO work_order_events"
     " (order_id, seq, type, at, actor_kind, actor_id, before, after, payload)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::json)"
+    " VALUES (%s, %s, %s, %s::timestamptz, %s, %s, %s, %s, %s::json)"
 )
 _INSERT_MESSAGE: Final = (
     "INSERT INTO outbox (id, order_id, customer_id, kind, body, created_at)"
@@ -117,24 +118,6 @@ def _text(value: str, field: str) -> str:
     if "\x00" in value:
         raise InvalidInput(f"{field} contains a NUL character", field=field)
     return storable(value, field)
-
-
-def _event_rows(order: WorkOrder, expected_version: int) -> list[tuple[object, ...]]:
-    """The rows of the events `order` has beyond `expected_version`."""
-    return [
-        (
-            order.id,
-            seq,
-            type(event).__name__,
-            event.at,
-            event.actor.kind.value,
-            _text(event.actor.id, "actor id"),
-            None if event.before is None else event.before.value,
-            event.after.value,
-            dumps_event(event),
-        )
-        for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1)
-    ]
 
 
 class PostgresWorkOrders(HoldsConnection, WorkOrders, Outbox):
@@ -210,7 +193,9 @@ class PostgresWorkOrders(HoldsConnection, WorkOrders, Outbox):
         for order, expected_version in changes:
             check_not_older(order, expected_version)
             order_id = _text(order.id, "order_id")
-            events.extend(_event_rows(order, expected_version))
+            for event in order.events[expected_version:]:
+                _text(event.actor.id, "actor id")
+            events.extend(event_rows(order, expected_version))
             last[order.id] = order.events[-1].at
             works = order.works
             row = (

@@ -7,15 +7,16 @@ written once here.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Final, TypeVar
 
 import attrs
 
-from komtet_works.adapters.codec import loads_event, storable
+from komtet_works.adapters.codec import dumps_event_at, loads_event, storable
 from komtet_works.domain.customers import Customer, TargetKind
 from komtet_works.domain.errors import BillingFailed, ConcurrencyError, InvalidInput, UnknownOrder
+from komtet_works.domain.lifecycle import ActorKind, State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports.billing import Invoice, RefundReceipt
@@ -37,6 +38,29 @@ def check_not_older(order: WorkOrder, expected_version: int) -> None:
             f"order {order.id!r} at version {order.version} is older than version "
             f"{expected_version}"
         )
+
+
+#: (order_id, seq, type, at, actor_kind, actor_id, before, after, payload); `at` in ISO 8601.
+EventRow = tuple[str, int, str, str, object, str, object, object, str]
+
+#: Values of the enums in rows, looked up: `Enum.value` is a Python-level property.
+VALUES: Final[Mapping[State | ActorKind | None, str | None]] = {
+    None: None,
+    **{member: member.value for member in (*State, *ActorKind)},
+}
+
+
+def event_rows(order: WorkOrder, expected_version: int) -> list[EventRow]:
+    """The rows of the events `order` has beyond `expected_version`."""
+    rows: list[EventRow] = []
+    for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1):
+        at, payload = dumps_event_at(event)
+        actor = event.actor
+        kind, before, after = VALUES[actor.kind], VALUES[event.before], VALUES[event.after]
+        rows.append(
+            (order.id, seq, type(event).__name__, at, kind, actor.id, before, after, payload)
+        )
+    return rows
 
 
 def replayed(order_id: str, payloads: Sequence[object]) -> WorkOrder:

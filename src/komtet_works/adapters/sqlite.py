@@ -22,19 +22,21 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, TypeVar
 
 import pendulum
 
-from komtet_works.adapters.codec import dumps_event_at, storable
+from komtet_works.adapters.codec import storable
 from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import (
+    VALUES,
     check_not_older,
     customer_from_rows,
+    event_rows,
     ledger_entry,
     orders_from_rows,
     replay_differences,
@@ -45,7 +47,7 @@ from komtet_works.adapters.rows import (
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import ConcurrencyError
 from komtet_works.domain.instants import require_aware
-from komtet_works.domain.lifecycle import ActorKind, State
+from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import (
@@ -241,12 +243,12 @@ class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
         last: dict[str, str] = {}
         for order, expected_version in changes:
             check_not_older(order, expected_version)
-            rows = _event_rows(order, expected_version)
+            rows = event_rows(order, expected_version)
             events.extend(rows)
             last[order.id] = rows[-1][3] if rows else order.events[-1].at.isoformat()
             works = order.works
             row = (
-                _VALUES[order.state],
+                VALUES[order.state],
                 order.version,
                 micros(works.claim_deadline),
                 micros(works.due),
@@ -328,29 +330,6 @@ class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
 
 def json_list(values: Iterable[str]) -> str:
     return json.dumps(list(values))
-
-
-#: (order_id, seq, type, at, actor_kind, actor_id, before, after, payload)
-_EventRow = tuple[str, int, str, str, object, str, object, object, str]
-
-#: Values of the enums in event rows, looked up: `Enum.value` is a Python-level property.
-_VALUES: Final[Mapping[State | ActorKind | None, str | None]] = {
-    None: None,
-    **{member: member.value for member in (*State, *ActorKind)},
-}
-
-
-def _event_rows(order: WorkOrder, expected_version: int) -> list[_EventRow]:
-    """The rows of the events `order` has beyond `expected_version`."""
-    rows: list[_EventRow] = []
-    for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1):
-        at, payload = dumps_event_at(event)
-        actor = event.actor
-        kind, before, after = _VALUES[actor.kind], _VALUES[event.before], _VALUES[event.after]
-        rows.append(
-            (order.id, seq, type(event).__name__, at, kind, actor.id, before, after, payload)
-        )
-    return rows
 
 
 def _stale(db: sqlite3.Connection, order_id: str, expected: int) -> ConcurrencyError:
