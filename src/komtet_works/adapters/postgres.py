@@ -30,6 +30,7 @@ from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import (
     check_not_older,
+    created_at,
     customer_from_rows,
     event_rows,
     ledger_entry,
@@ -216,9 +217,9 @@ class PostgresWorkOrders(HoldsConnection, WorkOrders, Outbox):
                 _text(m.customer_id, "message customer_id"),
                 m.kind.value,
                 _text(m.body, "message body"),
-                last.get(m.order_id) or max(last.values()),
+                at,
             )
-            for m in messages
+            for m, at in zip(messages, created_at(messages, last), strict=True)
         ]
 
         def write(db: psycopg.Connection[tuple[object, ...]]) -> None:

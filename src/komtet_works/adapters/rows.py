@@ -19,6 +19,7 @@ from komtet_works.domain.errors import BillingFailed, ConcurrencyError, InvalidI
 from komtet_works.domain.lifecycle import ActorKind, State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
+from komtet_works.ports import Message
 from komtet_works.ports.billing import Invoice, RefundReceipt
 
 Entry = TypeVar("Entry", Invoice, RefundReceipt)
@@ -61,6 +62,23 @@ def event_rows(order: WorkOrder, expected_version: int) -> list[EventRow]:
             (order.id, seq, type(event).__name__, at, kind, actor.id, before, after, payload)
         )
     return rows
+
+
+def created_at(messages: Sequence[Message], last: Mapping[str, datetime]) -> list[datetime]:
+    """When each message was made: the last step of its order in the batch, else the latest.
+
+    `last` maps each order of the batch to its last step's instant.  Instants are
+    compared, not their ISO 8601 texts, which do not sort in time across UTC offsets.
+    Messages with no order in the batch cannot be dated: `InvalidInput`.
+    """
+    if not last:
+        if messages:
+            raise InvalidInput(
+                "messages are saved with the orders they are about", field="messages"
+            )
+        return []
+    latest = max(last.values())
+    return [last.get(message.order_id, latest) for message in messages]
 
 
 def replayed(order_id: str, payloads: Sequence[object]) -> WorkOrder:

@@ -35,6 +35,7 @@ from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import (
     VALUES,
     check_not_older,
+    created_at,
     customer_from_rows,
     event_rows,
     ledger_entry,
@@ -240,19 +241,19 @@ class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
         inserts: list[tuple[object, ...]] = []
         updates: list[tuple[object, ...]] = []
         events: list[tuple[object, ...]] = []
-        last: dict[str, str] = {}
+        last: dict[str, datetime] = {}
         for order, expected_version in changes:
             check_not_older(order, expected_version)
             rows = event_rows(order, expected_version)
             events.extend(rows)
-            last[order.id] = rows[-1][3] if rows else order.events[-1].at.isoformat()
+            last[order.id] = order.events[-1].at
             works = order.works
             row = (
                 VALUES[order.state],
                 order.version,
                 micros(works.claim_deadline),
                 micros(works.due),
-                last[order.id],
+                rows[-1][3] if rows else last[order.id].isoformat(),
             )
             if expected_version == 0:
                 inserts.append((order.id, order.customer_id, *row))
@@ -265,9 +266,9 @@ class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
                 m.customer_id,
                 m.kind.value,
                 storable(m.body, "message body"),
-                last.get(m.order_id, max(last.values(), default="")),
+                at.isoformat(),
             )
-            for m in messages
+            for m, at in zip(messages, created_at(messages, last), strict=True)
         ]
 
         def write(db: sqlite3.Connection) -> None:
