@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Final, TypeVar
 
@@ -29,6 +29,7 @@ from komtet_works.adapters.codec import storable
 from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import (
+    Entry,
     check_not_older,
     created_at,
     customer_from_rows,
@@ -313,6 +314,11 @@ _REFUND: Final = (
     "SELECT position, payment_id, amount, currency FROM billing_refunds WHERE idempotency_key = %s"
 )
 _REFUNDS: Final = "SELECT position, payment_id, amount, currency FROM billing_refunds ORDER BY 1"
+#: Per kind of ledger entry: the field of its owner, the statements adding and finding it.
+_LEDGER: Final[Mapping[type[Invoice | RefundReceipt], tuple[str, str, str]]] = {
+    Invoice: ("order_id", _PUT_INVOICE, _INVOICE),
+    RefundReceipt: ("payment_id", _PUT_REFUND, _REFUND),
+}
 
 
 def _connect_migrated(dsn: str) -> psycopg.Connection[tuple[object, ...]]:
@@ -362,20 +368,20 @@ class PostgresBilling(HoldsConnection, Billing):
         self._db = _connect_migrated(dsn)
 
     def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
-        key = _text(idempotency_key, "idempotency key")
-        asked = (key, _text(order_id, "order_id"), amount.amount, amount.currency)
-        with self._db.transaction():
-            self._db.execute(_PUT_INVOICE, asked)
-            kept = self._db.execute(_INVOICE, (key,)).fetchone()
-        return same_entry(Invoice, _kept(kept, key), order_id, amount, key).reference
+        return self._entry(Invoice, order_id, amount, idempotency_key).reference
 
     def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
+        return self._entry(RefundReceipt, payment_id, amount, idempotency_key).reference
+
+    def _entry(self, kind: type[Entry], owner: str, amount: Money, idempotency_key: str) -> Entry:
+        """The entry of `kind` under the key: added now, or the same one added before."""
+        field, statement, query = _LEDGER[kind]
         key = _text(idempotency_key, "idempotency key")
-        asked = (key, _text(payment_id, "payment_id"), amount.amount, amount.currency)
+        asked = (key, _text(owner, field), amount.amount, amount.currency)
         with self._db.transaction():
-            self._db.execute(_PUT_REFUND, asked)
-            kept = self._db.execute(_REFUND, (key,)).fetchone()
-        return same_entry(RefundReceipt, _kept(kept, key), payment_id, amount, key).reference
+            self._db.execute(statement, asked)
+            kept = self._db.execute(query, (key,)).fetchone()
+        return same_entry(kind, _kept(kept, key), owner, amount, key)
 
     def invoices(self) -> Sequence[Invoice]:
         """Every invoice, oldest first."""

@@ -22,7 +22,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, TypeVar
@@ -34,6 +34,7 @@ from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import (
     VALUES,
+    Entry,
     check_not_older,
     created_at,
     customer_from_rows,
@@ -380,6 +381,11 @@ _REFUND: Final = (
     "SELECT position, payment_id, amount, currency FROM billing_refunds WHERE idempotency_key = ?"
 )
 _REFUNDS: Final = "SELECT position, payment_id, amount, currency FROM billing_refunds ORDER BY 1"
+#: Per kind of ledger entry: the field of its owner, the statements adding and finding it.
+_LEDGER: Final[Mapping[type[Invoice | RefundReceipt], tuple[str, str, str]]] = {
+    Invoice: ("order_id", _PUT_INVOICE, _INVOICE),
+    RefundReceipt: ("payment_id", _PUT_REFUND, _REFUND),
+}
 
 
 def _open_migrated(path: str | Path, busy_timeout: timedelta) -> sqlite3.Connection:
@@ -452,28 +458,24 @@ class SqliteBilling(HoldsConnection, Billing):
         self._db = _open_migrated(path, busy_timeout)
 
     def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
-        row = (storable(idempotency_key, "idempotency key"), storable(order_id, "order_id"))
-        asked = (*row, str(amount.amount), amount.currency)
-
-        def write(db: sqlite3.Connection) -> tuple[object, ...]:
-            db.execute(_PUT_INVOICE, asked)
-            kept: tuple[object, ...] = db.execute(_INVOICE, (idempotency_key,)).fetchone()
-            return kept
-
-        kept = _immediately(self._db, write)
-        return same_entry(Invoice, kept, order_id, amount, idempotency_key).reference
+        return self._entry(Invoice, order_id, amount, idempotency_key).reference
 
     def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
-        row = (storable(idempotency_key, "idempotency key"), storable(payment_id, "payment_id"))
-        asked = (*row, str(amount.amount), amount.currency)
+        return self._entry(RefundReceipt, payment_id, amount, idempotency_key).reference
+
+    def _entry(self, kind: type[Entry], owner: str, amount: Money, idempotency_key: str) -> Entry:
+        """The entry of `kind` under the key: added now, or the same one added before."""
+        field, statement, query = _LEDGER[kind]
+        key = storable(idempotency_key, "idempotency key")
+        asked = (key, storable(owner, field), str(amount.amount), amount.currency)
 
         def write(db: sqlite3.Connection) -> tuple[object, ...]:
-            db.execute(_PUT_REFUND, asked)
-            kept: tuple[object, ...] = db.execute(_REFUND, (idempotency_key,)).fetchone()
+            db.execute(statement, asked)
+            kept: tuple[object, ...] = db.execute(query, (idempotency_key,)).fetchone()
             return kept
 
         kept = _immediately(self._db, write)
-        return same_entry(RefundReceipt, kept, payment_id, amount, idempotency_key).reference
+        return same_entry(kind, kept, owner, amount, idempotency_key)
 
     def invoices(self) -> Sequence[Invoice]:
         """Every invoice, oldest first."""
