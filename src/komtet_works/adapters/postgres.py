@@ -17,19 +17,32 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Final, Self, TypeVar
+from typing import Final, TypeVar
 
 import pendulum
 import psycopg
 from psycopg import errors
 
-from komtet_works.adapters.codec import dumps_event, loads_event, storable
+from komtet_works.adapters.codec import storable
+from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
-from komtet_works.adapters.rows import customer_from_rows, ledger_entry, same_entry, target_rows
+from komtet_works.adapters.rows import (
+    Entry,
+    check_not_older,
+    created_at,
+    customer_from_rows,
+    event_rows,
+    ledger_entry,
+    orders_from_rows,
+    replay_differences,
+    replayed,
+    same_entry,
+    target_rows,
+)
 from komtet_works.domain.customers import Customer
-from komtet_works.domain.errors import ConcurrencyError, InvalidInput, UnknownOrder
+from komtet_works.domain.errors import ConcurrencyError, InvalidInput
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
@@ -62,7 +75,7 @@ _UPDATE_ORDER: Final = (
 _INSERT_EVENT: Final = (
     "INSERT INTO work_order_events"
     " (order_id, seq, type, at, actor_kind, actor_id, before, after, payload)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::json)"
+    " VALUES (%s, %s, %s, %s::timestamptz, %s, %s, %s, %s, %s::json)"
 )
 _INSERT_MESSAGE: Final = (
     "INSERT INTO outbox (id, order_id, customer_id, kind, body, created_at)"
@@ -109,41 +122,16 @@ def _text(value: str, field: str) -> str:
     return storable(value, field)
 
 
-def _event_rows(order: WorkOrder, expected_version: int) -> list[tuple[object, ...]]:
-    """The rows of the events `order` has beyond `expected_version`."""
-    return [
-        (
-            order.id,
-            seq,
-            type(event).__name__,
-            event.at,
-            event.actor.kind.value,
-            _text(event.actor.id, "actor id"),
-            None if event.before is None else event.before.value,
-            event.after.value,
-            dumps_event(event),
-        )
-        for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1)
-    ]
-
-
-class PostgresWorkOrders(WorkOrders, Outbox):
+class PostgresWorkOrders(HoldsConnection, WorkOrders, Outbox):
     """`WorkOrders` and `Outbox` on one PostgreSQL database; `dsn` is a libpq URI."""
+
+    _db: psycopg.Connection[tuple[object, ...]]
 
     def __init__(self, dsn: str, *, attempts: int = 20) -> None:
         self.dsn = dsn
         self._attempts = attempts
         self._db = psycopg.connect(dsn, autocommit=True)
         self._migrate()
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     # --- transactions -------------------------------------------------------------------
 
@@ -185,9 +173,7 @@ class PostgresWorkOrders(WorkOrders, Outbox):
     def get(self, order_id: str) -> WorkOrder:
         # text with NUL cannot be stored here, so no order has such an id
         rows = [] if "\x00" in order_id else self._db.execute(_EVENTS_OF, (order_id,)).fetchall()
-        if not rows:
-            raise UnknownOrder(f"no work order {order_id!r}")
-        return WorkOrder.replay(loads_event(str(payload)) for (payload,) in rows)
+        return replayed(order_id, [payload for (payload,) in rows])
 
     def save(
         self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
@@ -207,13 +193,11 @@ class PostgresWorkOrders(WorkOrders, Outbox):
         events: list[tuple[object, ...]] = []
         last: dict[str, datetime] = {}
         for order, expected_version in changes:
-            if order.version < expected_version:
-                raise ConcurrencyError(
-                    f"order {order.id!r} at version {order.version} is older than version "
-                    f"{expected_version}"
-                )
+            check_not_older(order, expected_version)
             order_id = _text(order.id, "order_id")
-            events.extend(_event_rows(order, expected_version))
+            for event in order.events[expected_version:]:
+                _text(event.actor.id, "actor id")
+            events.extend(event_rows(order, expected_version))
             last[order.id] = order.events[-1].at
             works = order.works
             row = (
@@ -234,9 +218,9 @@ class PostgresWorkOrders(WorkOrders, Outbox):
                 _text(m.customer_id, "message customer_id"),
                 m.kind.value,
                 _text(m.body, "message body"),
-                last.get(m.order_id) or max(last.values()),
+                at,
             )
-            for m in messages
+            for m, at in zip(messages, created_at(messages, last), strict=True)
         ]
 
         def write(db: psycopg.Connection[tuple[object, ...]]) -> None:
@@ -286,29 +270,10 @@ class PostgresWorkOrders(WorkOrders, Outbox):
             return row, [str(p) for (p,) in db.execute(_EVENTS_OF, (order_id,))]
 
         row, payloads = self._transaction(read)
-        if row is None:
-            raise UnknownOrder(f"no work order {order_id!r}")
-        order = WorkOrder.replay(loads_event(p) for p in payloads)
-        replayed = (
-            order.customer_id,
-            order.state.value,
-            order.version,
-            order.works.claim_deadline,
-            order.works.due,
-        )
-        names = ("customer_id", "state", "version", "claim_deadline", "due")
-        return [
-            f"{name}: stored {stored!r}, replay gives {again!r}"
-            for name, stored, again in zip(names, row, replayed, strict=True)
-            if stored != again
-        ]
+        return replay_differences(order_id, row, payloads, instant=lambda at: at)
 
     def _orders(self, query: str, parameter: object) -> list[WorkOrder]:
-        rows = self._db.execute(query, (parameter,)).fetchall()
-        return [
-            WorkOrder.replay(loads_event(str(payload)) for _, payload in group)
-            for _, group in itertools.groupby(rows, key=lambda r: r[0])
-        ]
+        return orders_from_rows(self._db.execute(query, (parameter,)).fetchall())
 
     # --- Outbox -----------------------------------------------------------------------------
 
@@ -349,6 +314,11 @@ _REFUND: Final = (
     "SELECT position, payment_id, amount, currency FROM billing_refunds WHERE idempotency_key = %s"
 )
 _REFUNDS: Final = "SELECT position, payment_id, amount, currency FROM billing_refunds ORDER BY 1"
+#: Per kind of ledger entry: the field of its owner, the statements adding and finding it.
+_LEDGER: Final[Mapping[type[Invoice | RefundReceipt], tuple[str, str, str]]] = {
+    Invoice: ("order_id", _PUT_INVOICE, _INVOICE),
+    RefundReceipt: ("payment_id", _PUT_REFUND, _REFUND),
+}
 
 
 def _connect_migrated(dsn: str) -> psycopg.Connection[tuple[object, ...]]:
@@ -358,20 +328,13 @@ def _connect_migrated(dsn: str) -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(dsn, autocommit=True)
 
 
-class PostgresCustomerDirectory(CustomerDirectory):
+class PostgresCustomerDirectory(HoldsConnection, CustomerDirectory):
     """The hosting's customers in PostgreSQL: targets and Site Maintenance in tables."""
+
+    _db: psycopg.Connection[tuple[object, ...]]
 
     def __init__(self, dsn: str) -> None:
         self._db = _connect_migrated(dsn)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     def find(self, customer_id: str) -> Customer | None:
         if "\x00" in customer_id:  # no such id can be stored
@@ -396,36 +359,29 @@ class PostgresCustomerDirectory(CustomerDirectory):
             cursor.executemany(_PUT_TARGET, rows)
 
 
-class PostgresBilling(Billing):
+class PostgresBilling(HoldsConnection, Billing):
     """A billing ledger in PostgreSQL: invoices and refunds, once per idempotency key."""
+
+    _db: psycopg.Connection[tuple[object, ...]]
 
     def __init__(self, dsn: str) -> None:
         self._db = _connect_migrated(dsn)
 
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
     def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
-        key = _text(idempotency_key, "idempotency key")
-        asked = (key, _text(order_id, "order_id"), amount.amount, amount.currency)
-        with self._db.transaction():
-            self._db.execute(_PUT_INVOICE, asked)
-            kept = self._db.execute(_INVOICE, (key,)).fetchone()
-        return same_entry(Invoice, _kept(kept, key), order_id, amount, key).reference
+        return self._entry(Invoice, order_id, amount, idempotency_key).reference
 
     def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
+        return self._entry(RefundReceipt, payment_id, amount, idempotency_key).reference
+
+    def _entry(self, kind: type[Entry], owner: str, amount: Money, idempotency_key: str) -> Entry:
+        """The entry of `kind` under the key: added now, or the same one added before."""
+        field, statement, query = _LEDGER[kind]
         key = _text(idempotency_key, "idempotency key")
-        asked = (key, _text(payment_id, "payment_id"), amount.amount, amount.currency)
+        asked = (key, _text(owner, field), amount.amount, amount.currency)
         with self._db.transaction():
-            self._db.execute(_PUT_REFUND, asked)
-            kept = self._db.execute(_REFUND, (key,)).fetchone()
-        return same_entry(RefundReceipt, _kept(kept, key), payment_id, amount, key).reference
+            self._db.execute(statement, asked)
+            kept = self._db.execute(query, (key,)).fetchone()
+        return same_entry(kind, _kept(kept, key), owner, amount, key)
 
     def invoices(self) -> Sequence[Invoice]:
         """Every invoice, oldest first."""

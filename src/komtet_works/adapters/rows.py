@@ -1,4 +1,4 @@
-"""Rows of the host-side tables (customers, the billing ledger) that both SQL stores share.
+"""Rows that both SQL stores share: work orders and their events, customers, the ledger.
 
 The SQL differs between SQLite and PostgreSQL; what a row means does not, so it is
 written once here.
@@ -6,21 +6,122 @@ written once here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Final, TypeVar
 
 import attrs
 
-from komtet_works.adapters.codec import storable
+from komtet_works.adapters.codec import dumps_event_at, loads_event, storable
 from komtet_works.domain.customers import Customer, TargetKind
-from komtet_works.domain.errors import BillingFailed, InvalidInput
+from komtet_works.domain.errors import BillingFailed, ConcurrencyError, InvalidInput, UnknownOrder
+from komtet_works.domain.lifecycle import ActorKind, State
 from komtet_works.domain.money import Money
+from komtet_works.domain.work_order import WorkOrder
+from komtet_works.ports import Message
 from komtet_works.ports.billing import Invoice, RefundReceipt
 
 Entry = TypeVar("Entry", Invoice, RefundReceipt)
 
 #: The prefix of the references the ledger gives, followed by the row's position.
 PREFIXES: Final[dict[type[Invoice | RefundReceipt], str]] = {Invoice: "inv", RefundReceipt: "rf"}
+
+
+#: The columns of an order row that replaying its events must give again.
+ORDER_COLUMNS: Final = ("customer_id", "state", "version", "claim_deadline", "due")
+
+
+def check_not_older(order: WorkOrder, expected_version: int) -> None:
+    """`ConcurrencyError` if `order` is older than the version it would be saved over."""
+    if order.version < expected_version:
+        raise ConcurrencyError(
+            f"order {order.id!r} at version {order.version} is older than version "
+            f"{expected_version}"
+        )
+
+
+#: (order_id, seq, type, at, actor_kind, actor_id, before, after, payload); `at` in ISO 8601.
+EventRow = tuple[str, int, str, str, object, str, object, object, str]
+
+#: Values of the enums in rows, looked up: `Enum.value` is a Python-level property.
+VALUES: Final[Mapping[State | ActorKind | None, str | None]] = {
+    None: None,
+    **{member: member.value for member in (*State, *ActorKind)},
+}
+
+
+def event_rows(order: WorkOrder, expected_version: int) -> list[EventRow]:
+    """The rows of the events `order` has beyond `expected_version`."""
+    rows: list[EventRow] = []
+    for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1):
+        at, payload = dumps_event_at(event)
+        actor = event.actor
+        kind, before, after = VALUES[actor.kind], VALUES[event.before], VALUES[event.after]
+        rows.append(
+            (order.id, seq, type(event).__name__, at, kind, actor.id, before, after, payload)
+        )
+    return rows
+
+
+def created_at(messages: Sequence[Message], last: Mapping[str, datetime]) -> list[datetime]:
+    """When each message was made: the last step of its order in the batch, else the latest.
+
+    `last` maps each order of the batch to its last step's instant.  Instants are
+    compared, not their ISO 8601 texts, which do not sort in time across UTC offsets.
+    Messages with no order in the batch cannot be dated: `InvalidInput`.
+    """
+    if not last:
+        if messages:
+            raise InvalidInput(
+                "messages are saved with the orders they are about", field="messages"
+            )
+        return []
+    latest = max(last.values())
+    return [last.get(message.order_id, latest) for message in messages]
+
+
+def replayed(order_id: str, payloads: Sequence[object]) -> WorkOrder:
+    """The order whose stored event payloads are `payloads`; none: `UnknownOrder`."""
+    if not payloads:
+        raise UnknownOrder(f"no work order {order_id!r}")
+    return WorkOrder.replay(loads_event(str(payload)) for payload in payloads)
+
+
+def orders_from_rows(rows: Iterable[tuple[object, ...]]) -> list[WorkOrder]:
+    """The orders in (order_id, payload) rows that hold each order's events together."""
+    return [
+        WorkOrder.replay(loads_event(str(payload)) for _, payload in group)
+        for _, group in itertools.groupby(rows, key=lambda row: row[0])
+    ]
+
+
+def replay_differences(
+    order_id: str,
+    row: Sequence[object] | None,
+    payloads: Sequence[object],
+    *,
+    instant: Callable[[datetime | None], object],
+) -> list[str]:
+    """How the stored order row (`ORDER_COLUMNS`) differs from replaying its events.
+
+    `instant` turns a replayed instant into the form the store keeps it in.
+    """
+    if row is None:
+        raise UnknownOrder(f"no work order {order_id!r}")
+    order = WorkOrder.replay(loads_event(str(payload)) for payload in payloads)
+    again = (
+        order.customer_id,
+        order.state.value,
+        order.version,
+        instant(order.works.claim_deadline),
+        instant(order.works.due),
+    )
+    return [
+        f"{name}: stored {stored!r}, replay gives {replay!r}"
+        for name, stored, replay in zip(ORDER_COLUMNS, row, again, strict=True)
+        if stored != replay
+    ]
 
 
 def _name(value: str, field: str) -> str:

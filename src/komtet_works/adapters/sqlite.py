@@ -25,17 +25,31 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final, Self, TypeVar
+from typing import Final, TypeVar
 
 import pendulum
 
-from komtet_works.adapters.codec import dumps_event_at, loads_event, storable
+from komtet_works.adapters.codec import storable
+from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
-from komtet_works.adapters.rows import customer_from_rows, ledger_entry, same_entry, target_rows
+from komtet_works.adapters.rows import (
+    VALUES,
+    Entry,
+    check_not_older,
+    created_at,
+    customer_from_rows,
+    event_rows,
+    ledger_entry,
+    orders_from_rows,
+    replay_differences,
+    replayed,
+    same_entry,
+    target_rows,
+)
 from komtet_works.domain.customers import Customer
-from komtet_works.domain.errors import ConcurrencyError, UnknownOrder
+from komtet_works.domain.errors import ConcurrencyError
 from komtet_works.domain.instants import require_aware
-from komtet_works.domain.lifecycle import ActorKind, State
+from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import (
@@ -115,8 +129,10 @@ def _busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
-class SqliteWorkOrders(WorkOrders, Outbox):
+class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
     """`WorkOrders` and `Outbox` on one SQLite file; open with a path or ``":memory:"``."""
+
+    _db: sqlite3.Connection
 
     def __init__(
         self,
@@ -138,15 +154,6 @@ class SqliteWorkOrders(WorkOrders, Outbox):
         self._retrying(lambda: self._db.execute("PRAGMA journal_mode = WAL").fetchone())
         self._db.execute("PRAGMA synchronous = FULL")
         self._migrate()
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     # --- transactions -------------------------------------------------------------------
 
@@ -217,9 +224,7 @@ class SqliteWorkOrders(WorkOrders, Outbox):
 
     def get(self, order_id: str) -> WorkOrder:
         rows = self._retrying(lambda: self._db.execute(_EVENTS_OF, (order_id,)).fetchall())
-        if not rows:
-            raise UnknownOrder(f"no work order {order_id!r}")
-        return WorkOrder.replay(loads_event(payload) for (payload,) in rows)
+        return replayed(order_id, [payload for (payload,) in rows])
 
     def save(
         self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
@@ -237,19 +242,19 @@ class SqliteWorkOrders(WorkOrders, Outbox):
         inserts: list[tuple[object, ...]] = []
         updates: list[tuple[object, ...]] = []
         events: list[tuple[object, ...]] = []
-        last: dict[str, str] = {}
+        last: dict[str, datetime] = {}
         for order, expected_version in changes:
-            _check_not_older(order, expected_version)
-            rows = _event_rows(order, expected_version)
+            check_not_older(order, expected_version)
+            rows = event_rows(order, expected_version)
             events.extend(rows)
-            last[order.id] = rows[-1][3] if rows else order.events[-1].at.isoformat()
+            last[order.id] = order.events[-1].at
             works = order.works
             row = (
-                _VALUES[order.state],
+                VALUES[order.state],
                 order.version,
                 micros(works.claim_deadline),
                 micros(works.due),
-                last[order.id],
+                rows[-1][3] if rows else last[order.id].isoformat(),
             )
             if expected_version == 0:
                 inserts.append((order.id, order.customer_id, *row))
@@ -262,9 +267,9 @@ class SqliteWorkOrders(WorkOrders, Outbox):
                 m.customer_id,
                 m.kind.value,
                 storable(m.body, "message body"),
-                last.get(m.order_id, max(last.values(), default="")),
+                at.isoformat(),
             )
-            for m in messages
+            for m, at in zip(messages, created_at(messages, last), strict=True)
         ]
 
         def write(db: sqlite3.Connection) -> None:
@@ -307,29 +312,12 @@ class SqliteWorkOrders(WorkOrders, Outbox):
             return row, [payload for (payload,) in db.execute(_EVENTS_OF, (order_id,))]
 
         row, payloads = self._read(read)
-        if row is None:
-            raise UnknownOrder(f"no work order {order_id!r}")
-        order = WorkOrder.replay(loads_event(p) for p in payloads)
-        replayed = (
-            order.customer_id,
-            order.state.value,
-            order.version,
-            micros(order.works.claim_deadline),
-            micros(order.works.due),
-        )
-        names = ("customer_id", "state", "version", "claim_deadline", "due")
-        return [
-            f"{name}: stored {stored!r}, replay gives {again!r}"
-            for name, stored, again in zip(names, row, replayed, strict=True)
-            if stored != again
-        ]
+        return replay_differences(order_id, row, payloads, instant=micros)
 
     def _orders(self, query: str, parameter: object) -> list[WorkOrder]:
-        rows = self._retrying(lambda: self._db.execute(query, (parameter,)).fetchall())
-        return [
-            WorkOrder.replay(loads_event(payload) for _, payload in group)
-            for _, group in itertools.groupby(rows, key=lambda r: r[0])
-        ]
+        return orders_from_rows(
+            self._retrying(lambda: self._db.execute(query, (parameter,)).fetchall())
+        )
 
     # --- Outbox -----------------------------------------------------------------------------
 
@@ -344,37 +332,6 @@ class SqliteWorkOrders(WorkOrders, Outbox):
 
 def json_list(values: Iterable[str]) -> str:
     return json.dumps(list(values))
-
-
-def _check_not_older(order: WorkOrder, expected_version: int) -> None:
-    if order.version < expected_version:
-        raise ConcurrencyError(
-            f"order {order.id!r} at version {order.version} is older than version "
-            f"{expected_version}"
-        )
-
-
-#: (order_id, seq, type, at, actor_kind, actor_id, before, after, payload)
-_EventRow = tuple[str, int, str, str, object, str, object, object, str]
-
-#: Values of the enums in event rows, looked up: `Enum.value` is a Python-level property.
-_VALUES: Final[Mapping[State | ActorKind | None, str | None]] = {
-    None: None,
-    **{member: member.value for member in (*State, *ActorKind)},
-}
-
-
-def _event_rows(order: WorkOrder, expected_version: int) -> list[_EventRow]:
-    """The rows of the events `order` has beyond `expected_version`."""
-    rows: list[_EventRow] = []
-    for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1):
-        at, payload = dumps_event_at(event)
-        actor = event.actor
-        kind, before, after = _VALUES[actor.kind], _VALUES[event.before], _VALUES[event.after]
-        rows.append(
-            (order.id, seq, type(event).__name__, at, kind, actor.id, before, after, payload)
-        )
-    return rows
 
 
 def _stale(db: sqlite3.Connection, order_id: str, expected: int) -> ConcurrencyError:
@@ -424,6 +381,11 @@ _REFUND: Final = (
     "SELECT position, payment_id, amount, currency FROM billing_refunds WHERE idempotency_key = ?"
 )
 _REFUNDS: Final = "SELECT position, payment_id, amount, currency FROM billing_refunds ORDER BY 1"
+#: Per kind of ledger entry: the field of its owner, the statements adding and finding it.
+_LEDGER: Final[Mapping[type[Invoice | RefundReceipt], tuple[str, str, str]]] = {
+    Invoice: ("order_id", _PUT_INVOICE, _INVOICE),
+    RefundReceipt: ("payment_id", _PUT_REFUND, _REFUND),
+}
 
 
 def _open_migrated(path: str | Path, busy_timeout: timedelta) -> sqlite3.Connection:
@@ -459,20 +421,13 @@ def _immediately(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T
     return result
 
 
-class SqliteCustomerDirectory(CustomerDirectory):
+class SqliteCustomerDirectory(HoldsConnection, CustomerDirectory):
     """The hosting's customers in the SQLite file: targets and Site Maintenance in tables."""
+
+    _db: sqlite3.Connection
 
     def __init__(self, path: str | Path, *, busy_timeout: timedelta = timedelta(seconds=5)) -> None:
         self._db = _open_migrated(path, busy_timeout)
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
 
     def find(self, customer_id: str) -> Customer | None:
         # No transaction needed: `put` replaces a customer's rows atomically, and no
@@ -494,44 +449,33 @@ class SqliteCustomerDirectory(CustomerDirectory):
         _immediately(self._db, write)
 
 
-class SqliteBilling(Billing):
+class SqliteBilling(HoldsConnection, Billing):
     """A billing ledger in the SQLite file: invoices and refunds, once per idempotency key."""
+
+    _db: sqlite3.Connection
 
     def __init__(self, path: str | Path, *, busy_timeout: timedelta = timedelta(seconds=5)) -> None:
         self._db = _open_migrated(path, busy_timeout)
 
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
     def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
-        row = (storable(idempotency_key, "idempotency key"), storable(order_id, "order_id"))
-        asked = (*row, str(amount.amount), amount.currency)
-
-        def write(db: sqlite3.Connection) -> tuple[object, ...]:
-            db.execute(_PUT_INVOICE, asked)
-            kept: tuple[object, ...] = db.execute(_INVOICE, (idempotency_key,)).fetchone()
-            return kept
-
-        kept = _immediately(self._db, write)
-        return same_entry(Invoice, kept, order_id, amount, idempotency_key).reference
+        return self._entry(Invoice, order_id, amount, idempotency_key).reference
 
     def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
-        row = (storable(idempotency_key, "idempotency key"), storable(payment_id, "payment_id"))
-        asked = (*row, str(amount.amount), amount.currency)
+        return self._entry(RefundReceipt, payment_id, amount, idempotency_key).reference
+
+    def _entry(self, kind: type[Entry], owner: str, amount: Money, idempotency_key: str) -> Entry:
+        """The entry of `kind` under the key: added now, or the same one added before."""
+        field, statement, query = _LEDGER[kind]
+        key = storable(idempotency_key, "idempotency key")
+        asked = (key, storable(owner, field), str(amount.amount), amount.currency)
 
         def write(db: sqlite3.Connection) -> tuple[object, ...]:
-            db.execute(_PUT_REFUND, asked)
-            kept: tuple[object, ...] = db.execute(_REFUND, (idempotency_key,)).fetchone()
+            db.execute(statement, asked)
+            kept: tuple[object, ...] = db.execute(query, (idempotency_key,)).fetchone()
             return kept
 
         kept = _immediately(self._db, write)
-        return same_entry(RefundReceipt, kept, payment_id, amount, idempotency_key).reference
+        return same_entry(kind, kept, owner, amount, idempotency_key)
 
     def invoices(self) -> Sequence[Invoice]:
         """Every invoice, oldest first."""
