@@ -38,7 +38,7 @@ from komtet_works.domain.lifecycle import State
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
-from komtet_works.ports import Billing, Clock, CustomerDirectory, Outbox, WorkOrders
+from komtet_works.ports import Billing, Clock, CustomerDirectory, WorkOrders
 from komtet_works.relay import relay
 from komtet_works.use_cases import CLOSING_JOB, WorkOrderService
 from komtet_works.wire import decimal_text, quote_json
@@ -46,7 +46,6 @@ from komtet_works.wire import decimal_text, quote_json
 if TYPE_CHECKING:
     from komtet_works.cli import Subparsers
 
-#: The closing job's name in the events it records.
 POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
 #: The zone of the human output and of the business calendar: the provider's.
 PROVIDER_ZONE: Final = Policy().provider_timezone
@@ -61,7 +60,7 @@ class DatabaseUnavailable(KomtetWorksError):
 # --- the wiring ------------------------------------------------------------------------------
 
 
-class Store(WorkOrders, Outbox, Protocol):
+class Store(WorkOrders, Protocol):
     """What the SQL stores offer beyond the ports: the closing job's query, and closing."""
 
     def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]: ...
@@ -77,7 +76,7 @@ class Directory(CustomerDirectory, Protocol):
     def close(self) -> None: ...
 
 
-class Ledger(Billing, Protocol):
+class BillingLedger(Billing, Protocol):
     def close(self) -> None: ...
 
 
@@ -134,7 +133,7 @@ def _database_error(db: str, error: BaseException) -> str:
     return f"{where}: {' '.join(str(error).split()) or type(error).__name__}"
 
 
-def _open(db: str) -> tuple[Store, Directory, Ledger, tuple[type[Exception], ...]]:
+def _open(db: str) -> tuple[Store, Directory, BillingLedger, tuple[type[Exception], ...]]:
     """The store, directory and ledger of database `db`, and the errors its driver raises."""
     if db.startswith(POSTGRES_SCHEMES):
         import psycopg  # noqa: PLC0415 - the optional extra 'postgres'
