@@ -175,11 +175,7 @@ def order_json(order: WorkOrder) -> dict[str, Any]:
     ledger, works = order.ledger, order.works
     backup = works.backup
     return {
-        "id": order.id,
-        "customer_id": order.customer_id,
-        "target": {"kind": order.target.kind.value, "name": order.target.name},
-        "state": order.state.value,
-        "version": order.version,
+        **summary_json(order),
         "problem": order.problem,
         "supplements": list(order.supplements),
         "current_quote": None if ledger.current_quote is None else quote_json(ledger.current_quote),
