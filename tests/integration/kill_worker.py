@@ -36,7 +36,6 @@ from komtet_works.adapters.postgres import (
 from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory, SqliteWorkOrders
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import ConcurrencyError, KomtetWorksError, NotificationFailed
-from komtet_works.domain.events import Actor
 from komtet_works.domain.lifecycle import TERMINAL, Action, State
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.work_order import WorkOrder
@@ -45,7 +44,7 @@ from komtet_works.ports import Billing, CustomerDirectory, Message, Notifier
 from komtet_works.relay import relay
 from komtet_works.testing import DurableStore
 from komtet_works.testing.orders import START
-from komtet_works.use_cases import WorkOrderService
+from komtet_works.use_cases import CLOSING_JOB, WorkOrderService
 
 #: The hosting's customers: two sites each (one under Site Maintenance: the discount), a server.
 CUSTOMERS: Final = tuple(
@@ -231,7 +230,7 @@ class Worker:
             case Action.SETTLE_REFUND:
                 return service.settle_refunds(order.id)
             case _:
-                return service.close(order.id, by=Actor.system("closing-job"))
+                return service.close(order.id, by=CLOSING_JOB)
 
 
 OUTCOME: Final = {

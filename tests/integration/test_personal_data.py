@@ -34,7 +34,6 @@ from komtet_works.adapters.memory import (
 from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory, SqliteWorkOrders
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import InvalidTransition, NotificationFailed
-from komtet_works.domain.events import Actor
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
 from komtet_works.ports import Billing, CustomerDirectory, Message
@@ -42,7 +41,7 @@ from komtet_works.relay import relay
 from komtet_works.scenarios.loading import parse_scenario
 from komtet_works.scenarios.runner import run_scenario
 from komtet_works.testing import OrdersWithOutbox
-from komtet_works.use_cases import WorkOrderService
+from komtet_works.use_cases import CLOSING_JOB, WorkOrderService
 
 #: The customer's identity: kept as ids in the domain, never written to a log.
 EMAIL: Final = "ivan.petrov.1984@mail.example"
@@ -202,7 +201,7 @@ def whole_lives(host: Host) -> list[WorkOrder]:
     service.complete("wo-claimed", staff_id=STAFF)
     host.notifier.down = False
     host.at(80)
-    service.close("wo-claimed", by=Actor.system("closing-job"))
+    service.close("wo-claimed", by=CLOSING_JOB)
     with pytest.raises(InvalidTransition):
         service.supplement("wo-claimed", customer_id=EMAIL, text=TEXTS["supplement"])
 

@@ -34,6 +34,7 @@ from komtet_works.adapters import (
     ManualClock,
 )
 from komtet_works.testing.orders import START
+from komtet_works.use_cases import BILLING
 from strategies import TARGET_NAMES, customer_targets, customers
 
 STAFF = Actor.staff("s1")
@@ -213,7 +214,7 @@ def test_a_subscription_that_ends_after_the_estimate_keeps_the_quote(minutes: in
     assert quote is not None
     at = START.add(hours=1) + timedelta(minutes=minutes)
     paid = order.pay(
-        by=Actor.system("billing"),
+        by=BILLING,
         at=at,
         payment=Payment("pay-1", quote.total, at),
         policy=Policy(),

@@ -99,7 +99,7 @@ from komtet_works.domain.events import (
 )
 from komtet_works.domain.lifecycle import ACTORS, TERMINAL
 from komtet_works.ports import MessageKind
-from komtet_works.use_cases import REFUNDS
+from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
 
 START: Final = pendulum.datetime(2025, 3, 3, 9, tz="Europe/Moscow")
 CLAIM_WINDOW: Final = timedelta(hours=72)
@@ -450,7 +450,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         model = self.expected[order_id]
         if model.state is State.REQUESTED:
             return NoCurrentQuote
-        refusal = self._refusal(order_id, Action.PAY, Actor.system("billing"))
+        refusal = self._refusal(order_id, Action.PAY, BILLING)
         if refusal is not None:
             return refusal
         assert model.payable_until is not None
@@ -805,7 +805,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         owner = self.expected[order_id].owner
         actors = {
             "staff": Actor.staff("sam"),
-            "closing job": Actor.system("closing-job"),
+            "closing job": CLOSING_JOB,
             "owner": Actor.customer(owner),
             "stranger": Actor.customer("mallory"),
         }
@@ -892,7 +892,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         for at in (self.clock.now(), deadline, deadline + timedelta(microseconds=1)):
             if model.state is State.COMPLETED:
                 self.clock.set(max(self.clock.now(), at))
-                self._close(order_id, Actor.system("closing-job"))
+                self._close(order_id, CLOSING_JOB)
 
     @rule(
         by=st.one_of(

@@ -58,6 +58,7 @@ from komtet_works.adapters import (
 )
 from komtet_works.ports import Message, MessageKind
 from komtet_works.relay import relay
+from komtet_works.use_cases import BILLING, CLOSING_JOB
 
 MOSCOW = "Europe/Moscow"
 #: A Monday, an hour before the office opens (10:00-19:00 Moscow time).
@@ -443,7 +444,7 @@ def test_a_payment_of_the_quote_total_pays_the_order(world: World) -> None:
     order = world.service.record_payment("wo-1", payment_id="pay-1", amount="2000.00")
 
     assert (State.PAID, Money.of("2000.00")) == (order.state, order.ledger.paid)
-    assert Actor.system("billing") == order.events[-1].actor
+    assert BILLING == order.events[-1].actor
     assert order == world.orders.get("wo-1")
 
 
@@ -1135,7 +1136,7 @@ def test_an_order_does_not_close_while_claims_can_be_filed(world: World) -> None
         world,
         "wo-1",
         ClaimWindowOpen,
-        lambda: world.service.close("wo-1", by=Actor.system("closing-job")),
+        lambda: world.service.close("wo-1", by=CLOSING_JOB),
     )
 
 
@@ -1146,7 +1147,7 @@ def test_an_order_closes_after_the_claim_window(world: World) -> None:
     assert completed.works.claim_deadline is not None
     world.clock.set(completed.works.claim_deadline.add(microseconds=1))
 
-    order = world.service.close("wo-1", by=Actor.system("closing-job"))
+    order = world.service.close("wo-1", by=CLOSING_JOB)
 
     assert State.CLOSED is order.state
     refused(
