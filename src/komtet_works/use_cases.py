@@ -2,8 +2,10 @@
 the version it loaded, and talks to the outside world through the ports.
 
 Side effects that an external system may see twice (refunds, invoices, messages) carry
-idempotency keys derived from the order, so a use case retried after a failure or a
-`ConcurrencyError` asks for nothing twice.
+idempotency keys built from structured parts (`domain.keys`), so a use case retried after
+a failure or a `ConcurrencyError` asks for nothing twice.  Invoices and their voids, and
+refunds of payments the rules refuse, are billing commands committed with the change that
+owes them and carried out after the commit (the billing outbox, `relay.relay_billing`).
 
 A refund is two commits: the intent (`refunding` / `cancelling`) is saved against the
 loaded version first, so a concurrent writer wins or loses before any money moves; then
@@ -17,26 +19,37 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from decimal import Decimal
+from typing import NoReturn
 
 import pendulum
 
+from komtet_works.domain.commands import RefundPayment, lapsed, owed, refund_key
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import (
+    InvalidInput,
+    KomtetWorksError,
     OrderExists,
+    OutOfOrder,
+    PaymentBelongsToAnotherOrder,
+    PaymentConflict,
     RestoreFailed,
+    RuleViolation,
     UnknownCustomer,
     UnknownOrder,
+    refusal,
 )
 from komtet_works.domain.events import Actor
 from komtet_works.domain.instants import require_aware
+from komtet_works.domain.intake import ConflictingReport, ReportedPayment
+from komtet_works.domain.keys import operation_key
 from komtet_works.domain.ledger import Payment, Refund
-from komtet_works.domain.lifecycle import Action, State
+from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, Action, State
 from komtet_works.domain.money import Money
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.scheduling import finish_after
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import Backup, ClaimOutcome
+from komtet_works.domain.works import Backup, ClaimOutcome, WithdrawalReason
 from komtet_works.ports import (
     Backups,
     Billing,
@@ -48,7 +61,7 @@ from komtet_works.ports import (
     Notifier,
     WorkOrders,
 )
-from komtet_works.relay import deliver
+from komtet_works.relay import carry_out, deliver
 
 log = logging.getLogger(__name__)
 
@@ -101,31 +114,41 @@ class WorkOrderService:
         self,
         order: WorkOrder,
         *,
-        expected_version: int,
+        before: WorkOrder | None,
         tell: tuple[MessageKind, str] | None = None,
+        payments: tuple[ReportedPayment, ...] = (),
     ) -> None:
-        """Commit `order` and, in the same unit of work, the message (kind, text) it owes
-        its customer; then try to deliver that message.
+        """Commit the change from `before` (None: a new order) to `order` and, in the same
+        unit of work, the message (kind, text) it owes its customer, the billing commands
+        it owes (`domain.commands.owed`) and the `payments` it applied; then carry out the
+        commands and deliver the message.
 
-        Delivery failing is not the step failing: the step is committed, so any error after
-        the commit leaves the message in the outbox for the relay job
-        (`komtet_works.relay.relay`) and is logged by its class only (messages of outside
-        systems can carry personal data).
+        What happens after the commit is not the step: any error there leaves the command
+        or the message in its outbox for the relay jobs (`komtet_works.relay`), and is
+        logged by its class only (messages of outside systems can carry personal data).
         """
         messages: tuple[Message, ...] = ()
         if tell is not None:
             kind, body = tell
             messages = (
                 Message(
-                    id=f"{order.id}:{order.version}:{kind.value}",
+                    id=operation_key("message", order.id, order.version, kind.value),
                     order_id=order.id,
                     customer_id=order.customer_id,
                     kind=kind,
                     body=body,
                 ),
             )
-        self.orders.save(order, expected_version=expected_version, messages=messages)
+        commands = owed(before, order)
+        self.orders.save(
+            order,
+            expected_version=0 if before is None else before.version,
+            messages=messages,
+            commands=commands,
+            payments=payments,
+        )
         log.info("order %s v%d: %s", order.id, order.version, type(order.events[-1]).__name__)
+        self._after_commit(order.id)
         for message in messages:
             try:
                 deliver(self.orders, self.notifier, message)
@@ -137,6 +160,22 @@ class WorkOrderService:
                     type(error).__name__,
                 )
 
+    def _after_commit(self, order_id: str) -> None:
+        """Carry out the order's committed billing commands, oldest first (a void after the
+        invoice it voids); the first failure leaves it and the later ones in the billing
+        outbox for `relay.relay_billing`."""
+        for command in self.orders.pending_commands(order_id=order_id):
+            try:
+                carry_out(self.orders, self.billing, command)
+            except Exception as error:  # noqa: BLE001 - committed already; the relay job retries
+                log.warning(
+                    "order %s: billing command %s stays in the outbox for the relay job (%s)",
+                    order_id,
+                    type(command).__name__,
+                    type(error).__name__,
+                )
+                return
+
     def _change(
         self,
         order_id: str,
@@ -147,11 +186,7 @@ class WorkOrderService:
         order = self.orders.get(order_id)
         changed = step(order, self.clock.now())
         if changed is not order:
-            self._save(
-                changed,
-                expected_version=order.version,
-                tell=None if tell is None else tell(changed),
-            )
+            self._save(changed, before=order, tell=None if tell is None else tell(changed))
         return changed
 
     def _refund_all(self, order: WorkOrder) -> tuple[Refund, ...]:
@@ -163,7 +198,7 @@ class WorkOrderService:
                 self.billing.refund(
                     payment_id=due.payment_id,
                     amount=due.amount,
-                    idempotency_key=f"{order.id}:refund:{due.payment_id}",
+                    idempotency_key=refund_key(due.payment_id),
                 ),
             )
             for due in order.ledger.refunds_due()
@@ -175,7 +210,7 @@ class WorkOrderService:
         The refund has gone out by then and must stay on record (decision D-RESTORE).  A
         cancellation has no works to undo: None.
         """
-        if order.state is State.CANCELLING:
+        if order.state in BEFORE_THE_WORKS:
             return None
         backup = order.works.backup
         if backup is None:
@@ -212,7 +247,7 @@ class WorkOrderService:
             at=self.clock.now(),
             hosting_fault=hosting_fault,
         )
-        self._save(order, expected_version=0)
+        self._save(order, before=None)
         return order
 
     def supplement(self, order_id: str, *, customer_id: str, text: str) -> WorkOrder:
@@ -234,16 +269,9 @@ class WorkOrderService:
             policy=self.policy,
         )
         quote = estimated.ledger.quotes[-1]
-        # The invoice first: if billing is down, nothing is saved, and a retry asks for the
-        # same invoice (the key names the version the estimate will have).
-        self.billing.request_payment(
-            order_id=order_id,
-            amount=quote.total,
-            idempotency_key=f"{order_id}:invoice:{estimated.version}",
-        )
         self._save(
             estimated,
-            expected_version=order.version,
+            before=order,
             tell=(
                 MessageKind.QUOTE_ISSUED,
                 f"{quote.billable_hours} h, {quote.total} to pay until "
@@ -259,30 +287,84 @@ class WorkOrderService:
     def record_payment(
         self, order_id: str, *, payment_id: str, amount: object, currency: str | None = None
     ) -> WorkOrder:
-        """The billing system reports a payment.  Idempotent per `payment_id`.
+        """The billing system reports a payment: recorded once, by its id (rule K2).
 
-        `currency` is the one the billing system reports, by default the order's: money in
-        another currency never matches the quote (rule M3), so it is `amount_mismatch`.
+        `currency` is the one the billing system reports, by default the order's.  A
+        payment the rules refuse for its order (another amount or currency, no current
+        quote, an order that takes no payment, an unknown order) is kept unapplied and,
+        under the default policy, refunded in full at once (D-UNAPPLIED); the refusal is
+        then raised.  An id that paid another order, or reported with another amount, is
+        kept as a conflict for staff and refused; neither order changes.  The same report
+        again changes nothing: it returns the order, or raises the same refusal.
         """
-        order = self.orders.get(order_id)
+        try:
+            order: WorkOrder | None = self.orders.get(order_id)
+        except UnknownOrder:
+            order = None
         now = self.clock.now()
-        money = Money.of(amount, order.ledger.currency if currency is None else currency)
-        payment = Payment(payment_id, money, now)
-        paid = order.pay(
-            by=BILLING,
-            at=now,
-            payment=payment,
-            policy=self.policy,
-            tariff=self.tariff,
-            customer=self._customer(order.customer_id),
-        )
+        if currency is None:
+            currency = order.ledger.currency if order is not None else Money.zero().currency
+        payment = Payment(payment_id, Money.of(amount, currency), now)
+        first = self.orders.reported(payment.id)
+        if first is not None:
+            return self._repeated(first, payment, order_id)
+        if order is None:
+            self._unapplied(payment, order_id, UnknownOrder(f"no work order {order_id!r}"))
+        try:
+            paid = order.pay(
+                by=BILLING,
+                at=now,
+                payment=payment,
+                policy=self.policy,
+                tariff=self.tariff,
+                customer=self._customer(order.customer_id),
+            )
+        except OutOfOrder:
+            raise  # the clock, not the payment: nothing is kept, and a retry later converges
+        except RuleViolation as refused:
+            self._unapplied(payment, order_id, refused)
         if paid is not order:
             self._save(
                 paid,
-                expected_version=order.version,
-                tell=(MessageKind.PAYMENT_RECEIVED, f"{money} received"),
+                before=order,
+                tell=(MessageKind.PAYMENT_RECEIVED, f"{payment.amount} received"),
+                payments=(ReportedPayment(payment, order_id),),
             )
         return paid
+
+    def _repeated(self, first: ReportedPayment, payment: Payment, order_id: str) -> WorkOrder:
+        """A payment id reported before: the same report again, or a conflict."""
+        if first.repeats(payment, order_id):
+            if first.refused is not None:
+                raise refusal(first.refused, f"payment {payment.id!r} was refused before")
+            return self.orders.get(order_id)
+        conflict: KomtetWorksError
+        if first.order_id != order_id:
+            conflict = PaymentBelongsToAnotherOrder(
+                f"payment {payment.id!r} belongs to another order"
+            )
+        else:
+            conflict = PaymentConflict(
+                f"payment {payment.id!r} was reported before as {first.payment.amount}, "
+                f"now as {payment.amount}"
+            )
+        self.orders.record_conflict(ConflictingReport(payment, order_id, conflict.code))
+        log.warning("payment report conflicts with an earlier one (%s)", conflict.code)
+        raise conflict
+
+    def _unapplied(self, payment: Payment, order_id: str, refused: KomtetWorksError) -> NoReturn:
+        """Keep a payment the rules refused and, by policy, refund it; then raise why."""
+        commands = (
+            (RefundPayment(order_id, payment.id, payment.amount),)
+            if self.policy.refund_unapplied
+            else ()
+        )
+        self.orders.record_unapplied(
+            ReportedPayment(payment, order_id, refused=refused.code), commands=commands
+        )
+        log.warning("payment held unapplied (%s)", refused.code)
+        self._after_commit(order_id)
+        raise refused
 
     def suggest_completion_date(self, order_id: str) -> pendulum.DateTime:
         """When the works can be done: the staff's queue plus this order, in working hours."""
@@ -315,7 +397,7 @@ class WorkOrderService:
         scheduled = order.schedule(by=by, at=now, due=when)
         self._save(
             scheduled,
-            expected_version=order.version,
+            before=order,
             tell=(MessageKind.COMPLETION_DATE, f"works done by {when.isoformat()}"),
         )
         return scheduled
@@ -331,8 +413,33 @@ class WorkOrderService:
             return self._settle(order)
         now = self.clock.now()
         cancelling = order.cancel(by=by, at=now, policy=self.policy)
-        self._save(cancelling, expected_version=order.version)
+        self._save(cancelling, before=order)
         return self._settle(cancelling)
+
+    def withdraw(
+        self, order_id: str, *, staff_id: str, reason: WithdrawalReason | str, note: str = ""
+    ) -> WorkOrder:
+        """Staff end an order before the works start (rule W1): every payment is refunded.
+
+        Called again on an order left `withdrawing`, it completes the refund.
+        """
+        by = Actor.staff(staff_id)
+        why = _withdrawal_reason(reason)
+        order = self.orders.get(order_id)
+        if order.state is State.WITHDRAWING:
+            return self._settle(order)
+        withdrawn = order.withdraw(by=by, at=self.clock.now(), reason=why, note=note)
+        support = (
+            "; the problem is handed to Technical Support, free of charge"
+            if why is WithdrawalReason.HOSTING_FAULT
+            else ""
+        )
+        self._save(
+            withdrawn,
+            before=order,
+            tell=(MessageKind.WITHDRAWN, f"the order is withdrawn ({why.value}){support}"),
+        )
+        return self._settle(withdrawn) if withdrawn.state is State.WITHDRAWING else withdrawn
 
     def start(self, order_id: str, *, staff_id: str) -> WorkOrder:
         """Works begin: a verified backup first, then the customer is told to hold still."""
@@ -345,7 +452,7 @@ class WorkOrderService:
         started = order.start(by=by, at=now, backup=backup)
         self._save(
             started,
-            expected_version=order.version,
+            before=order,
             tell=(
                 MessageKind.WORKS_STARTING,
                 "works have started: please make no changes to the site or server until they end",
@@ -388,7 +495,7 @@ class WorkOrderService:
         if order.state is State.REFUNDING:
             return self._settle(order)
         failed = order.fail(by=by, at=self.clock.now(), note=note)
-        self._save(failed, expected_version=order.version)
+        self._save(failed, before=order)
         return self._settle(failed)
 
     def file_claim(self, order_id: str, *, customer_id: str, text: str) -> WorkOrder:
@@ -412,7 +519,7 @@ class WorkOrderService:
         resolved = order.resolve_claim(by=by, at=self.clock.now(), outcome=outcome, note=note)
         self._save(
             resolved,
-            expected_version=order.version,
+            before=order,
             tell=(MessageKind.CLAIM_DECIDED, f"claim decided: {outcome.value}"),
         )
         return self._settle(resolved) if outcome is ClaimOutcome.REFUND else resolved
@@ -434,7 +541,7 @@ class WorkOrderService:
         )
         self._save(
             settled,
-            expected_version=order.version,
+            before=order,
             tell=(MessageKind.REFUNDED, f"{settled.ledger.refunded} refunded"),
         )
         return settled
@@ -442,3 +549,28 @@ class WorkOrderService:
     def close(self, order_id: str, *, by: Actor) -> WorkOrder:
         """Close an order whose claim window has ended (staff, or the closing job)."""
         return self._change(order_id, lambda o, now: o.close(by=by, at=now))
+
+    def void_lapsed_invoices(self) -> int:
+        """The job that voids the invoices of quotes past their `payable_until` (rule K4);
+        returns how many voids it queued.  Safe to run at any time and as often as wanted."""
+        now = self.clock.now()
+        commands = tuple(
+            void
+            for order in self.orders.by_state(State.ESTIMATED)
+            if (void := lapsed(order, now)) is not None
+            and self.orders.command_result(void.id) is None
+        )
+        self.orders.enqueue(commands)
+        for command in commands:
+            self._after_commit(command.order_id)
+        return len(commands)
+
+
+def _withdrawal_reason(reason: WithdrawalReason | str) -> WithdrawalReason:
+    try:
+        return WithdrawalReason(reason)
+    except ValueError:
+        known = ", ".join(r.value for r in WithdrawalReason)
+        raise InvalidInput(
+            f"unknown withdrawal reason {reason!r}; one of {known}", field="reason"
+        ) from None

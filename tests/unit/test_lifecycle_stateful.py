@@ -77,6 +77,7 @@ from komtet_works.adapters import (
     InMemoryWorkOrders,
     ManualClock,
 )
+from komtet_works.domain.commands import invoice_key, refund_key
 from komtet_works.domain.events import (
     ClaimAccepted,
     ClaimFiled,
@@ -99,6 +100,7 @@ from komtet_works.domain.events import (
 )
 from komtet_works.domain.lifecycle import ACTORS, TERMINAL
 from komtet_works.ports import MessageKind
+from komtet_works.relay import relay_billing
 from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
 
 START: Final = pendulum.datetime(2025, 3, 3, 9, tz="Europe/Moscow")
@@ -255,6 +257,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         #: billing's idempotency key -> the amount the model says went out under it
         self.invoices: dict[str, Money] = {}
         self.refunds: dict[str, Money] = {}
+        #: payments the rules refused for their order, each refunded in full at once
+        self.unapplied: dict[str, Money] = {}
         #: the order as it was when first seen in a terminal state
         self.final: dict[str, WorkOrder] = {}
 
@@ -373,7 +377,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         model = self.expected[order_id]
         for payment_id, amount in model.payments.items():
             if payment_id not in model.refunded:
-                self.refunds[f"{order_id}:refund:{payment_id}"] = amount
+                self.refunds[refund_key(payment_id)] = amount
                 model.refunded.add(payment_id)
 
     # --- the steps, with their predicted outcome ------------------------------------------
@@ -422,9 +426,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         parsed = as_hours(hours)
         if refusal is None and parsed is None:
             refusal = InvalidHours
-        if refusal is None and billing_down:
-            refusal = BillingFailed
-        self.billing.failing = billing_down
+        self.billing.failing = billing_down  # the invoice then waits in the billing outbox
         try:
             order = self._attempt(
                 order_id,
@@ -443,7 +445,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert quote is not None
         assert (total, self.clock.now() + QUOTE_VALIDITY) == (quote.total, quote.payable_until)
         model.quote_total, model.payable_until = total, quote.payable_until
-        self.invoices[f"{order_id}:invoice:{model.version}"] = total
+        self.invoices[invoice_key(order_id, len(order.ledger.quotes))] = total
 
     def _payment_refusal(self, order_id: str, money: Money) -> type[KomtetWorksError] | None:
         """What refuses a new payment (not a retried callback), in the order rules apply."""
@@ -473,8 +475,11 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         known = model.payments.get(payment_id)
         if known is None:
-            if self._attempt(order_id, Action.PAY, self._payment_refusal(order_id, money), step):
+            refusal = self._payment_refusal(order_id, money)
+            if self._attempt(order_id, Action.PAY, refusal, step):
                 model.payments[payment_id] = money
+            elif refusal is not OutOfOrder:  # kept unapplied and refunded at once (K2)
+                self.unapplied[payment_id] = money
         elif known != money:
             self._attempt(order_id, Action.PAY, PaymentConflict, step)
         else:
@@ -725,6 +730,12 @@ class LifecycleMachine(RuleBasedStateMachine):
         }
         self.payment_ids += 1
         self._pay(order_id, f"pay-{self.payment_ids}", amounts[amount])
+
+    @rule()
+    def billing_relay(self) -> None:
+        """The relay job carries out what the billing outbox holds: nothing is left."""
+        relay_billing(self.orders, self.billing)
+        assert [] == list(self.orders.pending_commands())
 
     @precondition(lambda self: any(m.payments for m in self.expected.values()))
     @rule(pick=PICK, same_amount=st.booleans())
@@ -1002,15 +1013,17 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_quote_was_invoiced_once(self) -> None:
-        """Billing holds exactly one invoice per quote, for its total."""
+        """Each quote's invoice is in billing once, for its total, or waits in the outbox."""
         expected = {
-            f"{order.id}:invoice:{version}": step.quote.total
+            invoice_key(order.id, number): quote.total
             for order, _ in self._stored()
-            for version, step in enumerate(order.events, start=1)
-            if isinstance(step, EstimateIssued)
+            for number, quote in enumerate(order.ledger.quotes, start=1)
         }
         assert self.invoices == expected
-        assert expected == {key: i.amount for key, i in self.billing.invoices.items()}
+        billed = {key: i.amount for key, i in self.billing.invoices.items()}
+        waiting = {c.id for c in self.orders.pending_commands(10**6)} & set(expected)
+        assert set() == waiting & set(billed)
+        assert expected == billed | {key: expected[key] for key in waiting}
 
     @invariant()
     def refunds_never_exceed_payments(self) -> None:
@@ -1024,16 +1037,17 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert ledger.refunded <= ledger.paid
             assert model.refunded == set(refunded)
             for refund in ledger.refunds:
-                receipt = self.billing.refunds[f"{order.id}:refund:{refund.payment_id}"]
+                receipt = self.billing.refunded[refund_key(refund.payment_id)]
                 assert (paid[refund.payment_id], receipt.reference) == (
                     refund.amount,
                     refund.reference,
                 )
-                recorded[f"{order.id}:refund:{refund.payment_id}"] = refund.amount
+                recorded[refund_key(refund.payment_id)] = refund.amount
             everything = order.state in {State.CANCELLED, State.REFUNDED}
             assert (ledger.paid if everything else Money.zero()) == ledger.refunded
         assert self.refunds == recorded
-        assert recorded == {key: r.amount for key, r in self.billing.refunds.items()}
+        unapplied = {refund_key(payment_id): money for payment_id, money in self.unapplied.items()}
+        assert recorded | unapplied == {key: r.amount for key, r in self.billing.refunded.items()}
 
     @invariant()
     def no_works_without_a_verified_backup_taken_first(self) -> None:

@@ -56,8 +56,9 @@ from komtet_works.adapters import (
     InMemoryWorkOrders,
     ManualClock,
 )
+from komtet_works.domain.commands import invoice_key, refund_key
 from komtet_works.ports import Message, MessageKind
-from komtet_works.relay import relay
+from komtet_works.relay import relay, relay_billing
 from komtet_works.use_cases import BILLING, CLOSING_JOB
 
 MOSCOW = "Europe/Moscow"
@@ -309,7 +310,7 @@ def test_an_estimate_asks_billing_for_an_invoice_of_the_quote_total(world: World
     order = world.estimated(hours="1.1")
 
     [(key, invoice)] = world.billing.invoices.items()
-    assert ("wo-1:invoice:2", "wo-1", Money.of("1250.00")) == (
+    assert (invoice_key("wo-1", 1), "wo-1", Money.of("1250.00")) == (
         key,
         invoice.order_id,
         invoice.amount,
@@ -343,20 +344,21 @@ def test_hours_that_are_not_a_decimal_are_refused(world: World) -> None:
     assert not world.notifier.sent
 
 
-@pytest.mark.rule("L12", "P5")
-def test_a_billing_outage_during_an_estimate_saves_nothing(world: World) -> None:
-    """No invoice, no quote; a retry once billing is back issues one quote and one invoice."""
+@pytest.mark.rule("K3", "P5")
+def test_a_billing_outage_during_an_estimate_keeps_the_quote_and_its_invoice_waits(
+    world: World,
+) -> None:
+    """The quote is committed, its invoice waits in the billing outbox; the relay asks once."""
     world.requested()
     world.billing.failing = True
 
-    refused(
-        world,
-        "wo-1",
-        BillingFailed,
-        lambda: world.service.estimate("wo-1", staff_id="sam", hours="2"),
-    )
-    world.billing.failing = False
     order = world.service.estimate("wo-1", staff_id="sam", hours="2")
+    assert (State.ESTIMATED, {}) == (order.state, world.billing.invoices)
+    world.billing.failing = False
+    assert (1, 0) == (
+        relay_billing(world.orders, world.billing),
+        relay_billing(world.orders, world.billing),
+    )
 
     expected = (1, 1, 1)
     assert expected == (
@@ -404,7 +406,7 @@ def test_after_a_supplement_only_the_new_estimate_can_be_paid(world: World) -> N
         AmountMismatch,
         lambda: world.service.record_payment("wo-1", payment_id="pay-1", amount="3000.00"),
     )
-    order = world.service.record_payment("wo-1", payment_id="pay-1", amount="1000.00")
+    order = world.service.record_payment("wo-1", payment_id="pay-2", amount="1000.00")
 
     assert (State.PAID, Money.of("1000.00")) == (order.state, order.ledger.paid)
 
@@ -613,10 +615,10 @@ def test_cancelling_after_payment_refunds_everything(world: World) -> None:
 
     order = world.service.cancel("wo-1", customer_id="alice")
 
-    receipt = world.billing.refunds["wo-1:refund:pay-wo-1"]
+    receipt = world.billing.refunded[refund_key("pay-wo-1")]
     assert State.CANCELLED is order.state
     assert (Refund("pay-wo-1", Money.of("2000.00"), receipt.reference),) == order.ledger.refunds
-    assert (1, Money.of("2000.00")) == (len(world.billing.refunds), receipt.amount)
+    assert (1, Money.of("2000.00")) == (len(world.billing.refunded), receipt.amount)
     expected = 1
     assert expected == len(world.messages(MessageKind.REFUNDED))
 
@@ -631,12 +633,12 @@ def test_a_cancellation_retried_after_a_billing_outage_refunds_once(world: World
         world.service.cancel("wo-1", customer_id="alice")
     pending = world.orders.get("wo-1")
     assert (State.CANCELLING, ()) == (pending.state, pending.ledger.refunds)
-    assert not world.billing.refunds
+    assert not world.billing.refunded
     world.billing.failing = False
     order = world.service.cancel("wo-1", customer_id="alice")
 
-    expected = ["wo-1:refund:pay-wo-1"]
-    assert expected == list(world.billing.refunds)
+    expected = [refund_key("pay-wo-1")]
+    assert expected == list(world.billing.refunded)
     assert (State.CANCELLED, order.ledger.paid) == (order.state, order.ledger.refunded)
     assert [State.CANCELLING, State.CANCELLED] == [e.after for e in order.events[-2:]]
 
@@ -651,7 +653,7 @@ def test_another_customer_cannot_settle_a_pending_cancellation(world: World) -> 
     world.billing.failing = False
 
     refused(world, "wo-1", NotOrderOwner, lambda: world.service.cancel("wo-1", customer_id="bob"))
-    assert not world.billing.refunds
+    assert not world.billing.refunded
 
 
 @pytest.mark.rule("D-CANCELLATION", "L12", "I4")
@@ -666,7 +668,7 @@ def test_no_cancellation_when_the_policy_forbids_it() -> None:
         CancellationNotAllowed,
         lambda: world.service.cancel("wo-1", customer_id="alice"),
     )
-    assert not world.billing.refunds
+    assert not world.billing.refunded
 
 
 @pytest.mark.rule("D-CANCELLATION", "L10", "I4")
@@ -677,7 +679,7 @@ def test_no_cancellation_once_works_started(world: World) -> None:
     refused(
         world, "wo-1", InvalidTransition, lambda: world.service.cancel("wo-1", customer_id="alice")
     )
-    assert not world.billing.refunds
+    assert not world.billing.refunded
 
 
 @pytest.mark.rule("L14", "I4")
@@ -686,7 +688,7 @@ def test_another_customer_cannot_cancel(world: World) -> None:
     world.paid()
 
     refused(world, "wo-1", NotOrderOwner, lambda: world.service.cancel("wo-1", customer_id="bob"))
-    assert not world.billing.refunds
+    assert not world.billing.refunded
 
 
 # --- start -----------------------------------------------------------------------------------
@@ -831,7 +833,7 @@ def test_a_failure_refunds_every_payment_then_restores_the_backup(world: World) 
 
     order = world.service.report_failure("wo-1", staff_id="sam", note="cannot reproduce")
 
-    receipt = world.billing.refunds["wo-1:refund:pay-wo-1"]
+    receipt = world.billing.refunded[refund_key("pay-wo-1")]
     expected = (State.REFUNDED, True, 1)
     assert expected == (
         order.state,
@@ -878,13 +880,13 @@ def test_a_billing_outage_after_the_intent_leaves_the_order_refunding(world: Wor
         pending.ledger.refunds,
         pending.works.restored,
     )
-    assert not world.billing.refunds
+    assert not world.billing.refunded
     assert rewritten == world.backups.data["alice.ru"]
     assert [] == world.messages(MessageKind.REFUNDED)
     world.billing.failing = False
     order = world.service.report_failure("wo-1", staff_id="sam")
 
-    [receipt] = world.billing.refunds.values()
+    [receipt] = world.billing.refunded.values()
     assert (State.REFUNDED, True) == (order.state, order.works.restored)
     assert (receipt.reference,) == tuple(r.reference for r in order.ledger.refunds)
     assert original == world.backups.data["alice.ru"]
@@ -911,7 +913,7 @@ def test_a_concurrent_change_between_load_and_save_of_a_failure_moves_no_money(
     stored = world.orders.get("wo-1")
     assert (State.IN_PROGRESS, ()) == (stored.state, stored.ledger.refunds)
     assert "CustomerChangeRecorded" == type(stored.events[-1]).__name__
-    assert not world.billing.refunds
+    assert not world.billing.refunded
     assert [] == world.backups.restored
     assert "changed by the customer" == world.backups.data["alice.ru"]
 
@@ -928,10 +930,10 @@ def test_a_failure_retried_after_a_lost_settlement_refunds_once_with_the_same_re
     with pytest.raises(ConcurrencyError):
         world.service.report_failure("wo-1", staff_id="sam")
     assert State.REFUNDING is world.orders.get("wo-1").state
-    [first] = world.billing.refunds.values()
+    [first] = world.billing.refunded.values()
     order = world.service.settle_refunds("wo-1")
 
-    assert [first] == list(world.billing.refunds.values())
+    assert [first] == list(world.billing.refunded.values())
     assert State.REFUNDED is order.state
     assert (first.reference,) == tuple(r.reference for r in order.ledger.refunds)
 
@@ -942,7 +944,7 @@ def test_only_a_pending_refund_can_be_settled(world: World) -> None:
     world.started()
 
     refused(world, "wo-1", InvalidTransition, lambda: world.service.settle_refunds("wo-1"))
-    assert not world.billing.refunds
+    assert not world.billing.refunded
 
 
 @pytest.mark.rule("L8", "L10", "I4")
@@ -956,7 +958,7 @@ def test_no_failure_before_works_start(world: World) -> None:
         InvalidTransition,
         lambda: world.service.report_failure("wo-1", staff_id="sam"),
     )
-    assert not world.billing.refunds
+    assert not world.billing.refunded
 
 
 # --- claims ----------------------------------------------------------------------------------
@@ -1044,7 +1046,7 @@ def test_an_accepted_claim_refunds_and_restores(world: World) -> None:
 
     order = world.service.resolve_claim("wo-1", staff_id="sam", outcome=ClaimOutcome.REFUND)
 
-    receipt = world.billing.refunds["wo-1:refund:pay-wo-1"]
+    receipt = world.billing.refunded[refund_key("pay-wo-1")]
     expected = (State.REFUNDED, True, ClaimOutcome.REFUND)
     assert expected == (
         order.state,
@@ -1073,7 +1075,7 @@ def test_an_accepted_claim_retried_after_a_billing_outage_settles_once(world: Wo
     world.billing.failing = False
     order = world.service.resolve_claim("wo-1", staff_id="sam", outcome=ClaimOutcome.REFUND)
 
-    assert ["wo-1:refund:pay-wo-1"] == list(world.billing.refunds)
+    assert [refund_key("pay-wo-1")] == list(world.billing.refunded)
     assert (State.REFUNDED, order.ledger.paid) == (order.state, order.ledger.refunded)
 
 
@@ -1087,7 +1089,7 @@ def test_a_rejected_claim_returns_the_order_to_completed(world: World) -> None:
     expected = (State.COMPLETED, ClaimOutcome.REJECT)
     assert expected == (order.state, order.works.claims[-1].outcome)
     assert not order.ledger.refunds
-    assert not world.billing.refunds
+    assert not world.billing.refunded
 
 
 @pytest.mark.rule("C3", "C1")

@@ -495,8 +495,15 @@ def test_every_step_in_the_table_leads_where_the_table_says(state: State, action
 
 @pytest.mark.rule("L10")
 def test_the_terminal_states_are_those_no_step_leaves() -> None:
-    """Declined, cancelled, refunded and closed allow nothing; a new order only a request."""
-    assert {State.DECLINED, State.CANCELLED, State.REFUNDED, State.CLOSED} == TERMINAL
+    """Declined, cancelled, refunded, closed and withdrawn allow nothing; a new order only a
+    request."""
+    assert {
+        State.DECLINED,
+        State.CANCELLED,
+        State.REFUNDED,
+        State.CLOSED,
+        State.WITHDRAWN,
+    } == TERMINAL
     for state in TERMINAL:
         assert frozenset() == allowed_actions(state)
     assert frozenset({Action.REQUEST}) == allowed_actions(None)

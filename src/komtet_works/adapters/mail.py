@@ -31,6 +31,7 @@ SUBJECTS: Final = {
     MessageKind.WORKS_COMPLETED: "The works are complete",
     MessageKind.REFUNDED: "Your money is refunded",
     MessageKind.CLAIM_DECIDED: "Your claim is decided",
+    MessageKind.WITHDRAWN: "Your order is withdrawn",
 }
 #: File names longer than this are replaced by a digest (file systems allow 255 bytes).
 _LONGEST_NAME: Final = 200

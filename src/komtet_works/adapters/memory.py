@@ -10,6 +10,7 @@ from typing import TypeVar
 import attrs
 import pendulum
 
+from komtet_works.domain.commands import BillingCommand
 from komtet_works.domain.customers import Customer, Target
 from komtet_works.domain.errors import (
     BackupFailed,
@@ -19,6 +20,7 @@ from komtet_works.domain.errors import (
     UnknownOrder,
 )
 from komtet_works.domain.instants import require_aware
+from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
@@ -33,7 +35,8 @@ from komtet_works.ports import (
     Outbox,
     WorkOrders,
 )
-from komtet_works.ports.billing import Invoice, RefundReceipt
+from komtet_works.ports.billing import BillingLedger, Invoice, ReceivedPayment, RefundReceipt
+from komtet_works.ports.intake import BillingOutbox, PaymentIntake
 
 
 class ManualClock(Clock):
@@ -52,16 +55,21 @@ class ManualClock(Clock):
         self._now = self._now + by
 
 
-class InMemoryWorkOrders(WorkOrders, Outbox):
+class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
     """Orders in a dict.  Orders are immutable, so the dict holds them as they were saved.
 
-    Also the outbox: messages saved with an order, with when they were sent.
+    Also the outboxes (messages with when they were sent, billing commands with their
+    results) and the payments intake.
     """
 
     def __init__(self) -> None:
         self._orders: dict[str, WorkOrder] = {}
         self._messages: dict[str, Message] = {}
         self._sent: dict[str, pendulum.DateTime] = {}
+        self._commands: dict[str, BillingCommand] = {}
+        self._results: dict[str, str] = {}
+        self._payments: dict[str, ReportedPayment] = {}
+        self._conflicts: list[ConflictingReport] = []
 
     def get(self, order_id: str) -> WorkOrder:
         try:
@@ -70,7 +78,13 @@ class InMemoryWorkOrders(WorkOrders, Outbox):
             raise UnknownOrder(f"no work order {order_id!r}") from None
 
     def save(
-        self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
+        self,
+        order: WorkOrder,
+        *,
+        expected_version: int,
+        messages: Sequence[Message] = (),
+        commands: Sequence[BillingCommand] = (),
+        payments: Sequence[ReportedPayment] = (),
     ) -> None:
         stored = self._orders.get(order.id)
         version = 0 if stored is None else stored.version
@@ -78,9 +92,17 @@ class InMemoryWorkOrders(WorkOrders, Outbox):
             raise ConcurrencyError(
                 f"order {order.id!r} is at version {version}, not {expected_version}"
             )
+        self._check_unreported(payments)
         self._orders[order.id] = order
         for message in messages:
             self._messages.setdefault(message.id, message)
+        self.enqueue(commands)
+        self._payments.update((p.id, p) for p in payments)
+
+    def _check_unreported(self, payments: Sequence[ReportedPayment]) -> None:
+        for payment in payments:
+            if payment.id in self._payments:
+                raise ConcurrencyError(f"payment {payment.id!r} was reported meanwhile")
 
     def pending(self, limit: int = 100) -> Sequence[Message]:
         unsent = (m for m in self._messages.values() if m.id not in self._sent)
@@ -89,6 +111,51 @@ class InMemoryWorkOrders(WorkOrders, Outbox):
     def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
         if message_id in self._messages:
             self._sent.setdefault(message_id, require_aware(sent_at, field="sent_at"))
+
+    def pending_commands(
+        self, limit: int = 100, *, order_id: str | None = None
+    ) -> Sequence[BillingCommand]:
+        unsent = (
+            c
+            for c in self._commands.values()
+            if c.id not in self._results and order_id in (None, c.order_id)
+        )
+        return [c for c, _ in zip(unsent, range(limit), strict=False)]
+
+    def enqueue(self, commands: Sequence[BillingCommand]) -> None:
+        for command in commands:
+            self._commands.setdefault(command.id, command)
+
+    def mark_done(self, command_id: str, result: str) -> None:
+        if command_id in self._commands:
+            self._results.setdefault(command_id, result)
+
+    def command_result(self, command_id: str) -> str | None:
+        return self._results.get(command_id)
+
+    def reported(self, payment_id: str) -> ReportedPayment | None:
+        return self._payments.get(payment_id)
+
+    def payments(self) -> Sequence[ReportedPayment]:
+        return list(self._payments.values())
+
+    def conflicts(self) -> Sequence[ConflictingReport]:
+        return list(self._conflicts)
+
+    def record_unapplied(
+        self, report: ReportedPayment, *, commands: Sequence[BillingCommand] = ()
+    ) -> None:
+        self._check_unreported((report,))
+        self._payments[report.id] = report
+        self.enqueue(commands)
+
+    def record_conflict(self, conflict: ConflictingReport) -> None:
+        self._conflicts.append(conflict)
+
+    def record_unapplied_refund(self, payment_id: str, reference: str) -> None:
+        report = self._payments.get(payment_id)
+        if report is not None and report.refund_reference is None:
+            self._payments[payment_id] = attrs.evolve(report, refund_reference=reference)
 
     def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
         return [o for o in self._orders.values() if o.customer_id == customer_id]
@@ -109,15 +176,19 @@ class InMemoryCustomerDirectory(CustomerDirectory):
         self._customers[customer.id] = customer
 
 
-class InMemoryBilling(Billing):
-    """Keeps invoices and refunds; idempotent per key, like a real billing system must be.
+class InMemoryBilling(Billing, BillingLedger):
+    """Keeps invoices, payments and refunds; idempotent per key, like a real billing system
+    must be.
 
-    Set `failing = True` to make the next calls raise `BillingFailed`.
+    `receive` stands for a customer paying; the host then reports the payment to the
+    service.  Set `failing = True` to make the next calls raise `BillingFailed`.
     """
 
     def __init__(self) -> None:
         self.invoices: dict[str, Invoice] = {}
-        self.refunds: dict[str, RefundReceipt] = {}
+        self.voided: dict[str, str] = {}
+        self.received: dict[str, ReceivedPayment] = {}
+        self.refunded: dict[str, RefundReceipt] = {}
         self.failing = False
 
     def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
@@ -125,10 +196,31 @@ class InMemoryBilling(Billing):
         invoice = Invoice(f"inv-{len(self.invoices) + 1}", order_id, amount)
         return _once(self.invoices, idempotency_key, invoice).reference
 
+    def void_invoice(self, *, invoice: str, idempotency_key: str) -> None:
+        self._check()
+        if invoice not in {i.reference for i in self.invoices.values()}:
+            raise BillingFailed(f"no invoice {invoice!r} to void")
+        if self.voided.setdefault(idempotency_key, invoice) != invoice:
+            raise BillingFailed(f"idempotency key {idempotency_key!r} voided another invoice")
+
     def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
         self._check()
-        receipt = RefundReceipt(f"rf-{len(self.refunds) + 1}", payment_id, amount)
-        return _once(self.refunds, idempotency_key, receipt).reference
+        receipt = RefundReceipt(f"rf-{len(self.refunded) + 1}", payment_id, amount)
+        return _once(self.refunded, idempotency_key, receipt).reference
+
+    def receive(self, *, payment_id: str, order_id: str, amount: Money) -> ReceivedPayment:
+        """A customer pays `amount` for `order_id`; billing names the payment `payment_id`."""
+        payment = ReceivedPayment(payment_id, order_id, amount)
+        kept = self.received.setdefault(payment_id, payment)
+        if kept != payment:
+            raise BillingFailed(f"payment {payment_id!r} was made before for other facts")
+        return kept
+
+    def payments(self) -> Sequence[ReceivedPayment]:
+        return list(self.received.values())
+
+    def refunds(self) -> Sequence[RefundReceipt]:
+        return list(self.refunded.values())
 
     def _check(self) -> None:
         if self.failing:

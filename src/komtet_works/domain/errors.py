@@ -132,6 +132,13 @@ class PaymentConflict(RuleViolation):
     code = "payment_conflict"
 
 
+class PaymentBelongsToAnotherOrder(RuleViolation):
+    """A billing payment id that already paid another order (rule K2): a payment is one
+    order's for ever, so the report is recorded as a conflict for staff and changes nothing."""
+
+    code = "payment_belongs_to_another_order"
+
+
 class InvalidRefund(RuleViolation):
     """A refund that would exceed a payment or refund one twice."""
 
@@ -202,3 +209,15 @@ class BillingFailed(ExternalSystemError):
 
 class NotificationFailed(ExternalSystemError):
     code = "notification_failed"
+
+
+def refusal(code: str, message: str) -> KomtetWorksError:
+    """A refusal of the class that has `code` (the first, for a code several classes share),
+    for reporting again a refusal that was kept by its code."""
+    pending: list[type[KomtetWorksError]] = [KomtetWorksError]
+    while pending:
+        kind = pending.pop(0)
+        if kind.code == code:
+            return kind(message)
+        pending.extend(kind.__subclasses__())
+    return KomtetWorksError(message)

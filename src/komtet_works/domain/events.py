@@ -13,7 +13,7 @@ from komtet_works.domain.customers import Target
 from komtet_works.domain.ledger import Payment, Refund
 from komtet_works.domain.lifecycle import ActorKind, State
 from komtet_works.domain.pricing import Quote
-from komtet_works.domain.works import Backup
+from komtet_works.domain.works import Backup, WithdrawalReason
 
 
 @attrs.frozen
@@ -148,3 +148,16 @@ class RefundsSettled(Event):
 @attrs.frozen
 class OrderClosed(Event):
     pass
+
+
+@attrs.frozen
+class OrderWithdrawn(Event):
+    """Staff end the order before its works start (rule W1).  Of a paid order this is the
+    intent (`withdrawing`): every payment is to be refunded (`RefundsSettled` follows)."""
+
+    reason: WithdrawalReason = attrs.field(kw_only=True)
+
+    @property
+    def handed_to_support(self) -> bool:
+        """Rule E2: a hosting fault goes to free Technical Support."""
+        return self.reason is WithdrawalReason.HOSTING_FAULT

@@ -33,6 +33,8 @@ class State(_FastEnum):
     REFUNDING = "refunding"
     REFUNDED = "refunded"
     CLOSED = "closed"
+    WITHDRAWING = "withdrawing"
+    WITHDRAWN = "withdrawn"
 
 
 class Action(_FastEnum):
@@ -53,6 +55,7 @@ class Action(_FastEnum):
     REWORK = "rework"
     SETTLE_REFUND = "settle_refund"
     CLOSE = "close"
+    WITHDRAW = "withdraw"
 
 
 class ActorKind(_FastEnum):
@@ -66,9 +69,9 @@ A = Action
 
 #: (state, action) -> state after.  `None` stands for "no order yet".
 #:
-#: A refund is two steps: FAIL, ACCEPT_CLAIM and CANCEL commit the intent (`refunding`,
-#: `cancelling`) before any money moves; SETTLE_REFUND records the refunds and the restore
-#: once they are done.  The pending states take no other step, customer changes included:
+#: A refund is two steps: FAIL, ACCEPT_CLAIM, CANCEL and WITHDRAW (of a paid order) commit
+#: the intent (`refunding`, `cancelling`, `withdrawing`) before any money moves;
+#: SETTLE_REFUND records the refunds and the restore once they are done.  The pending states take no other step, customer changes included:
 #: the works are over, and only the settlement may follow.
 TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyType(
     {
@@ -93,6 +96,11 @@ TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyTy
         (S.CLAIMED, A.REJECT_CLAIM): S.COMPLETED,
         (S.CLAIMED, A.REWORK): S.IN_PROGRESS,
         (S.COMPLETED, A.CLOSE): S.CLOSED,
+        (S.REQUESTED, A.WITHDRAW): S.WITHDRAWN,
+        (S.ESTIMATED, A.WITHDRAW): S.WITHDRAWN,
+        (S.PAID, A.WITHDRAW): S.WITHDRAWING,
+        (S.SCHEDULED, A.WITHDRAW): S.WITHDRAWING,
+        (S.WITHDRAWING, A.SETTLE_REFUND): S.WITHDRAWN,
         **{
             (state, A.CUSTOMER_CHANGE): state
             for state in (
@@ -130,6 +138,7 @@ ACTORS: Final[Mapping[Action, frozenset[ActorKind]]] = MappingProxyType(
         A.REWORK: frozenset({ActorKind.STAFF}),
         A.SETTLE_REFUND: frozenset({ActorKind.STAFF, ActorKind.SYSTEM}),
         A.CLOSE: frozenset({ActorKind.STAFF, ActorKind.SYSTEM}),
+        A.WITHDRAW: frozenset({ActorKind.STAFF}),
     }
 )
 
@@ -137,6 +146,10 @@ ACTORS: Final[Mapping[Action, frozenset[ActorKind]]] = MappingProxyType(
 TERMINAL: Final[frozenset[State]] = frozenset(
     state for state in State if not any(before is state for before, _ in TRANSITIONS)
 )
+
+
+#: The pending refunds of orders whose works never started: there is nothing to restore.
+BEFORE_THE_WORKS: Final[frozenset[State]] = frozenset({State.CANCELLING, State.WITHDRAWING})
 
 
 def allowed_actions(state: State | None) -> frozenset[Action]:

@@ -62,6 +62,9 @@ class Policy:
     #: D-CANCELLATION: may the customer cancel (full refund) after paying, before works
     #: start?
     cancel_before_start: bool = True
+    #: D-UNAPPLIED: is a payment the rules refuse for its order refunded in full at once
+    #: (true), or held, unapplied, for staff to decide (false)?
+    refund_unapplied: bool = True
 
     @provider_timezone.validator
     def _known_zone(self, attribute: attrs.Attribute[str], value: str) -> None:

@@ -43,6 +43,7 @@ from komtet_works.domain.events import (
     OrderCancelled,
     OrderClosed,
     OrderRequested,
+    OrderWithdrawn,
     PaymentReceived,
     QuoteDeclined,
     RefundsSettled,
@@ -54,10 +55,17 @@ from komtet_works.domain.events import (
 )
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.ledger import Ledger, Payment, Refund
-from komtet_works.domain.lifecycle import ACTORS, TRANSITIONS, Action, ActorKind, State
+from komtet_works.domain.lifecycle import (
+    ACTORS,
+    BEFORE_THE_WORKS,
+    TRANSITIONS,
+    Action,
+    ActorKind,
+    State,
+)
 from komtet_works.domain.policy import Policy, PriceLock
 from komtet_works.domain.pricing import Tariff, parse_hours, price
-from komtet_works.domain.works import Backup, Claim, ClaimOutcome, Works
+from komtet_works.domain.works import Backup, Claim, ClaimOutcome, WithdrawalReason, Works
 
 #: Longest free text accepted in a problem, supplement, claim or note.
 MAX_TEXT: Final = 100_000
@@ -361,14 +369,15 @@ class WorkOrder:
         """Rules L8, C3, D-CANCELLATION, D-RESTORE: the refunds made, the restore tried.
 
         Every payment not yet refunded is refunded in full, each with its receipt.  An
-        order being refunded records whether its backup was restored; a cancellation
-        (before any works) has nothing to restore and records None.
+        order being refunded records whether its backup was restored; a cancellation or
+        a withdrawal (before any works) has nothing to restore and records None.
         """
         instant, after = self.check(Action.SETTLE_REFUND, by, at)
         self._check_full_refund(refunds)
-        if (restored is None) is not (self.state is State.CANCELLING):
+        if (restored is None) is not (self.state in BEFORE_THE_WORKS):
             raise InvalidInput(
-                "a cancellation restores nothing; a refund of works records its restore",
+                "a cancellation or withdrawal restores nothing; a refund of works records "
+                "its restore",
                 field="restored",
             )
         return self._record(
@@ -384,6 +393,19 @@ class WorkOrder:
         if deadline is not None and instant <= deadline:
             raise ClaimWindowOpen(f"claims can be filed until {deadline.isoformat()}")
         return self._record(OrderClosed(self.id, by, instant, self.state, after))
+
+    def withdraw(
+        self, *, by: Actor, at: object, reason: WithdrawalReason, note: str = ""
+    ) -> WorkOrder:
+        """Rule W1: staff end the order before the works start, for `reason`.
+
+        An order not yet paid ends `withdrawn` at once; a paid one records the intent
+        (`withdrawing`) and `settle_refunds` records the refunds, as for a cancellation.
+        """
+        instant, after = self.check(Action.WITHDRAW, by, at)
+        return self._record(
+            OrderWithdrawn(self.id, by, instant, self.state, after, reason=reason, note=_note(note))
+        )
 
     def _check_full_refund(self, refunds: tuple[Refund, ...]) -> None:
         self.ledger.check_refunds(refunds)
@@ -567,4 +589,5 @@ _APPLY: Final[dict[type[Event], Callable[[WorkOrder, Any], WorkOrder]]] = {
     ReworkStarted: _rework_started,
     RefundsSettled: _settled,
     OrderClosed: _state_only,
+    OrderWithdrawn: _state_only,
 }

@@ -29,6 +29,20 @@ class ClaimOutcome(enum.Enum):
     REWORK = "rework"
 
 
+class WithdrawalReason(enum.Enum):
+    """Why staff end an order before its works start (rule W1)."""
+
+    #: the works asked for are not within the problem described, or not works of this service
+    OUT_OF_SCOPE = "out_of_scope"
+    #: a problem of the hosting itself: free Technical Support takes it (rule E2)
+    HOSTING_FAULT = "hosting_fault"
+    #: the site or server is not the provider's equipment (rule E1)
+    THIRD_PARTY_EQUIPMENT = "third_party_equipment"
+    #: no verified backup can be taken, so the works cannot start (rule L5)
+    BACKUP_IMPOSSIBLE = "backup_impossible"
+    OTHER = "other"
+
+
 @attrs.frozen
 class Claim:
     filed_at: pendulum.DateTime

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import attrs
@@ -25,6 +26,15 @@ class RefundReceipt:
     amount: Money
 
 
+@attrs.frozen
+class ReceivedPayment:
+    """Money a customer paid: the billing system's payment id, for an order."""
+
+    reference: str
+    order_id: str
+    amount: Money
+
+
 class Billing(Protocol):
     """The provider's Billing System (rule P5)."""
 
@@ -35,10 +45,31 @@ class Billing(Protocol):
         """
         ...
 
+    def void_invoice(self, *, invoice: str, idempotency_key: str) -> None:
+        """Cancel the invoice `invoice`: its quote can no longer be paid (rule K4).
+
+        Voiding twice, or an invoice already void, changes nothing.  Money that still
+        arrives for it is reported as usual, and the library refunds it (rule K2).
+        Raises `BillingFailed` when the invoice could not be voided.
+        """
+        ...
+
     def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
         """Return `amount` of payment `payment_id`; return the billing system's receipt.
 
         Asking twice with one `idempotency_key` refunds once and gives the same receipt.
         Raises `BillingFailed` when the money did not go out.
         """
+        ...
+
+
+class BillingLedger(Protocol):
+    """What the billing system's books say: the other side of a reconciliation (rule K5)."""
+
+    def payments(self) -> Sequence[ReceivedPayment]:
+        """Every payment customers made, oldest first."""
+        ...
+
+    def refunds(self) -> Sequence[RefundReceipt]:
+        """Every refund paid out, oldest first."""
         ...

@@ -15,6 +15,7 @@ class MessageKind(enum.Enum):
     WORKS_COMPLETED = "works_completed"
     REFUNDED = "refunded"
     CLAIM_DECIDED = "claim_decided"
+    WITHDRAWN = "withdrawn"
 
 
 @attrs.frozen

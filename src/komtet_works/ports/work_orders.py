@@ -3,29 +3,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from komtet_works.domain.commands import BillingCommand
+from komtet_works.domain.intake import ReportedPayment
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
+from komtet_works.ports.intake import BillingOutbox, PaymentIntake
 from komtet_works.ports.notifications import Message
 from komtet_works.ports.outbox import Outbox
 
 
-class WorkOrders(Outbox, Protocol):
-    """Where work orders are kept, with optimistic concurrency on `WorkOrder.version`, and
-    the outbox of the messages their changes owe the customers: one unit of work."""
+class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
+    """Where work orders are kept, with optimistic concurrency on `WorkOrder.version`; the
+    outboxes of the messages and billing commands their changes owe; and the payments
+    intake: one unit of work."""
 
     def get(self, order_id: str) -> WorkOrder:
         """The order as last saved.  Raises `UnknownOrder`."""
         ...
 
     def save(
-        self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
+        self,
+        order: WorkOrder,
+        *,
+        expected_version: int,
+        messages: Sequence[Message] = (),
+        commands: Sequence[BillingCommand] = (),
+        payments: Sequence[ReportedPayment] = (),
     ) -> None:
         """Store `order` if the stored version is still `expected_version` (0: a new order).
 
-        `messages` go to the outbox in the same unit of work (see `ports.Outbox`): they
-        are kept if and only if the order is.  A message whose id is already kept is
-        dropped, so a retried save queues nothing twice.
-        Raises `ConcurrencyError` and stores nothing when someone saved in between.
+        In the same unit of work, `messages` go to the outbox (see `ports.Outbox`),
+        `commands` to the billing outbox and `payments` (applied to this order) to the
+        intake: all are kept if and only if the order is.  A message or command whose id
+        is already kept is dropped, so a retried save queues nothing twice.
+        Raises `ConcurrencyError` and stores nothing when someone saved in between, or
+        when one of `payments` was reported meanwhile.
         """
         ...
 

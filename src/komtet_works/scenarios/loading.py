@@ -177,7 +177,7 @@ def _tariff(fields: Mapping[str, Any]) -> Tariff:
 def _policy(fields: Mapping[str, Any]) -> Policy:
     changes: dict[str, Any] = {
         name: fields[name]
-        for name in ("provider_timezone", "max_claims", "cancel_before_start")
+        for name in ("provider_timezone", "max_claims", "cancel_before_start", "refund_unapplied")
         if name in fields
     }
     for name in ("claim_window", "quote_valid_for"):

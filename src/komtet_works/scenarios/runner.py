@@ -26,6 +26,8 @@ from komtet_works.adapters.memory import (
 )
 from komtet_works.domain.errors import KomtetWorksError, UnknownCustomer
 from komtet_works.domain.events import Actor, WorksStarted
+from komtet_works.domain.keys import operation_key
+from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
 from komtet_works.scenarios.loading import Scenario, Step, load_scenario
@@ -36,12 +38,6 @@ from komtet_works.wire import decimal_text, quote_json
 STAFF: Final = "staff"
 
 Json = dict[str, object]
-
-
-def payment_id(step: Step) -> str:
-    """The step's `payment`, or one fixed id per order: a repeated pay step is one payment."""
-    given = step.fields.get("payment")
-    return given if isinstance(given, str) else f"{step.order}:payment"
 
 
 class ScenarioBackups(InMemoryBackups):
@@ -63,9 +59,24 @@ class _World:
     orders: InMemoryWorkOrders
     customers: InMemoryCustomerDirectory
     backups: ScenarioBackups
+    billing: InMemoryBilling
     service: WorkOrderService
     #: ids of the orders created, in the order they were created
     created: list[str] = attrs.field(factory=list)
+    #: per order, how many payments without a `payment` id the rules refused
+    refused_payments: dict[str, int] = attrs.field(factory=dict)
+
+    def payment_id(self, step: Step) -> str:
+        """The step's `payment`, or the order's default payment id.
+
+        The default is one id per order, so a repeated pay step is one payment (rule I3),
+        renewed after a payment the rules refused: that money went back (rule K2), and
+        the customer's next payment is another one.
+        """
+        given = step.fields.get("payment")
+        if isinstance(given, str):
+            return given
+        return operation_key("payment", step.order, self.refused_payments.get(step.order, 0))
 
     @classmethod
     def of(cls, scenario: Scenario) -> _World:
@@ -73,10 +84,11 @@ class _World:
         orders = InMemoryWorkOrders()
         customers = InMemoryCustomerDirectory(scenario.customers)
         backups = ScenarioBackups()
+        billing = InMemoryBilling()
         service = WorkOrderService(
             orders=orders,
             customers=customers,
-            billing=InMemoryBilling(),
+            billing=billing,
             backups=backups,
             notifier=InMemoryNotifier(clock),
             clock=clock,
@@ -84,7 +96,7 @@ class _World:
             tariff=scenario.tariff,
             policy=scenario.policy,
         )
-        return cls(clock, orders, customers, backups, service)
+        return cls(clock, orders, customers, backups, billing, service)
 
     @contextmanager
     def faults(self, step: Step) -> Iterator[None]:
@@ -113,6 +125,22 @@ class _World:
     def summaries(self) -> dict[str, Json]:
         return {order_id: summary(self.orders.get(order_id)) for order_id in self.created}
 
+    def payments(self) -> dict[str, Json]:
+        """Every payment the billing system reported, as the intake keeps it (rule K2)."""
+        refunded = {r.payment_id: r.amount for r in self.billing.refunds()}
+        return {
+            report.id: {
+                "order": report.order_id,
+                "amount": decimal_text(report.payment.amount.amount),
+                "currency": report.payment.amount.currency,
+                "applied": report.applied,
+                "refunded": decimal_text(
+                    refunded.get(report.id, Money.zero(report.payment.amount.currency)).amount
+                ),
+            }
+            for report in self.orders.payments()
+        }
+
 
 def summary(order: WorkOrder) -> Json:
     """What the contract shows of an order, read from the order its events rebuild."""
@@ -131,7 +159,12 @@ def run_scenario(scenario: Scenario) -> Json:
     """The result of one scenario: each step's outcome, then each order's summary."""
     world = _World.of(scenario)
     steps = [world.take(step) for step in scenario.steps]
-    return {"name": scenario.name, "steps": steps, "orders": world.summaries()}
+    return {
+        "name": scenario.name,
+        "steps": steps,
+        "orders": world.summaries(),
+        "payments": world.payments(),
+    }
 
 
 def run_files(paths: Iterable[Path]) -> Json:
@@ -178,12 +211,18 @@ def _decline(world: _World, step: Step) -> Shown:
 
 def _pay(world: _World, step: Step) -> Shown:
     currency = step.fields.get("currency")
-    order = world.service.record_payment(
-        step.order,
-        payment_id=payment_id(step),
-        amount=step.fields["amount"],
-        currency=None if currency is None else str(currency),
-    )
+    payment = world.payment_id(step)
+    try:
+        order = world.service.record_payment(
+            step.order,
+            payment_id=payment,
+            amount=step.fields["amount"],
+            currency=None if currency is None else str(currency),
+        )
+    finally:
+        report = world.orders.reported(payment)
+        if "payment" not in step.fields and report is not None and not report.applied:
+            world.refused_payments[step.order] = world.refused_payments.get(step.order, 0) + 1
     return order, {}
 
 
@@ -230,6 +269,11 @@ def _close(world: _World, step: Step) -> Shown:
     return world.service.close(step.order, by=Actor.staff(STAFF)), {}
 
 
+def _withdraw(world: _World, step: Step) -> Shown:
+    reason = _text(step, "reason")
+    return world.service.withdraw(step.order, staff_id=STAFF, reason=reason), {}
+
+
 def _maintenance(world: _World, step: Step) -> Shown:
     """The host reports the Site Maintenance subscription on the order's site began or ended."""
     order = world.orders.get(step.order)
@@ -262,4 +306,5 @@ ACTIONS: Final[Mapping[str, Callable[[_World, Step], Shown]]] = {
     "resolve_claim": _resolve_claim,
     "close": _close,
     "maintenance": _maintenance,
+    "withdraw": _withdraw,
 }

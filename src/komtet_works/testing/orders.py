@@ -14,11 +14,11 @@ import pendulum
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.events import Actor
 from komtet_works.domain.ledger import Payment, Refund
-from komtet_works.domain.lifecycle import Action, State
+from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, Action, State
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import Backup, ClaimOutcome
+from komtet_works.domain.works import Backup, ClaimOutcome, WithdrawalReason
 from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
 
 START: Final = pendulum.datetime(2026, 3, 2, 10, tz="Europe/Moscow")
@@ -50,6 +50,8 @@ ROUTES: Final[dict[State, tuple[Action, ...]]] = {
         *(Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.COMPLETE),
         Action.CLOSE,
     ),
+    State.WITHDRAWING: (Action.ESTIMATE, Action.PAY, Action.WITHDRAW),
+    State.WITHDRAWN: (Action.ESTIMATE, Action.PAY, Action.WITHDRAW, Action.SETTLE_REFUND),
 }
 
 
@@ -138,12 +140,14 @@ def take(  # noqa: C901, PLR0911, PLR0912
         case Action.REWORK:
             return order.resolve_claim(by=STAFF, at=at, outcome=ClaimOutcome.REWORK, note=text)
         case Action.SETTLE_REFUND:
-            restored = None if order.state is State.CANCELLING else True
+            restored = None if order.state in BEFORE_THE_WORKS else True
             return order.settle_refunds(
                 by=REFUNDS, at=at, refunds=_refunds(order), restored=restored
             )
         case Action.CLOSE:
             return order.close(by=CLOSING_JOB, at=at)
+        case Action.WITHDRAW:
+            return order.withdraw(by=STAFF, at=at, reason=WithdrawalReason.OUT_OF_SCOPE, note=text)
         case Action.REQUEST:  # pragma: no cover - a new order is `requested`
             raise ValueError("an existing order cannot be requested")
 
