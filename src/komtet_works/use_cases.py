@@ -26,6 +26,7 @@ import pendulum
 from komtet_works.domain.commands import RefundPayment, lapsed, owed, refund_key
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import (
+    AmountMismatch,
     InvalidInput,
     KomtetWorksError,
     OrderExists,
@@ -305,6 +306,8 @@ class WorkOrderService:
         if currency is None:
             currency = order.ledger.currency if order is not None else Money.zero().currency
         payment = Payment(payment_id, Money.of(amount, currency), now)
+        if payment.amount.amount <= 0:  # no money came in: nothing to keep or to refund
+            raise AmountMismatch(f"a payment of {payment.amount} is no money received")
         first = self.orders.reported(payment.id)
         if first is not None:
             return self._repeated(first, payment, order_id)

@@ -139,6 +139,7 @@ class World:
     def paid(self, order_id: str = "wo-1", hours: str = "2", target: str = "alice.ru") -> WorkOrder:
         quote = self.estimated(order_id, hours, target).ledger.current_quote
         assert quote is not None
+        self.billing.receive(payment_id=f"pay-{order_id}", order_id=order_id, amount=quote.total)
         return self.service.record_payment(
             order_id, payment_id=f"pay-{order_id}", amount=quote.total.amount
         )

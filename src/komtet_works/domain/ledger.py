@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 import pendulum
 
-from komtet_works.domain.errors import InvalidRefund, PaymentConflict
+from komtet_works.domain.errors import InvalidInput, InvalidRefund, PaymentConflict
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.money import Money
 from komtet_works.domain.pricing import Quote
@@ -15,11 +15,17 @@ def _received_at(value: object) -> pendulum.DateTime:
     return require_aware(value, field="received_at")
 
 
+def _payment_id(_: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput("a payment id must be non-empty text", field=attribute.name)
+
+
 @attrs.frozen
 class Payment:
-    """A payment the billing system reports; `id` is the billing system's, unique per payment."""
+    """A payment the billing system reports; `id` is the billing system's, unique across
+    every order (rule K2)."""
 
-    id: str
+    id: str = attrs.field(validator=_payment_id)
     amount: Money
     received_at: pendulum.DateTime = attrs.field(converter=_received_at)
 
