@@ -39,7 +39,8 @@ from psycopg.conninfo import make_conninfo
 
 from komtet_works.adapters.codec import dumps_event
 from komtet_works.adapters.postgres import PostgresWorkOrders
-from komtet_works.adapters.sqlite import SqliteWorkOrders, micros
+from komtet_works.adapters.sql.dialect import micros
+from komtet_works.adapters.sqlite import SqliteWorkOrders
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.testing.orders import in_state
@@ -154,7 +155,7 @@ def bench_sqlite(orders: Sequence[WorkOrder], single: int, repeat: int, director
 
     def raw(number: int) -> float:
         with _sqlite_file(directory / f"raw-{number}.sqlite") as path:
-            SqliteWorkOrders(path).close()  # the schema, and WAL mode
+            SqliteWorkOrders(path, migrate=True).close()  # the schema, and WAL mode
 
             def insert() -> None:
                 with closing(sqlite3.connect(path, isolation_level=None)) as db:
@@ -177,14 +178,14 @@ def bench_sqlite(orders: Sequence[WorkOrder], single: int, repeat: int, director
     def batched(number: int) -> float:
         with (
             _sqlite_file(directory / f"batched-{number}.sqlite") as path,
-            SqliteWorkOrders(path) as store,
+            SqliteWorkOrders(path, migrate=True) as store,
         ):
             return _timed(_each(store.save_many, batches))
 
     def one_by_one(number: int) -> float:
         with (
             _sqlite_file(directory / f"single-{number}.sqlite") as path,
-            SqliteWorkOrders(path) as store,
+            SqliteWorkOrders(path, migrate=True) as store,
         ):
             return _timed(_each(lambda o: store.save(o, expected_version=0), orders[:single]))
 
@@ -224,7 +225,7 @@ def bench_postgres(orders: Sequence[WorkOrder], single: int, repeat: int) -> Non
 
         def raw(number: int) -> float:
             with _schema(dsn, f"raw_{number}") as raw_dsn:
-                PostgresWorkOrders(raw_dsn).close()
+                PostgresWorkOrders(raw_dsn, migrate=True).close()
 
                 def insert() -> None:
                     with psycopg.connect(raw_dsn) as db, db.cursor() as cursor:
@@ -246,14 +247,14 @@ def bench_postgres(orders: Sequence[WorkOrder], single: int, repeat: int) -> Non
         def batched(number: int) -> float:
             with (
                 _schema(dsn, f"batched_{number}") as store_dsn,
-                PostgresWorkOrders(store_dsn) as store,
+                PostgresWorkOrders(store_dsn, migrate=True) as store,
             ):
                 return _timed(_each(store.save_many, batches))
 
         def one_by_one(number: int) -> float:
             with (
                 _schema(dsn, f"single_{number}") as store_dsn,
-                PostgresWorkOrders(store_dsn) as store,
+                PostgresWorkOrders(store_dsn, migrate=True) as store,
             ):
                 save = _each(lambda o: store.save(o, expected_version=0), orders[:single])
                 return _timed(save)

@@ -108,9 +108,9 @@ class Story:
         clock = ManualClock(START)
         notifier = InMemoryNotifier(clock)
         with (
-            SqliteWorkOrders(database) as orders,
-            SqliteCustomerDirectory(database) as customers,
-            SqliteBilling(database) as billing,
+            SqliteWorkOrders(database, migrate=True) as orders,
+            SqliteCustomerDirectory(database, migrate=True) as customers,
+            SqliteBilling(database, migrate=True) as billing,
         ):
             customers.put(CUSTOMER)
             service = WorkOrderService(

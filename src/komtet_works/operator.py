@@ -143,9 +143,9 @@ def _open(db: str) -> tuple[Store, Directory, BillingLedger, tuple[type[Exceptio
         failures: tuple[type[Exception], ...] = (psycopg.Error,)
         opened: list[Any] = []
         try:
-            opened.append(postgres.PostgresWorkOrders(db))
-            opened.append(postgres.PostgresCustomerDirectory(db))
-            opened.append(postgres.PostgresBilling(db))
+            opened.append(postgres.PostgresWorkOrders(db, migrate=True))
+            opened.append(postgres.PostgresCustomerDirectory(db, migrate=True))
+            opened.append(postgres.PostgresBilling(db, migrate=True))
         except psycopg.Error as error:
             for adapter in opened:
                 adapter.close()
@@ -154,9 +154,9 @@ def _open(db: str) -> tuple[Store, Directory, BillingLedger, tuple[type[Exceptio
         return store, customers, billing, failures
     try:
         return (
-            SqliteWorkOrders(db),
-            SqliteCustomerDirectory(db),
-            SqliteBilling(db),
+            SqliteWorkOrders(db, migrate=True),
+            SqliteCustomerDirectory(db, migrate=True),
+            SqliteBilling(db, migrate=True),
             (sqlite3.Error,),
         )
     except sqlite3.Error as error:

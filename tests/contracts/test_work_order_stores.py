@@ -27,7 +27,7 @@ class TestSqliteWorkOrders(DurableStoreContract):
         opened: list[SqliteWorkOrders] = []
 
         def open_store() -> SqliteWorkOrders:
-            opened.append(SqliteWorkOrders(tmp_path / "orders.sqlite"))
+            opened.append(SqliteWorkOrders(tmp_path / "orders.sqlite", migrate=True))
             return opened[-1]
 
         yield open_store
@@ -43,7 +43,7 @@ class TestPostgresWorkOrders(DurableStoreContract):
         opened: list[PostgresWorkOrders] = []
 
         def open_store() -> PostgresWorkOrders:
-            opened.append(PostgresWorkOrders(pg_dsn))
+            opened.append(PostgresWorkOrders(pg_dsn, migrate=True))
             return opened[-1]
 
         yield open_store

@@ -120,13 +120,19 @@ class FileNotifier(Notifier):
 
 def open_store(kind: str, store: str) -> DurableStore:
     """The order store in the database `store` names (its schema brought up to date)."""
-    return PostgresWorkOrders(store) if kind == "postgres" else SqliteWorkOrders(store)
+    return (
+        PostgresWorkOrders(store, migrate=True)
+        if kind == "postgres"
+        else SqliteWorkOrders(store, migrate=True)
+    )
 
 
 def put_customers(kind: str, store: str) -> None:
     """`CUSTOMERS` in the database's customer directory."""
     directory = (
-        PostgresCustomerDirectory(store) if kind == "postgres" else SqliteCustomerDirectory(store)
+        PostgresCustomerDirectory(store, migrate=True)
+        if kind == "postgres"
+        else SqliteCustomerDirectory(store, migrate=True)
     )
     with directory:
         for customer in CUSTOMERS:
@@ -135,8 +141,16 @@ def put_customers(kind: str, store: str) -> None:
 
 def _open_host(kind: str, store: str) -> tuple[DurableStore, CustomerDirectory, Billing]:
     if kind == "postgres":
-        return PostgresWorkOrders(store), PostgresCustomerDirectory(store), PostgresBilling(store)
-    return SqliteWorkOrders(store), SqliteCustomerDirectory(store), SqliteBilling(store)
+        return (
+            PostgresWorkOrders(store, migrate=True),
+            PostgresCustomerDirectory(store, migrate=True),
+            PostgresBilling(store, migrate=True),
+        )
+    return (
+        SqliteWorkOrders(store, migrate=True),
+        SqliteCustomerDirectory(store, migrate=True),
+        SqliteBilling(store, migrate=True),
+    )
 
 
 class Worker:

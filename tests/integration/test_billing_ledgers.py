@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from komtet_works import BillingFailed, InvalidInput, Money
 from komtet_works.adapters import SqliteBilling, SqliteWorkOrders
-from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, migrations
 from komtet_works.adapters.postgres import PostgresBilling
+from komtet_works.adapters.sql.migrations import migrations
+from komtet_works.adapters.sqlite import SqliteDatabase
 from komtet_works.ports.billing import Invoice, RefundReceipt
 
 Ledger = SqliteBilling | PostgresBilling
@@ -32,13 +33,13 @@ def fixture_open_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Itera
         path = tmp_path / "billing.sqlite"
 
         def open_ledger() -> Ledger:
-            opened.append(SqliteBilling(path))
+            opened.append(SqliteBilling(path, migrate=True))
             return opened[-1]
     else:
         dsn: str = request.getfixturevalue("pg_dsn")
 
         def open_ledger() -> Ledger:
-            opened.append(PostgresBilling(dsn))
+            opened.append(PostgresBilling(dsn, migrate=True))
             return opened[-1]
 
     yield open_ledger
@@ -116,7 +117,7 @@ def test_amounts_come_back_exactly(
 ) -> None:
     """Any amount in kopecks or cents is read back as exactly the Money asked for."""
     amount = Money.of(f"{cents // 100}.{cents % 100:02d}", currency)
-    with SqliteBilling(tmp_path_factory.getbasetemp() / "amounts.sqlite") as ledger:
+    with SqliteBilling(tmp_path_factory.getbasetemp() / "amounts.sqlite", migrate=True) as ledger:
         receipt = ledger.refund(payment_id="p", amount=amount, idempotency_key=str(amount))
         assert [amount] == [r.amount for r in ledger.refunds() if r.reference == receipt]
 
@@ -128,20 +129,20 @@ def test_an_idempotency_key_that_is_not_unicode_is_refused(ledger: Ledger) -> No
     assert [] == list(ledger.refunds())
 
 
-def test_a_database_from_before_the_ledger_is_migrated_when_opened(tmp_path: Path) -> None:
-    """A file at schema version 1 (work orders only) gains the ledger when it is opened."""
+def test_a_database_from_before_the_ledger_gains_it_when_migrated(tmp_path: Path) -> None:
+    """A file at schema version 1 (work orders only) gains the ledger on migrate=True."""
     path = tmp_path / "old.sqlite"
     first = migrations("sqlite")[0]
     with closing(sqlite3.connect(path)) as db:
         db.executescript(first.script)
-        db.execute(SCHEMA_VERSION_TABLE)
+        db.execute(SqliteDatabase.sql.create_schema_version)
         db.execute(
-            "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+            SqliteDatabase.sql.insert_schema_version,
             (first.version, first.name, "2026-01-01T00:00:00+00:00"),
         )
         db.commit()
-    with SqliteBilling(path) as ledger:
+    with SqliteBilling(path, migrate=True) as ledger:
         receipt = ledger.refund(payment_id="p", amount=Money.of("1.00"), idempotency_key="k")
         assert [receipt] == [r.reference for r in ledger.refunds()]
-    with SqliteWorkOrders(path) as store:
+    with SqliteWorkOrders(path, migrate=True) as store:
         assert migrations("sqlite")[-1].version == store.schema_version()

@@ -35,13 +35,13 @@ def fixture_open_directory(request: pytest.FixtureRequest, tmp_path: Path) -> It
         path = tmp_path / "customers.sqlite"
 
         def open_directory() -> Directory:
-            opened.append(SqliteCustomerDirectory(path))
+            opened.append(SqliteCustomerDirectory(path, migrate=True))
             return opened[-1]
     else:
         dsn: str = request.getfixturevalue("pg_dsn")
 
         def open_directory() -> Directory:
-            opened.append(PostgresCustomerDirectory(dsn))
+            opened.append(PostgresCustomerDirectory(dsn, migrate=True))
             return opened[-1]
 
     yield open_directory
@@ -137,6 +137,8 @@ def test_any_customer_is_kept_exactly(
     """Quotes, SQL, unicode in ids and names: a customer reads back equal to what was put."""
     maintained = data.draw(st.frozensets(st.sampled_from(sorted(sites)))) if sites else frozenset()
     customer = Customer(customer_id, sites=sites, servers=servers, maintained_sites=maintained)
-    with SqliteCustomerDirectory(tmp_path_factory.getbasetemp() / "any.sqlite") as directory:
+    with SqliteCustomerDirectory(
+        tmp_path_factory.getbasetemp() / "any.sqlite", migrate=True
+    ) as directory:
         directory.put(customer)
         assert customer == directory.find(customer_id)

@@ -102,7 +102,7 @@ def test_the_relay_delivers_the_outbox_once_even_after_a_crash(
 ) -> None:
     """A message sent before a crash (never marked sent) is sent again into the same file."""
     order = requested("o-1", customer_id="c-1")
-    with SqliteWorkOrders(tmp_path / "works.sqlite") as store:
+    with SqliteWorkOrders(tmp_path / "works.sqlite", migrate=True) as store:
         store.save(order, expected_version=0, messages=[QUOTE, attrs.evolve(QUOTE, id="o-1:b")])
         maildir.send(store.pending()[0])  # the crash: sent, not marked
         assert 2 == relay(store, maildir)

@@ -42,7 +42,7 @@ def fixture_store_and_created_at(
     store: Store
     if request.param == "sqlite":
         path = tmp_path / "orders.sqlite"
-        store = SqliteWorkOrders(path)
+        store = SqliteWorkOrders(path, migrate=True)
 
         def read() -> dict[str, datetime]:
             with closing(sqlite3.connect(path)) as db:
@@ -50,7 +50,7 @@ def fixture_store_and_created_at(
             return {i: datetime.fromisoformat(at) for i, at in rows}
     else:
         dsn: str = request.getfixturevalue("pg_dsn")
-        store = PostgresWorkOrders(dsn)
+        store = PostgresWorkOrders(dsn, migrate=True)
 
         def read() -> dict[str, datetime]:
             with psycopg.connect(dsn) as db:

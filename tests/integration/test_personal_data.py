@@ -132,9 +132,9 @@ def hosted(store: str, directory: Path) -> Iterator[Host]:
         return
     path = directory / "orders.sqlite"
     with (
-        SqliteWorkOrders(path) as sqlite_orders,
-        SqliteCustomerDirectory(path) as sqlite_customers,
-        SqliteBilling(path) as billing,
+        SqliteWorkOrders(path, migrate=True) as sqlite_orders,
+        SqliteCustomerDirectory(path, migrate=True) as sqlite_customers,
+        SqliteBilling(path, migrate=True) as billing,
     ):
         sqlite_customers.put(CUSTOMER)
         service = _service(sqlite_orders, sqlite_customers, billing, notifier, clock)
@@ -263,13 +263,13 @@ def test_a_retry_on_a_locked_sqlite_file_logs_no_personal_data(
 ) -> None:
     """A save that waits for another writer logs its retries; nothing planted."""
     path = tmp_path / "orders.sqlite"
-    with SqliteCustomerDirectory(path) as customers:
+    with SqliteCustomerDirectory(path, migrate=True) as customers:
         customers.put(CUSTOMER)
     order = WorkOrder.request(
         order_id="wo-locked", customer=CUSTOMER, target=SITE, problem=TEXTS["problem"], at=MONDAY
     )
     with (
-        SqliteWorkOrders(path, busy_timeout=timedelta(0)) as orders,
+        SqliteWorkOrders(path, busy_timeout=timedelta(0), migrate=True) as orders,
         closing(sqlite3.connect(path, isolation_level=None)) as other_writer,
     ):
         other_writer.execute("BEGIN IMMEDIATE")

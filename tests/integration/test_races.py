@@ -145,7 +145,7 @@ def _mark(order: WorkOrder, version: int) -> str:
 def test_racing_workers_on_a_sqlite_file_have_one_winner_per_version(tmp_path: Path) -> None:
     """SQLite: one winner per version, every loser ConcurrencyError, no gaps, file intact."""
     path = tmp_path / "race.sqlite"
-    _race(lambda: SqliteWorkOrders(path))
+    _race(lambda: SqliteWorkOrders(path, migrate=True))
     with closing(sqlite3.connect(path)) as db:
         assert [("ok",)] == db.execute("PRAGMA integrity_check").fetchall()
 
@@ -154,4 +154,4 @@ def test_racing_workers_on_a_sqlite_file_have_one_winner_per_version(tmp_path: P
 @pytest.mark.rule("L12")
 def test_racing_workers_on_postgres_have_one_winner_per_version(pg_dsn: str) -> None:
     """PostgreSQL: one winner per version, every loser ConcurrencyError, no gaps."""
-    _race(lambda: PostgresWorkOrders(pg_dsn))
+    _race(lambda: PostgresWorkOrders(pg_dsn, migrate=True))

@@ -145,7 +145,9 @@ def test_the_sqlite_store_always_equals_the_model() -> None:
     class SqliteMachine(StoreMachine):
         def __init__(self) -> None:
             self.directory = Path(tempfile.mkdtemp())
-            self.open_store = lambda: SqliteWorkOrders(self.directory / "orders.sqlite")
+            self.open_store = lambda: SqliteWorkOrders(
+                self.directory / "orders.sqlite", migrate=True
+            )
             super().__init__()
 
         def teardown(self) -> None:
@@ -166,7 +168,7 @@ def test_the_postgres_store_always_equals_the_model(pg_database: str) -> None:
             with psycopg.connect(pg_database, autocommit=True) as db:
                 db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
             dsn = make_conninfo(pg_database, options=f"-c search_path={self.schema}")
-            self.open_store = lambda: PostgresWorkOrders(dsn)
+            self.open_store = lambda: PostgresWorkOrders(dsn, migrate=True)
             super().__init__()
 
         def teardown(self) -> None:

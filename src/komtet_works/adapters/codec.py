@@ -7,6 +7,10 @@ values are dicts and tuples are lists.  Every event dict carries its class name 
 ``"type"``.  Decoding is driven by the event classes' own annotations, so a new event
 type needs no codec change; a record that does not fit its type is refused with
 `InvalidInput` naming the field.
+
+A host that keeps orders in a store of its own writes each event with `dumps_event` (or
+`encode_event`, for a JSON document it builds itself) and rebuilds the order with
+``WorkOrder.replay(loads_event(text) for text in stored)``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,16 @@ import pendulum
 from komtet_works.domain import events as event_module
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.events import Event
+
+__all__ = [
+    "JSON",
+    "decode_event",
+    "dumps_event",
+    "dumps_event_at",
+    "encode_event",
+    "loads_event",
+    "storable",
+]
 
 #: Plain JSON values: what `encode_event` returns and `decode_event` accepts.
 JSON = dict[str, Any]
@@ -359,6 +373,7 @@ def dumps_event_at(event: Event) -> tuple[str, str]:
 
 
 def loads_event(text: str | bytes) -> Event:
+    """The event `dumps_event` wrote as `text`; a record that does not fit: `InvalidInput`."""
     return decode_event(json.loads(text))
 
 

@@ -188,6 +188,44 @@ class ConcurrencyError(KomtetWorksError):
     code = "stale_version"
 
 
+class DatabaseError(KomtetWorksError):
+    """A database did not do what a store asked; the driver's error is the `__cause__`.
+
+    Lock and serialization failures are not these: they are `ConcurrencyError`, and a
+    retry of the use case converges.
+    """
+
+    code = "database_error"
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached or opened: down, refused, or not a database."""
+
+    code = "database_unavailable"
+
+
+class ConstraintViolated(DatabaseError):
+    """A row broke one of the schema's constraints; `duplicate` when it was a unique key."""
+
+    code = "constraint_violated"
+
+    def __init__(self, message: str, *, duplicate: bool = False) -> None:
+        super().__init__(message)
+        self.duplicate = duplicate
+
+
+class SchemaNotMigrated(DatabaseError):
+    """The database lacks the tables: run the store's `migrate()` first."""
+
+    code = "schema_not_migrated"
+
+
+class SchemaTooNew(DatabaseError):
+    """The database was migrated by a newer komtet-works than this one."""
+
+    code = "schema_too_new"
+
+
 # --- external systems ------------------------------------------------------------------
 
 

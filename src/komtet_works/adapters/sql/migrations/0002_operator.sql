@@ -5,28 +5,28 @@
 -- subscription (rules E1, P4, E3).
 CREATE TABLE customers (
     id TEXT PRIMARY KEY
-) WITHOUT ROWID;
+){without_rowid};
 CREATE TABLE customer_targets (
     customer_id TEXT NOT NULL REFERENCES customers (id),
     kind        TEXT NOT NULL CHECK (kind IN ('site', 'server')),
     name        TEXT NOT NULL,
-    maintained  INTEGER NOT NULL DEFAULT 0 CHECK (maintained IN (0, 1)),
-    CHECK (maintained = 0 OR kind = 'site'),   -- only sites are maintained
+    maintained  {boolean} NOT NULL DEFAULT FALSE CHECK (maintained IN (FALSE, TRUE)),
+    CHECK (maintained = FALSE OR kind = 'site'),   -- only sites are maintained
     PRIMARY KEY (customer_id, kind, name)
-) WITHOUT ROWID;
+){without_rowid};
 
 -- The billing ledger: invoices and refunds, each once per idempotency key.
 CREATE TABLE billing_invoices (
-    position        INTEGER PRIMARY KEY,        -- the invoice number: inv-<position>
+    position        {position},                 -- the invoice number: inv-<position>
     idempotency_key TEXT NOT NULL UNIQUE,
     order_id        TEXT NOT NULL,
-    amount          TEXT NOT NULL,              -- an exact decimal, as text
+    amount          {decimal} NOT NULL,
     currency        TEXT NOT NULL
 );
 CREATE TABLE billing_refunds (
-    position        INTEGER PRIMARY KEY,        -- the receipt number: rf-<position>
+    position        {position},                 -- the receipt number: rf-<position>
     idempotency_key TEXT NOT NULL UNIQUE,
     payment_id      TEXT NOT NULL,
-    amount          TEXT NOT NULL,              -- an exact decimal, as text
+    amount          {decimal} NOT NULL,
     currency        TEXT NOT NULL
 );

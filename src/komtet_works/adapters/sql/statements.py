@@ -1,0 +1,152 @@
+"""Every SQL statement of the stores, written once for both databases.
+
+A statement is a template: ``?`` marks a parameter (the dialect's marker replaces it), a
+table is named in braces (``{work_orders}``, qualified and quoted by the store for a
+PostgreSQL schema), and ``{json_list}`` and ``{lock_rows}`` are the `Dialect`'s.  Values
+are always parameters; only these identifiers and dialect fragments are put in, once,
+when a store opens (`Statements.rendered`).
+
+To add a statement: a field here with its template as the default; the stores call it as
+``self._sql.<field>``.  To add a table: its name in `TABLES`, and its ``CREATE TABLE`` in
+a new migration per dialect (``migrations/NNNN_name.sqlite.sql`` and
+``NNNN_name.postgres.sql``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+import attrs
+
+from komtet_works.adapters.sql.dialect import Dialect
+
+#: The tables a statement may name in braces.
+TABLES: Final = (
+    "billing_invoices",
+    "billing_refunds",
+    "customer_targets",
+    "customers",
+    "outbox",
+    "schema_version",
+    "work_order_events",
+    "work_orders",
+)
+
+
+@attrs.frozen
+class Statements:
+    """The statements; `Statements()` holds the templates, `rendered` one database's SQL."""
+
+    # --- work orders and their events -------------------------------------------------
+    insert_order: str = (
+        "INSERT INTO {work_orders}"
+        " (id, customer_id, state, version, claim_deadline, due, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
+    update_order: str = (
+        "UPDATE {work_orders} SET state = ?, version = ?, claim_deadline = ?, due = ?,"
+        " updated_at = ? WHERE id = ? AND version = ?"
+    )
+    insert_event: str = (
+        "INSERT INTO {work_order_events}"
+        " (order_id, seq, type, at, actor_kind, actor_id, before, after, payload)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    version_of: str = "SELECT version FROM {work_orders} WHERE id = ?"
+    events_of: str = "SELECT payload FROM {work_order_events} WHERE order_id = ? ORDER BY seq"
+    order_row: str = (
+        "SELECT customer_id, state, version, claim_deadline, due FROM {work_orders} WHERE id = ?"
+    )
+    by_customer: str = (
+        "SELECT e.order_id, e.payload FROM {work_orders} AS o"
+        " JOIN {work_order_events} AS e ON e.order_id = o.id"
+        " WHERE o.customer_id = ? ORDER BY o.position, e.seq"
+    )
+    by_state: str = (
+        "SELECT e.order_id, e.payload FROM {work_orders} AS o"
+        " JOIN {work_order_events} AS e ON e.order_id = o.id"
+        " WHERE o.state IN ({json_list}) ORDER BY o.position, e.seq"
+    )
+    claim_window_ended: str = (
+        "SELECT e.order_id, e.payload FROM {work_orders} AS o"
+        " JOIN {work_order_events} AS e ON e.order_id = o.id"
+        " WHERE o.state = 'completed' AND o.claim_deadline < ? ORDER BY o.position, e.seq"
+    )
+    overdue: str = (
+        "SELECT e.order_id, e.payload FROM {work_orders} AS o"
+        " JOIN {work_order_events} AS e ON e.order_id = o.id"
+        " WHERE o.state IN ('scheduled', 'in_progress') AND o.due < ?"
+        " ORDER BY o.position, e.seq"
+    )
+
+    # --- the outbox -------------------------------------------------------------------
+    insert_message: str = (
+        "INSERT INTO {outbox} (id, order_id, customer_id, kind, body, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+    )
+    pending: str = (
+        "SELECT id, order_id, customer_id, kind, body FROM {outbox}"
+        " WHERE sent_at IS NULL ORDER BY position LIMIT ?"
+    )
+    mark_sent: str = "UPDATE {outbox} SET sent_at = ? WHERE id = ? AND sent_at IS NULL"
+
+    # --- the customer directory -------------------------------------------------------
+    customer: str = "SELECT id FROM {customers} WHERE id = ?"
+    customer_targets: str = (
+        "SELECT kind, name, maintained FROM {customer_targets}"
+        " WHERE customer_id = ? ORDER BY kind, name"
+    )
+    put_customer: str = "INSERT INTO {customers} (id) VALUES (?) ON CONFLICT (id) DO NOTHING"
+    lock_customer: str = "SELECT id FROM {customers} WHERE id = ?{lock_rows}"
+    forget_targets: str = "DELETE FROM {customer_targets} WHERE customer_id = ?"
+    put_target: str = (
+        "INSERT INTO {customer_targets} (customer_id, kind, name, maintained) VALUES (?, ?, ?, ?)"
+    )
+
+    # --- the billing ledger -----------------------------------------------------------
+    put_invoice: str = (
+        "INSERT INTO {billing_invoices} (idempotency_key, order_id, amount, currency)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING"
+    )
+    invoice: str = (
+        "SELECT position, order_id, amount, currency FROM {billing_invoices}"
+        " WHERE idempotency_key = ?"
+    )
+    invoices: str = "SELECT position, order_id, amount, currency FROM {billing_invoices} ORDER BY 1"
+    put_refund: str = (
+        "INSERT INTO {billing_refunds} (idempotency_key, payment_id, amount, currency)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING"
+    )
+    refund: str = (
+        "SELECT position, payment_id, amount, currency FROM {billing_refunds}"
+        " WHERE idempotency_key = ?"
+    )
+    refunds: str = "SELECT position, payment_id, amount, currency FROM {billing_refunds} ORDER BY 1"
+
+    # --- migrations -------------------------------------------------------------------
+    create_schema_version: str = (
+        "CREATE TABLE IF NOT EXISTS {schema_version} ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    schema_versions: str = "SELECT version FROM {schema_version}"
+    insert_schema_version: str = (
+        "INSERT INTO {schema_version} (version, name, applied_at) VALUES (?, ?, ?)"
+    )
+
+    def rendered(self, dialect: Dialect, table: Callable[[str], str] = str) -> Statements:
+        """These statements in `dialect`, each table named as `table` spells it."""
+        fragments = {"json_list": dialect.json_list, "lock_rows": dialect.lock_rows}
+        names = fragments | {name: table(name) for name in TABLES}
+        return Statements(
+            **{
+                field.name: getattr(self, field.name)
+                .replace("?", dialect.placeholder)
+                .format_map(names)
+                for field in attrs.fields(Statements)
+            }
+        )
+
+
+#: The templates.
+TEMPLATES: Final = Statements()

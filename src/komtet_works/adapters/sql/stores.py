@@ -1,0 +1,377 @@
+"""The stores, written once over a `Database`: work orders with their outbox, customers, billing.
+
+`komtet_works.adapters.sqlite` and `komtet_works.adapters.postgres` provide the
+`Database` (a connection, its transactions, its driver's errors mapped to the library's)
+and name the classes; what the statements mean and how rows become orders is here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final, Protocol, Self, TypeVar
+
+import pendulum
+
+from komtet_works.adapters.codec import storable
+from komtet_works.adapters.sql.dialect import Dialect
+from komtet_works.adapters.sql.migrations import pending
+from komtet_works.adapters.sql.rows import (
+    VALUES,
+    Entry,
+    check_not_older,
+    created_at,
+    customer_from_rows,
+    event_rows,
+    ledger_entry,
+    orders_from_rows,
+    replay_differences,
+    replayed,
+    same_entry,
+    target_rows,
+)
+from komtet_works.adapters.sql.statements import Statements
+from komtet_works.domain.customers import Customer
+from komtet_works.domain.errors import ConcurrencyError, ConstraintViolated, InvalidInput
+from komtet_works.domain.instants import require_aware
+from komtet_works.domain.lifecycle import State
+from komtet_works.domain.money import Money
+from komtet_works.domain.work_order import WorkOrder
+from komtet_works.ports import Billing, CustomerDirectory, Message, MessageKind, WorkOrders
+from komtet_works.ports.billing import Invoice, RefundReceipt
+
+_T = TypeVar("_T")
+
+
+class Cursor(Protocol):
+    """The DB-API cursor both drivers give (sqlite3, psycopg)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def execute(self, query: str, params: Sequence[Any] = ..., /) -> Self: ...
+
+    def executemany(self, query: str, params: Iterable[Sequence[Any]], /) -> object: ...
+
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+
+
+class Database(Protocol):
+    """One database as the stores use it: its dialect, its statements, its transactions.
+
+    Both `write` and `read` map the driver's errors to the library's: a lock or
+    serialization failure that outlasts the retries is `ConcurrencyError`, the rest a
+    `DatabaseError` (`DatabaseUnavailable`, `ConstraintViolated`, `SchemaNotMigrated`).
+    """
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    @property
+    def sql(self) -> Statements: ...
+
+    def write(self, work: Callable[[Cursor], _T]) -> _T:
+        """`work` in one transaction that may write: all of it or none of it."""
+        ...
+
+    def read(self, work: Callable[[Cursor], _T]) -> _T:
+        """`work` in one transaction that reads: a consistent snapshot."""
+        ...
+
+    def run_script(self, cursor: Cursor, script: str) -> None:
+        """Run a migration script of this dialect inside `migrate`'s transaction."""
+        ...
+
+    def migrating(self, work: Callable[[Cursor], _T]) -> _T:
+        """`work` in the transaction that migrates, one migrating process at a time."""
+        ...
+
+    def close(self) -> None:
+        """Give back what the database opened (a connection given by the host stays open)."""
+        ...
+
+
+class SqlStore:
+    """A store on a `Database`: migrating it, its schema version, closing it."""
+
+    def __init__(self, database: Database, *, migrate: bool = False) -> None:
+        self._database = database
+        self._sql = database.sql
+        if migrate:
+            self.migrate()
+
+    def migrate(self) -> None:
+        """Bring the schema up to date: apply, in one transaction, the migrations not yet applied.
+
+        Safe to call from many processes at once, and again: an applied version is never
+        applied twice.  A database newer than this code: `SchemaTooNew`.
+        """
+        sql, dialect, database = self._sql, self._database.dialect, self._database
+
+        def migrate(cursor: Cursor) -> None:
+            cursor.execute(sql.create_schema_version)
+            applied = {int(v) for (v,) in cursor.execute(sql.schema_versions).fetchall()}
+            for migration in pending(dialect.name, applied):
+                database.run_script(cursor, migration.script)
+                cursor.execute(
+                    sql.insert_schema_version,
+                    (migration.version, migration.name, pendulum.now(pendulum.UTC).isoformat()),
+                )
+
+        database.migrating(migrate)
+
+    def schema_version(self) -> int:
+        """The latest migration applied to the database (0: none)."""
+        versions = self._database.read(
+            lambda cursor: cursor.execute(self._sql.schema_versions).fetchall()
+        )
+        return max((int(v) for (v,) in versions), default=0)
+
+    def close(self) -> None:
+        self._database.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _text(self, value: str, field: str) -> str:
+        """`value` if this database keeps it exactly; otherwise `InvalidInput`."""
+        if "\x00" in value and not self._database.dialect.keeps_nul:
+            raise InvalidInput(f"{field} contains a NUL character", field=field)
+        return storable(value, field)
+
+    def _storable(self, value: str) -> bool:
+        """Whether `value` could be stored here: an id that cannot be was never saved."""
+        return "\x00" not in value or self._database.dialect.keeps_nul
+
+
+class SqlWorkOrders(SqlStore, WorkOrders):
+    """`WorkOrders` and `Outbox` in one SQL database.
+
+    A save appends the new events, moves the order row and queues the messages in one
+    transaction, checking the version with ``UPDATE ... WHERE version = ?``; the primary
+    key on (order_id, seq) is the second line of defence.
+    """
+
+    # --- WorkOrders -----------------------------------------------------------------------
+
+    def get(self, order_id: str) -> WorkOrder:
+        rows = (
+            self._database.read(
+                lambda cursor: cursor.execute(self._sql.events_of, (order_id,)).fetchall()
+            )
+            if self._storable(order_id)
+            else []
+        )
+        return replayed(order_id, [payload for (payload,) in rows])
+
+    def save(
+        self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
+    ) -> None:
+        self.save_many([(order, expected_version)], messages=messages)
+
+    def save_many(
+        self, changes: Sequence[tuple[WorkOrder, int]], *, messages: Sequence[Message] = ()
+    ) -> None:
+        """Save several (order, expected version) pairs in one transaction: all or none.
+
+        The batched form of `save`: one stale order raises `ConcurrencyError` and no
+        order, event or message of the batch is kept.
+        """
+        instant = self._database.dialect.instant
+        inserts: list[tuple[object, ...]] = []
+        updates: list[tuple[object, ...]] = []
+        events: list[tuple[object, ...]] = []
+        last: dict[str, datetime] = {}
+        for order, expected_version in changes:
+            check_not_older(order, expected_version)
+            order_id = self._text(order.id, "order_id")
+            rows = event_rows(order, expected_version)
+            for event_row in rows:
+                self._text(event_row[5], "actor id")
+            events.extend(rows)
+            last[order.id] = order.events[-1].at
+            works = order.works
+            row = (
+                VALUES[order.state],
+                order.version,
+                instant(works.claim_deadline),
+                instant(works.due),
+                rows[-1][3] if rows else last[order.id].isoformat(),
+            )
+            if expected_version == 0:
+                inserts.append((order_id, self._text(order.customer_id, "customer_id"), *row))
+            else:
+                updates.append((*row, order_id, expected_version))
+        outbox = [
+            (
+                self._text(m.id, "message id"),
+                self._text(m.order_id, "message order_id"),
+                self._text(m.customer_id, "message customer_id"),
+                m.kind.value,
+                self._text(m.body, "message body"),
+                at.isoformat(),
+            )
+            for m, at in zip(messages, created_at(messages, last), strict=True)
+        ]
+        sql = self._sql
+
+        def write(cursor: Cursor) -> None:
+            cursor.executemany(sql.insert_order, inserts)
+            for update in updates:
+                cursor.execute(sql.update_order, update)
+                if cursor.rowcount != 1:
+                    found = cursor.execute(sql.version_of, (update[-2],)).fetchone()
+                    raise ConcurrencyError(
+                        f"order {update[-2]!r} is at version {found[0] if found else 0}, "
+                        f"not {update[-1]}"
+                    )
+            cursor.executemany(sql.insert_event, events)
+            cursor.executemany(sql.insert_message, outbox)
+
+        try:
+            self._database.write(write)
+        except ConstraintViolated as error:
+            if not error.duplicate:
+                raise
+            raise ConcurrencyError("an order of the batch was saved by someone else") from None
+
+    def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
+        if not self._storable(customer_id):
+            return []
+        return self._orders(self._sql.by_customer, customer_id)
+
+    def by_state(self, *states: State) -> Sequence[WorkOrder]:
+        return self._orders(self._sql.by_state, _json_list(s.value for s in states))
+
+    # --- queries for hosts' jobs ----------------------------------------------------------
+
+    def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]:
+        """Completed orders whose claim deadline is before `now`: the closing job's list."""
+        at = self._database.dialect.instant(require_aware(now, field="now"))
+        return self._orders(self._sql.claim_window_ended, at)
+
+    def overdue(self, now: datetime) -> Sequence[WorkOrder]:
+        """Scheduled or started orders whose announced completion date is before `now`."""
+        return self._orders(
+            self._sql.overdue, self._database.dialect.instant(require_aware(now, field="now"))
+        )
+
+    def verify_replay(self, order_id: str) -> Sequence[str]:
+        """How the stored order row differs from replaying its events; empty when equal."""
+        sql = self._sql
+
+        def read(cursor: Cursor) -> tuple[tuple[object, ...] | None, list[object]]:
+            row = cursor.execute(sql.order_row, (order_id,)).fetchone()
+            return row, [p for (p,) in cursor.execute(sql.events_of, (order_id,)).fetchall()]
+
+        row, payloads = self._database.read(read)
+        return replay_differences(order_id, row, payloads, instant=self._database.dialect.instant)
+
+    def _orders(self, query: str, parameter: object) -> list[WorkOrder]:
+        return orders_from_rows(
+            self._database.read(lambda cursor: cursor.execute(query, (parameter,)).fetchall())
+        )
+
+    # --- Outbox -----------------------------------------------------------------------------
+
+    def pending(self, limit: int = 100) -> Sequence[Message]:
+        rows = self._database.read(
+            lambda cursor: cursor.execute(self._sql.pending, (limit,)).fetchall()
+        )
+        return [Message(str(i), str(o), str(c), MessageKind(k), str(b)) for i, o, c, k, b in rows]
+
+    def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
+        at = require_aware(sent_at, field="sent_at").isoformat()
+        key = self._text(message_id, "message id")
+        self._database.write(lambda cursor: cursor.execute(self._sql.mark_sent, (at, key)))
+
+
+def _json_list(values: Iterable[str]) -> str:
+    """`values` as one JSON list parameter, which ``{json_list}`` takes apart in SQL."""
+    return json.dumps(list(values))
+
+
+class SqlCustomerDirectory(SqlStore, CustomerDirectory):
+    """The hosting's customers in tables: targets and Site Maintenance subscriptions."""
+
+    def find(self, customer_id: str) -> Customer | None:
+        if not self._storable(customer_id):
+            return None
+        sql = self._sql
+
+        def read(cursor: Cursor) -> list[tuple[Any, ...]] | None:
+            if cursor.execute(sql.customer, (customer_id,)).fetchone() is None:
+                return None
+            return cursor.execute(sql.customer_targets, (customer_id,)).fetchall()
+
+        rows = self._database.read(read)
+        return None if rows is None else customer_from_rows(customer_id, rows)
+
+    def put(self, customer: Customer) -> None:
+        """Add a customer or replace what is known of them (a subscription ended, say)."""
+        rows = [
+            (self._text(c, "customer id"), kind, self._text(name, kind), maintained)
+            for c, kind, name, maintained in target_rows(customer)
+        ]
+        customer_id = self._text(customer.id, "customer id")
+        sql = self._sql
+
+        def write(cursor: Cursor) -> None:
+            cursor.execute(sql.put_customer, (customer_id,))
+            cursor.execute(sql.lock_customer, (customer_id,))  # one writer per customer
+            cursor.execute(sql.forget_targets, (customer_id,))
+            cursor.executemany(sql.put_target, rows)
+
+        self._database.write(write)
+
+
+#: Per kind of ledger entry: the field of its owner, the statements adding and finding it.
+_LEDGER: Final[
+    Mapping[type[Invoice | RefundReceipt], tuple[str, Callable[[Statements], tuple[str, str]]]]
+] = {
+    Invoice: ("order_id", lambda sql: (sql.put_invoice, sql.invoice)),
+    RefundReceipt: ("payment_id", lambda sql: (sql.put_refund, sql.refund)),
+}
+
+
+class SqlBilling(SqlStore, Billing):
+    """A billing ledger in tables: invoices and refunds, once per idempotency key."""
+
+    def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
+        return self._entry(Invoice, order_id, amount, idempotency_key).reference
+
+    def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
+        return self._entry(RefundReceipt, payment_id, amount, idempotency_key).reference
+
+    def _entry(self, kind: type[Entry], owner: str, amount: Money, idempotency_key: str) -> Entry:
+        """The entry of `kind` under the key: added now, or the same one added before."""
+        field, statements = _LEDGER[kind]
+        statement, query = statements(self._sql)
+        key = self._text(idempotency_key, "idempotency key")
+        asked = (key, self._text(owner, field), str(amount.amount), amount.currency)
+
+        def write(cursor: Cursor) -> tuple[object, ...]:
+            cursor.execute(statement, asked)
+            kept: tuple[object, ...] | None = cursor.execute(query, (key,)).fetchone()
+            if kept is None:  # pragma: no cover - ON CONFLICT DO NOTHING keeps the earlier row
+                raise AssertionError(f"no ledger row under {key!r}")
+            return kept
+
+        return same_entry(kind, self._database.write(write), owner, amount, key)
+
+    def invoices(self) -> Sequence[Invoice]:
+        """Every invoice, oldest first."""
+        return [ledger_entry(Invoice, row) for row in self._all(self._sql.invoices)]
+
+    def refunds(self) -> Sequence[RefundReceipt]:
+        """Every refund paid out, oldest first."""
+        return [ledger_entry(RefundReceipt, row) for row in self._all(self._sql.refunds)]
+
+    def _all(self, query: str) -> list[tuple[Any, ...]]:
+        return self._database.read(lambda cursor: cursor.execute(query).fetchall())

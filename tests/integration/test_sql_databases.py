@@ -1,0 +1,182 @@
+"""How the SQL stores open: migrating only when asked, on the host's connection, pool or schema,
+and the drivers' errors as the library's."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg_pool import ConnectionPool
+
+from komtet_works.adapters.postgres import PostgresBilling, PostgresWorkOrders
+from komtet_works.adapters.sql.migrations import migrations
+from komtet_works.adapters.sqlite import SqliteWorkOrders
+from komtet_works.domain.errors import (
+    ConcurrencyError,
+    ConstraintViolated,
+    DatabaseUnavailable,
+    InvalidInput,
+    SchemaNotMigrated,
+)
+from komtet_works.domain.money import Money
+from komtet_works.testing.orders import requested
+
+LATEST = migrations("sqlite")[-1].version
+
+
+def test_opening_a_sqlite_file_creates_no_table(tmp_path: Path) -> None:
+    """Without migrate=True the file stays empty, and using it says it is not migrated."""
+    path = tmp_path / "orders.sqlite"
+    with SqliteWorkOrders(path) as store, pytest.raises(SchemaNotMigrated) as raised:
+        store.get("wo-1")
+    assert "schema_not_migrated" == raised.value.code
+    with closing(sqlite3.connect(path)) as db:
+        assert [] == db.execute("SELECT name FROM sqlite_master").fetchall()
+
+
+def test_migrate_brings_a_sqlite_file_to_the_latest_version(tmp_path: Path) -> None:
+    """migrate() applies every migration once; calling it again changes nothing."""
+    with SqliteWorkOrders(tmp_path / "orders.sqlite") as store:
+        store.migrate()
+        store.migrate()
+        assert LATEST == store.schema_version()
+
+
+def test_a_sqlite_file_that_cannot_be_opened_is_database_unavailable(tmp_path: Path) -> None:
+    """A path in a missing directory: DatabaseUnavailable, with a stable code."""
+    with pytest.raises(DatabaseUnavailable) as raised:
+        SqliteWorkOrders(tmp_path / "no" / "such" / "orders.sqlite")
+    assert "database_unavailable" == raised.value.code
+
+
+def test_a_file_that_is_not_a_database_is_database_unavailable(tmp_path: Path) -> None:
+    """Garbage in the file: DatabaseUnavailable when the store first touches it."""
+    path = tmp_path / "orders.sqlite"
+    path.write_bytes(b"not a database at all, " * 100)
+    with pytest.raises(DatabaseUnavailable):
+        SqliteWorkOrders(path, migrate=True)
+
+
+def test_a_sqlite_constraint_is_constraint_violated(tmp_path: Path) -> None:
+    """A row the schema refuses (the append-only log) arrives as ConstraintViolated."""
+    path = tmp_path / "orders.sqlite"
+    with SqliteWorkOrders(path, migrate=True) as store:
+        store.save(requested("wo-1"), expected_version=0)
+        database = store._database
+        with pytest.raises(ConstraintViolated) as raised:
+            database.write(lambda cursor: cursor.execute("DELETE FROM work_order_events"))
+        assert (False, "constraint_violated") == (raised.value.duplicate, raised.value.code)
+        assert [requested("wo-1")] == list(store.by_customer("cust-1"))
+
+
+def test_a_second_save_of_a_new_order_is_a_concurrency_error(tmp_path: Path) -> None:
+    """The duplicate key of a concurrent first save is ConcurrencyError, not a driver error."""
+    with SqliteWorkOrders(tmp_path / "orders.sqlite", migrate=True) as store:
+        store.save(requested("wo-1"), expected_version=0)
+        with pytest.raises(ConcurrencyError):
+            store.save(requested("wo-1"), expected_version=0)
+
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_opening_postgres_creates_no_table(pg_dsn: str) -> None:
+    """Without migrate=True nothing is created; using the store says it is not migrated."""
+    with PostgresWorkOrders(pg_dsn) as store, pytest.raises(SchemaNotMigrated):
+        store.get("wo-1")
+    with psycopg.connect(pg_dsn) as db:
+        tables = db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).fetchall()
+    assert [] == tables
+
+
+@pytest.mark.postgres
+def test_a_schema_name_keeps_the_tables_there(pg_database: str) -> None:
+    """schema= puts every table in that schema, created by migrate(), quoted as an identifier."""
+    schema = f'Host "works" {secrets.token_hex(3)}'
+    with PostgresWorkOrders(pg_database, schema=schema, migrate=True) as store:
+        store.save(requested("wo-1"), expected_version=0)
+        assert [requested("wo-1")] == list(store.by_customer("cust-1"))
+        assert LATEST == store.schema_version()
+    with psycopg.connect(pg_database) as db:
+        kept = db.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        ).fetchone()
+        public = db.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone()
+    assert (8, 0) == (kept[0] if kept else None, public[0] if public else None)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("schema", ["", "100%", "nul\x00"])
+def test_a_schema_name_that_cannot_be_one_is_invalid_input(pg_dsn: str, schema: str) -> None:
+    """Empty, a % (a parameter marker to psycopg) or NUL: refused before connecting."""
+    with pytest.raises(InvalidInput):
+        PostgresWorkOrders(pg_dsn, schema=schema)
+
+
+@pytest.mark.postgres
+def test_on_the_hosts_connection_a_store_joins_the_hosts_transaction(pg_dsn: str) -> None:
+    """A save in the host's transaction is rolled back with it; closing keeps the connection."""
+
+    class HostGaveUp(Exception):
+        pass
+
+    def save_then_give_up(host: psycopg.Connection[tuple[object, ...]]) -> None:
+        with host.transaction():
+            store.save(requested("wo-lost"), expected_version=0)
+            raise HostGaveUp
+
+    with psycopg.connect(pg_dsn) as host:
+        store = PostgresWorkOrders(host, migrate=True)
+        host.commit()
+        with host.transaction():
+            store.save(requested("wo-kept"), expected_version=0)
+        with pytest.raises(HostGaveUp):
+            save_then_give_up(host)
+        store.close()
+        assert not host.closed
+        assert ["wo-kept"] == [o.id for o in store.by_customer("cust-1")]
+
+
+@pytest.mark.postgres
+def test_on_a_pool_each_transaction_takes_a_connection(pg_dsn: str) -> None:
+    """A psycopg_pool pool: the ledger and the orders share it and find each other's rows."""
+    with ConnectionPool(pg_dsn, min_size=1, max_size=2, open=True) as pool:
+        orders = PostgresWorkOrders(pool, migrate=True)
+        ledger = PostgresBilling(pool)
+        orders.save(requested("wo-1"), expected_version=0)
+        receipt = ledger.refund(payment_id="p", amount=Money.of("1.00"), idempotency_key="k")
+        assert ["wo-1"] == [o.id for o in orders.by_customer("cust-1")]
+        assert [receipt] == [r.reference for r in ledger.refunds()]
+        orders.close()
+        assert not pool.closed
+
+
+@pytest.mark.postgres
+def test_an_unreachable_server_is_database_unavailable() -> None:
+    """Nobody listening on the port: DatabaseUnavailable in one line, no driver error."""
+    with pytest.raises(DatabaseUnavailable) as raised:
+        PostgresWorkOrders("postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=2")
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.postgres
+def test_a_postgres_constraint_is_constraint_violated(pg_dsn: str) -> None:
+    """The append-only trigger's refusal, and a duplicate key, arrive as the library's errors."""
+    with PostgresWorkOrders(pg_dsn, migrate=True) as store:
+        store.save(requested("wo-1"), expected_version=0)
+        with pytest.raises(ConcurrencyError):
+            store.save(requested("wo-1"), expected_version=0)
+        with pytest.raises(ConstraintViolated) as raised:
+            store._database.write(
+                lambda cursor: cursor.execute("INSERT INTO customers (id) VALUES (NULL)")
+            )
+        assert not raised.value.duplicate
