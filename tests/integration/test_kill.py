@@ -32,6 +32,7 @@ import pytest
 from kill_worker import FileNotifier, open_store, put_customers
 
 from komtet_works.adapters.memory import ManualClock
+from komtet_works.domain.keys import operation_key
 from komtet_works.ports import MessageKind
 from komtet_works.relay import relay
 from komtet_works.testing import DurableStore
@@ -185,7 +186,7 @@ class Trial:
         self.versions = {}  # verify every order once more
         self.check()
         owed = {
-            f"{order.id}:{version}:{OWED[type(event).__name__].value}"
+            operation_key("message", order.id, version, OWED[type(event).__name__].value)
             for order in orders
             for version, event in enumerate(order.events, start=1)
             if type(event).__name__ in OWED

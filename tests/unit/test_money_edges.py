@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_use_cases import World, make_world
 
 from komtet_works import (
     AmountMismatch,
@@ -29,7 +30,6 @@ from komtet_works.domain.works import WithdrawalReason
 from komtet_works.ports import MessageKind
 from komtet_works.reconciliation import reconcile
 from komtet_works.relay import relay_billing
-from tests.unit.test_use_cases import World, make_world
 
 
 def pay(world: World, order_id: str, payment_id: str, amount: str) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 
 import attrs
 import pendulum
@@ -96,7 +97,9 @@ class RecordingWorkOrders(InMemoryWorkOrders):
             writer()
         return order
 
-    def save(self, order: WorkOrder, *, expected_version: int, **extra: Sequence[Message]) -> None:
+    def save(  # the same keywords as the store's, passed on as they come
+        self, order: WorkOrder, *, expected_version: int, **extra: Any
+    ) -> None:
         if self.lose_next_save and self.keep_saves:
             self.keep_saves -= 1
         elif self.lose_next_save:

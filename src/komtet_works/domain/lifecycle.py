@@ -71,8 +71,8 @@ A = Action
 #:
 #: A refund is two steps: FAIL, ACCEPT_CLAIM, CANCEL and WITHDRAW (of a paid order) commit
 #: the intent (`refunding`, `cancelling`, `withdrawing`) before any money moves;
-#: SETTLE_REFUND records the refunds and the restore once they are done.  The pending states take no other step, customer changes included:
-#: the works are over, and only the settlement may follow.
+#: SETTLE_REFUND records the refunds and the restore once they are done.  The pending states
+#: take no other step, customer changes included: only the settlement may follow.
 TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyType(
     {
         (None, A.REQUEST): S.REQUESTED,

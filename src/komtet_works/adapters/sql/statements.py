@@ -23,11 +23,16 @@ from komtet_works.adapters.sql.dialect import Dialect
 
 #: The tables a statement may name in braces.
 TABLES: Final = (
+    "billing_commands",
     "billing_invoices",
+    "billing_payments",
     "billing_refunds",
+    "billing_voids",
     "customer_targets",
     "customers",
     "outbox",
+    "payment_conflicts",
+    "payments",
     "schema_version",
     "work_order_events",
     "work_orders",
@@ -91,6 +96,50 @@ class Statements:
     )
     mark_sent: str = "UPDATE {outbox} SET sent_at = ? WHERE id = ? AND sent_at IS NULL"
 
+    # --- the payments intake and the billing outbox --------------------------------------
+    insert_payment: str = (
+        "INSERT INTO {payments} (id, order_id, amount, currency, received_at, refused)"
+        " VALUES (?, ?, ?, ?, ?, ?)"
+    )
+    payment: str = (
+        "SELECT id, order_id, amount, currency, received_at, refused, refund_reference"
+        " FROM {payments} WHERE id = ?"
+    )
+    payments: str = (
+        "SELECT id, order_id, amount, currency, received_at, refused, refund_reference"
+        " FROM {payments} ORDER BY position"
+    )
+    unapplied_refunded: str = (
+        "UPDATE {payments} SET refund_reference = ?"
+        " WHERE id = ? AND refused IS NOT NULL AND refund_reference IS NULL"
+    )
+    insert_conflict: str = (
+        "INSERT INTO {payment_conflicts}"
+        " (payment_id, order_id, amount, currency, received_at, code) VALUES (?, ?, ?, ?, ?, ?)"
+    )
+    conflicts: str = (
+        "SELECT payment_id, order_id, amount, currency, received_at, code"
+        " FROM {payment_conflicts} ORDER BY position"
+    )
+    insert_command: str = (
+        "INSERT INTO {billing_commands} (id, order_id, kind, payload) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (id) DO NOTHING"
+    )
+    pending_commands: str = (
+        "SELECT kind, payload FROM {billing_commands}"
+        " WHERE done_at IS NULL ORDER BY position LIMIT ?"
+    )
+    pending_commands_of: str = (
+        "SELECT kind, payload FROM {billing_commands}"
+        " WHERE done_at IS NULL AND order_id = ? ORDER BY position LIMIT ?"
+    )
+    command_done: str = (
+        "UPDATE {billing_commands} SET done_at = ?, result = ? WHERE id = ? AND done_at IS NULL"
+    )
+    command_result: str = (
+        "SELECT result FROM {billing_commands} WHERE id = ? AND done_at IS NOT NULL"
+    )
+
     # --- the customer directory -------------------------------------------------------
     customer: str = "SELECT id FROM {customers} WHERE id = ?"
     customer_targets: str = (
@@ -123,6 +172,22 @@ class Statements:
         " WHERE idempotency_key = ?"
     )
     refunds: str = "SELECT position, payment_id, amount, currency FROM {billing_refunds} ORDER BY 1"
+    put_received: str = (
+        "INSERT INTO {billing_payments} (reference, order_id, amount, currency)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING"
+    )
+    received: str = (
+        "SELECT reference, order_id, amount, currency FROM {billing_payments} WHERE reference = ?"
+    )
+    all_received: str = (
+        "SELECT reference, order_id, amount, currency FROM {billing_payments} ORDER BY position"
+    )
+    put_void: str = (
+        "INSERT INTO {billing_voids} (idempotency_key, invoice) VALUES (?, ?)"
+        " ON CONFLICT (idempotency_key) DO NOTHING"
+    )
+    void: str = "SELECT invoice FROM {billing_voids} WHERE idempotency_key = ?"
+    voids: str = "SELECT invoice FROM {billing_voids} ORDER BY position"
 
     # --- migrations -------------------------------------------------------------------
     create_schema_version: str = (

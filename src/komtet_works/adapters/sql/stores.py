@@ -17,6 +17,13 @@ import pendulum
 from komtet_works.adapters.codec import storable
 from komtet_works.adapters.sql.dialect import Dialect
 from komtet_works.adapters.sql.migrations import pending
+from komtet_works.adapters.sql.money_rows import (
+    command_from_row,
+    command_row,
+    conflict_from_row,
+    payment_facts,
+    report_from_row,
+)
 from komtet_works.adapters.sql.rows import (
     VALUES,
     Entry,
@@ -32,14 +39,21 @@ from komtet_works.adapters.sql.rows import (
     target_rows,
 )
 from komtet_works.adapters.sql.statements import Statements
+from komtet_works.domain.commands import BillingCommand
 from komtet_works.domain.customers import Customer
-from komtet_works.domain.errors import ConcurrencyError, ConstraintViolated, InvalidInput
+from komtet_works.domain.errors import (
+    BillingFailed,
+    ConcurrencyError,
+    ConstraintViolated,
+    InvalidInput,
+)
 from komtet_works.domain.instants import require_aware
+from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import Billing, CustomerDirectory, Message, MessageKind, WorkOrders
-from komtet_works.ports.billing import Invoice, RefundReceipt
+from komtet_works.ports.billing import BillingLedger, Invoice, ReceivedPayment, RefundReceipt
 
 _T = TypeVar("_T")
 
@@ -171,17 +185,31 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         return replayed(order_id, [payload for (payload,) in rows])
 
     def save(
-        self, order: WorkOrder, *, expected_version: int, messages: Sequence[Message] = ()
+        self,
+        order: WorkOrder,
+        *,
+        expected_version: int,
+        messages: Sequence[Message] = (),
+        commands: Sequence[BillingCommand] = (),
+        payments: Sequence[ReportedPayment] = (),
     ) -> None:
-        self.save_many([(order, expected_version)], messages=messages)
+        self.save_many(
+            [(order, expected_version)], messages=messages, commands=commands, payments=payments
+        )
 
     def save_many(
-        self, changes: Sequence[tuple[WorkOrder, int]], *, messages: Sequence[Message] = ()
+        self,
+        changes: Sequence[tuple[WorkOrder, int]],
+        *,
+        messages: Sequence[Message] = (),
+        commands: Sequence[BillingCommand] = (),
+        payments: Sequence[ReportedPayment] = (),
     ) -> None:
         """Save several (order, expected version) pairs in one transaction: all or none.
 
-        The batched form of `save`: one stale order raises `ConcurrencyError` and no
-        order, event or message of the batch is kept.
+        The batched form of `save`: one stale order (or a payment reported meanwhile)
+        raises `ConcurrencyError` and no order, event, message, command or payment of the
+        batch is kept.
         """
         instant = self._database.dialect.instant
         inserts: list[tuple[object, ...]] = []
@@ -220,6 +248,8 @@ class SqlWorkOrders(SqlStore, WorkOrders):
             for m, at in zip(messages, created_at(messages, last), strict=True)
         ]
         sql = self._sql
+        queued = self._command_rows(commands)
+        reported = self._payment_rows(payments)
 
         def write(cursor: Cursor) -> None:
             cursor.executemany(sql.insert_order, inserts)
@@ -233,13 +263,36 @@ class SqlWorkOrders(SqlStore, WorkOrders):
                     )
             cursor.executemany(sql.insert_event, events)
             cursor.executemany(sql.insert_message, outbox)
+            cursor.executemany(sql.insert_command, queued)
+            cursor.executemany(sql.insert_payment, reported)
 
+        self._unique(write, "an order or payment of the batch was saved by someone else")
+
+    def _unique(self, write: Callable[[Cursor], None], meanwhile: str) -> None:
+        """Run `write`; a duplicate key means someone else saved first: `ConcurrencyError`."""
         try:
             self._database.write(write)
         except ConstraintViolated as error:
             if not error.duplicate:
                 raise
-            raise ConcurrencyError("an order of the batch was saved by someone else") from None
+            raise ConcurrencyError(meanwhile) from None
+
+    def _command_rows(self, commands: Sequence[BillingCommand]) -> list[tuple[str, ...]]:
+        rows = [command_row(command) for command in commands]
+        return [
+            (self._text(i, "command id"), self._text(o, "order_id"), k, p) for i, o, k, p in rows
+        ]
+
+    def _payment_rows(self, payments: Sequence[ReportedPayment]) -> list[tuple[object, ...]]:
+        return [
+            (
+                self._text(p.id, "payment id"),
+                self._text(p.order_id, "order_id"),
+                *payment_facts(p.payment)[1:],
+                p.refused,
+            )
+            for p in payments
+        ]
 
     def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
         if not self._storable(customer_id):
@@ -291,6 +344,86 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         key = self._text(message_id, "message id")
         self._database.write(lambda cursor: cursor.execute(self._sql.mark_sent, (at, key)))
 
+    # --- the billing outbox -----------------------------------------------------------------
+
+    def pending_commands(
+        self, limit: int = 100, *, order_id: str | None = None
+    ) -> Sequence[BillingCommand]:
+        sql = self._sql
+        if order_id is not None and not self._storable(order_id):
+            return []
+        query, parameters = (
+            (sql.pending_commands, (limit,))
+            if order_id is None
+            else (sql.pending_commands_of, (order_id, limit))
+        )
+        rows = self._database.read(lambda cursor: cursor.execute(query, parameters).fetchall())
+        return [command_from_row(kind, payload) for kind, payload in rows]
+
+    def enqueue(self, commands: Sequence[BillingCommand]) -> None:
+        rows = self._command_rows(commands)
+        self._database.write(lambda cursor: cursor.executemany(self._sql.insert_command, rows))
+
+    def mark_done(self, command_id: str, result: str) -> None:
+        done = (pendulum.now(pendulum.UTC).isoformat(), self._text(result, "result"), command_id)
+        if self._storable(command_id):
+            self._database.write(lambda cursor: cursor.execute(self._sql.command_done, done))
+
+    def command_result(self, command_id: str) -> str | None:
+        if not self._storable(command_id):
+            return None
+        row = self._database.read(
+            lambda cursor: cursor.execute(self._sql.command_result, (command_id,)).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    # --- the payments intake ----------------------------------------------------------------
+
+    def reported(self, payment_id: str) -> ReportedPayment | None:
+        if not self._storable(payment_id):
+            return None
+        row = self._database.read(
+            lambda cursor: cursor.execute(self._sql.payment, (payment_id,)).fetchone()
+        )
+        return None if row is None else report_from_row(row)
+
+    def payments(self) -> Sequence[ReportedPayment]:
+        rows = self._database.read(lambda cursor: cursor.execute(self._sql.payments).fetchall())
+        return [report_from_row(row) for row in rows]
+
+    def conflicts(self) -> Sequence[ConflictingReport]:
+        rows = self._database.read(lambda cursor: cursor.execute(self._sql.conflicts).fetchall())
+        return [conflict_from_row(row) for row in rows]
+
+    def record_unapplied(
+        self, report: ReportedPayment, *, commands: Sequence[BillingCommand] = ()
+    ) -> None:
+        reported, queued, sql = (
+            self._payment_rows((report,)),
+            self._command_rows(commands),
+            self._sql,
+        )
+
+        def write(cursor: Cursor) -> None:
+            cursor.executemany(sql.insert_payment, reported)
+            cursor.executemany(sql.insert_command, queued)
+
+        self._unique(write, f"payment {report.id!r} was reported meanwhile")
+
+    def record_conflict(self, conflict: ConflictingReport) -> None:
+        facts = payment_facts(conflict.payment)
+        row = (
+            self._text(facts[0], "payment id"),
+            self._text(conflict.order_id, "order_id"),
+            *facts[1:],
+            conflict.code,
+        )
+        self._database.write(lambda cursor: cursor.execute(self._sql.insert_conflict, row))
+
+    def record_unapplied_refund(self, payment_id: str, reference: str) -> None:
+        row = (self._text(reference, "refund reference"), self._text(payment_id, "payment id"))
+        self._database.write(lambda cursor: cursor.execute(self._sql.unapplied_refunded, row))
+
 
 def _json_list(values: Iterable[str]) -> str:
     """`values` as one JSON list parameter, which ``{json_list}`` takes apart in SQL."""
@@ -340,11 +473,51 @@ _LEDGER: Final[
 }
 
 
-class SqlBilling(SqlStore, Billing):
-    """A billing ledger in tables: invoices and refunds, once per idempotency key."""
+class SqlBilling(SqlStore, Billing, BillingLedger):
+    """A billing ledger in tables: invoices, payments, voids and refunds, once per key."""
 
     def request_payment(self, *, order_id: str, amount: Money, idempotency_key: str) -> str:
         return self._entry(Invoice, order_id, amount, idempotency_key).reference
+
+    def void_invoice(self, *, invoice: str, idempotency_key: str) -> None:
+        if invoice not in {i.reference for i in self.invoices()}:
+            raise BillingFailed(f"no invoice {invoice!r} to void")
+        key, sql = self._text(idempotency_key, "idempotency key"), self._sql
+
+        def write(cursor: Cursor) -> tuple[object, ...] | None:
+            cursor.execute(sql.put_void, (key, invoice))
+            return cursor.execute(sql.void, (key,)).fetchone()
+
+        kept = self._database.write(write)
+        if kept is None or kept[0] != invoice:
+            raise BillingFailed(f"idempotency key {idempotency_key!r} voided another invoice")
+
+    def voided(self) -> Sequence[str]:
+        """The invoices voided, oldest first."""
+        return [str(invoice) for (invoice,) in self._all(self._sql.voids)]
+
+    def receive(self, *, payment_id: str, order_id: str, amount: Money) -> ReceivedPayment:
+        """A customer pays `amount` for `order_id`; billing names the payment `payment_id`."""
+        asked = (
+            self._text(payment_id, "payment id"),
+            self._text(order_id, "order_id"),
+            str(amount.amount),
+            amount.currency,
+        )
+        sql = self._sql
+
+        def write(cursor: Cursor) -> tuple[object, ...] | None:
+            cursor.execute(sql.put_received, asked)
+            return cursor.execute(sql.received, (asked[0],)).fetchone()
+
+        kept = self._database.write(write)
+        payment = ReceivedPayment(payment_id, order_id, amount)
+        if kept is None or _received(kept) != payment:
+            raise BillingFailed(f"payment {payment_id!r} was made before for other facts")
+        return payment
+
+    def payments(self) -> Sequence[ReceivedPayment]:
+        return [_received(row) for row in self._all(self._sql.all_received)]
 
     def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
         return self._entry(RefundReceipt, payment_id, amount, idempotency_key).reference
@@ -375,3 +548,8 @@ class SqlBilling(SqlStore, Billing):
 
     def _all(self, query: str) -> list[tuple[Any, ...]]:
         return self._database.read(lambda cursor: cursor.execute(query).fetchall())
+
+
+def _received(row: Sequence[object]) -> ReceivedPayment:
+    reference, order_id, amount, currency = row
+    return ReceivedPayment(str(reference), str(order_id), Money.of(str(amount), str(currency)))
