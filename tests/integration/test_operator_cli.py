@@ -12,7 +12,7 @@ import attrs
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from komtet_works.cli import main
+from komtet_works.entrypoints.cli import main
 from komtet_works.testing import ODD_TEXTS
 
 SITE = "shop.example"
