@@ -17,7 +17,7 @@ from komtet_works.domain import errors
 from komtet_works.domain.lifecycle import TERMINAL, TRANSITIONS
 from komtet_works.domain.money import Money
 from komtet_works.domain.pricing import HoursRounding, Tariff, parse_hours, price
-from komtet_works.wire import decimal_text
+from komtet_works.entrypoints.presenters import decimal_text
 from spec import NO_TESTS, ROOT, SPEC, TESTS, mermaid, render, rule_markers
 
 #: A rule's heading: ``### P2 — Minimum term``, ``### D-CLAIM-WINDOW — ...``.

@@ -2,6 +2,6 @@
 
 import sys
 
-from komtet_works.cli import main
+from komtet_works.entrypoints.cli import main
 
 sys.exit(main())

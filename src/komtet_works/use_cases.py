@@ -17,10 +17,11 @@ the refunds and the restore are made and the settlement is saved.  An order left
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import NoReturn
 
+import attrs
 import pendulum
 
 from komtet_works.domain.commands import RefundPayment, lapsed, owed, refund_key
@@ -75,6 +76,14 @@ REFUNDS = Actor.system("refunds")
 
 #: States whose orders wait for staff; their hours make up the queue.
 QUEUED = (State.PAID, State.SCHEDULED, State.IN_PROGRESS)
+
+
+@attrs.frozen
+class ClosingReport:
+    """One run of the closing job: the orders it closed, and those refused with the code why."""
+
+    closed: tuple[str, ...] = ()
+    refused: Mapping[str, str] = attrs.field(factory=dict)
 
 
 class WorkOrderService:
@@ -549,9 +558,28 @@ class WorkOrderService:
         )
         return settled
 
-    def close(self, order_id: str, *, by: Actor) -> WorkOrder:
-        """Close an order whose claim window has ended (staff, or the closing job)."""
+    def close(self, order_id: str, *, staff_id: str) -> WorkOrder:
+        """Staff close an order whose claim window has ended."""
+        by = Actor.staff(staff_id)
         return self._change(order_id, lambda o, now: o.close(by=by, at=now))
+
+    def close_expired(self) -> ClosingReport:
+        """The closing job (`CLOSING_JOB`): close every order whose claim window has ended.
+
+        Run it as often as you like (cron, a task queue): an order closes once, and one
+        refused (changed by someone else meanwhile) neither stops the others nor is lost:
+        it is in the report, and the next run tries it again if it is still due.
+        """
+        closed: list[str] = []
+        refused: dict[str, str] = {}
+        for due in self.orders.claim_window_ended(self.clock.now()):
+            try:
+                self._change(due.id, lambda o, now: o.close(by=CLOSING_JOB, at=now))
+            except KomtetWorksError as error:
+                refused[due.id] = error.code
+            else:
+                closed.append(due.id)
+        return ClosingReport(tuple(closed), refused)
 
     def void_lapsed_invoices(self) -> int:
         """The job that voids the invoices of quotes past their `payable_until` (rule K4);

@@ -44,7 +44,7 @@ from komtet_works.ports import Billing, CustomerDirectory, Message, Notifier
 from komtet_works.relay import relay
 from komtet_works.testing import DurableStore
 from komtet_works.testing.orders import START
-from komtet_works.use_cases import CLOSING_JOB, WorkOrderService
+from komtet_works.use_cases import WorkOrderService
 
 #: The hosting's customers: two sites each (one under Site Maintenance: the discount), a server.
 CUSTOMERS: Final = tuple(
@@ -244,7 +244,7 @@ class Worker:
             case Action.SETTLE_REFUND:
                 return service.settle_refunds(order.id)
             case _:
-                return service.close(order.id, by=CLOSING_JOB)
+                return service.close(order.id, staff_id="staff-1")
 
 
 OUTCOME: Final = {

@@ -14,7 +14,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from komtet_works.adapters.mail import SUBJECTS
-from komtet_works.cli import main
+from komtet_works.entrypoints.cli import main
 from komtet_works.testing import ODD_TEXTS
 
 SITE = "shop.example"

@@ -42,7 +42,7 @@ from komtet_works.relay import relay
 from komtet_works.scenarios.loading import parse_scenario
 from komtet_works.scenarios.runner import run_scenario
 from komtet_works.testing import OrdersWithOutbox
-from komtet_works.use_cases import CLOSING_JOB, WorkOrderService
+from komtet_works.use_cases import WorkOrderService
 
 #: The customer's identity: kept as ids in the domain, never written to a log.
 EMAIL: Final = "ivan.petrov.1984@mail.example"
@@ -202,7 +202,7 @@ def whole_lives(host: Host) -> list[WorkOrder]:
     service.complete("wo-claimed", staff_id=STAFF)
     host.notifier.down = False
     host.at(80)
-    service.close("wo-claimed", by=CLOSING_JOB)
+    assert ("wo-claimed",) == service.close_expired().closed
     with pytest.raises(InvalidTransition):
         service.supplement("wo-claimed", customer_id=EMAIL, text=TEXTS["supplement"])
 

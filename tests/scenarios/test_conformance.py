@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from komtet_works.cli import main
+from komtet_works.entrypoints.cli import main
 from komtet_works.scenarios import SUITE_VERSION
 from komtet_works.scenarios.conformance import (
     OPTIONAL_FIELDS,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from komtet_works.cli import main
-from komtet_works.scenarios import commands
+from komtet_works.entrypoints import scenarios as commands
+from komtet_works.entrypoints.cli import main
 from komtet_works.scenarios.loading import MAX_FILE_BYTES
 
 VALID: dict[str, Any] = {

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from komtet_works.cli import main
 from komtet_works.domain.lifecycle import State
+from komtet_works.entrypoints.cli import main
 from komtet_works.scenarios.conformance import SUITE, Case, differences, suite_cases
 from komtet_works.scenarios.runner import ACTIONS
 from komtet_works.scenarios.schemas import RESULT_SCHEMA, SCENARIO_SCHEMA, schema, validator

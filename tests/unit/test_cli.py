@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from komtet_works import cli
-from komtet_works.cli import main
 from komtet_works.domain.errors import QuoteExpired
+from komtet_works.entrypoints import cli, quote
+from komtet_works.entrypoints.cli import main
 
 BAD_HOURS = ("0", "-1", "abc", "nan", "inf", "1e999", "", "-0", "Infinity", "1e-50000000")
 
@@ -130,7 +130,7 @@ def test_other_refusals_exit_1_with_their_code_on_one_line(
     def refuse(_: object) -> int:
         raise QuoteExpired("the quote was payable until\nyesterday")
 
-    monkeypatch.setattr(cli, "run_quote", refuse)
+    monkeypatch.setattr(quote, "run_quote", refuse)
     assert 1 == main(["quote", "--hours", "1"])
     expected = "komtet-works: error: quote_expired: the quote was payable until yesterday\n"
     assert expected == capsys.readouterr().err

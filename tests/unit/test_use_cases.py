@@ -12,7 +12,6 @@ import pytest
 
 from komtet_works import (
     Actor,
-    ActorNotAllowed,
     AmountMismatch,
     BackupFailed,
     BackupNotConfirmed,
@@ -47,6 +46,7 @@ from komtet_works import (
     UnknownOrder,
     WorkOrder,
     WorkOrderService,
+    bootstrap,
 )
 from komtet_works.adapters import (
     InMemoryBackups,
@@ -183,16 +183,16 @@ def make_world(
     billing = InMemoryBilling()
     backups = backups if backups is not None else InMemoryBackups()
     notifier = InMemoryNotifier(notifier_clock if notifier_clock is not None else clock)
-    service = WorkOrderService(
+    service = bootstrap.in_memory(
+        directory=customers,
         orders=orders,
-        customers=customers,
         billing=billing,
         backups=backups,
         notifier=notifier,
         clock=clock,
         calendar=calendar if calendar is not None else InMemoryBusinessCalendar(),
-        policy=policy,
-    )
+        policy=policy if policy is not None else Policy(),
+    ).service
     return World(clock, orders, customers, billing, backups, notifier, service)
 
 
@@ -1142,8 +1142,9 @@ def test_an_order_does_not_close_while_claims_can_be_filed(world: World) -> None
         world,
         "wo-1",
         ClaimWindowOpen,
-        lambda: world.service.close("wo-1", by=CLOSING_JOB),
+        lambda: world.service.close("wo-1", staff_id="sam"),
     )
+    assert () == world.service.close_expired().closed
 
 
 @pytest.mark.rule("C4", "L10")
@@ -1153,9 +1154,11 @@ def test_an_order_closes_after_the_claim_window(world: World) -> None:
     assert completed.works.claim_deadline is not None
     world.clock.set(completed.works.claim_deadline.add(microseconds=1))
 
-    order = world.service.close("wo-1", by=CLOSING_JOB)
+    report = world.service.close_expired()
+    order = world.orders.get("wo-1")
 
-    assert State.CLOSED is order.state
+    assert ("wo-1",) == report.closed
+    assert (State.CLOSED, CLOSING_JOB) == (order.state, order.events[-1].actor)
     refused(
         world,
         "wo-1",
@@ -1164,19 +1167,22 @@ def test_an_order_closes_after_the_claim_window(world: World) -> None:
     )
 
 
-@pytest.mark.rule("L14", "L12")
-def test_a_customer_cannot_close_their_order(world: World) -> None:
-    """Closing is for staff or the closing job, not the customer."""
-    completed = world.completed()
-    assert completed.works.claim_deadline is not None
-    world.clock.set(completed.works.claim_deadline.add(days=1))
+@pytest.mark.rule("C4")
+def test_the_closing_job_reports_an_order_it_could_not_close_and_closes_the_rest(
+    world: World,
+) -> None:
+    """An order someone changed meanwhile is refused with its code; the others still close."""
+    world.completed("wo-1")
+    world.completed("wo-2")
+    deadline = world.orders.get("wo-2").works.claim_deadline
+    assert deadline is not None
+    world.clock.set(deadline.add(days=1))
+    world.orders.lose_next_save = True
 
-    refused(
-        world,
-        "wo-1",
-        ActorNotAllowed,
-        lambda: world.service.close("wo-1", by=Actor.customer("alice")),
-    )
+    report = world.service.close_expired()
+
+    assert (("wo-2",), {"wo-1": "stale_version"}) == (report.closed, dict(report.refused))
+    assert State.COMPLETED is world.orders.get("wo-1").state
 
 
 # --- the whole story -------------------------------------------------------------------------
@@ -1191,7 +1197,7 @@ def test_the_events_of_a_whole_lifecycle_rebuild_the_order(world: World) -> None
     assert completed.works.claim_deadline is not None
     world.clock.set(completed.works.claim_deadline.add(seconds=1))
 
-    order = world.service.close("wo-1", by=Actor.staff("sam"))
+    order = world.service.close("wo-1", staff_id="sam")
 
     assert order == WorkOrder.replay(order.events)
     assert [e.after for e in order.events[:-1]] == [e.before for e in order.events[1:]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
 import attrs
@@ -162,6 +162,22 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
 
     def by_state(self, *states: State) -> Sequence[WorkOrder]:
         return [o for o in self._orders.values() if o.state in states]
+
+    def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]:
+        now = require_aware(now, field="now")
+        return [
+            o
+            for o in self.by_state(State.COMPLETED)
+            if o.works.claim_deadline is not None and o.works.claim_deadline < now
+        ]
+
+    def overdue(self, now: datetime) -> Sequence[WorkOrder]:
+        now = require_aware(now, field="now")
+        return [
+            o
+            for o in self.by_state(State.SCHEDULED, State.IN_PROGRESS)
+            if o.works.due is not None and o.works.due < now
+        ]
 
 
 class InMemoryCustomerDirectory(CustomerDirectory):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from komtet_works.domain.commands import BillingCommand
@@ -47,4 +48,15 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
 
     def by_state(self, *states: State) -> Sequence[WorkOrder]:
         """Orders in any of `states`, oldest first."""
+        ...
+
+    def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]:
+        """Completed orders whose claim deadline is strictly before `now`, oldest first.
+
+        The closing job's list (`WorkOrderService.close_expired`).
+        """
+        ...
+
+    def overdue(self, now: datetime) -> Sequence[WorkOrder]:
+        """Scheduled or started orders whose announced completion date is before `now`."""
         ...

@@ -15,24 +15,24 @@ from typing import Final
 
 import attrs
 
+from komtet_works import bootstrap
 from komtet_works.adapters.memory import (
     InMemoryBackups,
     InMemoryBilling,
     InMemoryBusinessCalendar,
     InMemoryCustomerDirectory,
-    InMemoryNotifier,
     InMemoryWorkOrders,
     ManualClock,
 )
 from komtet_works.domain.errors import KomtetWorksError, UnknownCustomer
-from komtet_works.domain.events import Actor, WorksStarted
+from komtet_works.domain.events import WorksStarted
 from komtet_works.domain.keys import operation_key
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
+from komtet_works.entrypoints.presenters import decimal_text, quote_json
 from komtet_works.scenarios.loading import Scenario, Step, load_scenario
 from komtet_works.use_cases import WorkOrderService
-from komtet_works.wire import decimal_text, quote_json
 
 #: The staff member every staff step acts as.
 STAFF: Final = "staff"
@@ -85,18 +85,17 @@ class _World:
         customers = InMemoryCustomerDirectory(scenario.customers)
         backups = ScenarioBackups()
         billing = InMemoryBilling()
-        service = WorkOrderService(
+        wiring = bootstrap.in_memory(
+            directory=customers,
             orders=orders,
-            customers=customers,
             billing=billing,
             backups=backups,
-            notifier=InMemoryNotifier(clock),
             clock=clock,
             calendar=InMemoryBusinessCalendar(),
             tariff=scenario.tariff,
             policy=scenario.policy,
         )
-        return cls(clock, orders, customers, backups, billing, service)
+        return cls(clock, orders, customers, backups, billing, wiring.service)
 
     @contextmanager
     def faults(self, step: Step) -> Iterator[None]:
@@ -266,7 +265,7 @@ def _resolve_claim(world: _World, step: Step) -> Shown:
 
 
 def _close(world: _World, step: Step) -> Shown:
-    return world.service.close(step.order, by=Actor.staff(STAFF)), {}
+    return world.service.close(step.order, staff_id=STAFF), {}
 
 
 def _withdraw(world: _World, step: Step) -> Shown:

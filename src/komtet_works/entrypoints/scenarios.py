@@ -22,7 +22,7 @@ from komtet_works.scenarios.loading import Scenario, ScenarioFileError, load_sce
 from komtet_works.scenarios.runner import run_scenario
 
 if TYPE_CHECKING:
-    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]  # noqa: SLF001
+    from komtet_works.entrypoints.cli import Subparsers
 
 T = TypeVar("T", int, float)
 

@@ -21,21 +21,16 @@ from typing import TYPE_CHECKING, Final, TypeVar
 import attrs
 import pendulum
 
-from komtet_works.adapters.memory import (
-    InMemoryBackups,
-    InMemoryBusinessCalendar,
-    InMemoryNotifier,
-    ManualClock,
-)
-from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory, SqliteWorkOrders
-from komtet_works.cli import quote_breakdown
+from komtet_works import bootstrap
+from komtet_works.adapters.memory import InMemoryBusinessCalendar, InMemoryNotifier, ManualClock
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import ClaimWindowClosed
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.use_cases import CLOSING_JOB, WorkOrderService
+from komtet_works.entrypoints.presenters import quote_breakdown
+from komtet_works.use_cases import WorkOrderService
 
 if TYPE_CHECKING:
-    from komtet_works.cli import Subparsers
+    from komtet_works.entrypoints.cli import Subparsers
 
 ZONE: Final = "Europe/Moscow"
 #: A Monday morning, in the provider's time zone; the second order comes a week later.
@@ -107,22 +102,15 @@ class Story:
         """The story over the SQLite file `database`, closed when the story ends."""
         clock = ManualClock(START)
         notifier = InMemoryNotifier(clock)
-        with (
-            SqliteWorkOrders(database, migrate=True) as orders,
-            SqliteCustomerDirectory(database, migrate=True) as customers,
-            SqliteBilling(database, migrate=True) as billing,
-        ):
-            customers.put(CUSTOMER)
-            service = WorkOrderService(
-                orders=orders,
-                customers=customers,
-                billing=billing,
-                backups=InMemoryBackups(),
-                notifier=notifier,
-                clock=clock,
-                calendar=InMemoryBusinessCalendar(timezone=ZONE),
-            )
-            yield cls(clock, service, notifier)
+        with bootstrap.on_sqlite(
+            database,
+            migrate=True,
+            clock=clock,
+            notifier=notifier,
+            calendar=InMemoryBusinessCalendar(timezone=ZONE),
+        ) as wiring:
+            wiring.customers.put(CUSTOMER)
+            yield cls(clock, wiring.service, notifier)
 
     def step(self, after: timedelta, text: str) -> None:
         """Move the clock on by `after`, then tell what happens at that instant."""
@@ -171,8 +159,11 @@ def fixed_and_closed(story: Story) -> None:
     order = service.complete(order_id, staff_id=STAFF)
     _completion(story, order)
     _late_claim(story, order)
-    order = service.close(order_id, by=CLOSING_JOB)
-    story.more(f"the closing job closes the order; the order is {order.state.value}")
+    report = service.close_expired()
+    order = service.orders.get(order_id)
+    story.more(
+        f"the closing job closes {', '.join(report.closed)}; the order is {order.state.value}"
+    )
     story.more(f"paid {order.ledger.paid}, refunded {order.ledger.refunded}")
     story.more(f"messages to the customer: {story.messages(order_id)}")
 

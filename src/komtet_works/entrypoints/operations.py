@@ -12,305 +12,81 @@ for scripted runs.  Refusals are the command line's one-line errors.
 from __future__ import annotations
 
 import argparse
-import json
-import sqlite3
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final
 
 import attrs
 import pendulum
 
+from komtet_works import bootstrap
 from komtet_works.adapters.clock import SystemClock
 from komtet_works.adapters.filesystem import FilesystemBackups
 from komtet_works.adapters.mail import MaildirNotifier
-from komtet_works.adapters.memory import InMemoryBusinessCalendar, ManualClock
-from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory, SqliteWorkOrders
-from komtet_works.cli import quote_breakdown
+from komtet_works.adapters.memory import ManualClock
 from komtet_works.domain.customers import Customer
-from komtet_works.domain.errors import InvalidInput, KomtetWorksError
-from komtet_works.domain.events import Actor
+from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
-from komtet_works.domain.policy import Policy
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
-from komtet_works.ports import Billing, Clock, CustomerDirectory, WorkOrders
+from komtet_works.entrypoints.presenters import (
+    history_lines,
+    order_json,
+    order_lines,
+    quote_breakdown,
+    show,
+    summary_json,
+)
+from komtet_works.ports import Clock
 from komtet_works.relay import relay
-from komtet_works.use_cases import CLOSING_JOB, WorkOrderService
-from komtet_works.wire import decimal_text, quote_json
+from komtet_works.use_cases import WorkOrderService
 
 if TYPE_CHECKING:
-    from komtet_works.cli import Subparsers
-
-POSTGRES_SCHEMES: Final = ("postgresql://", "postgres://")
-#: The zone of the human output and of the business calendar: the provider's.
-PROVIDER_ZONE: Final = Policy().provider_timezone
-
-
-class DatabaseUnavailable(KomtetWorksError):
-    """The database could not be opened or answered with an error of its own."""
-
-    code = "database_unavailable"
-
-
-# --- the wiring ------------------------------------------------------------------------------
-
-
-class Store(WorkOrders, Protocol):
-    """What the SQL stores offer beyond the ports: the closing job's query, and closing."""
-
-    def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]: ...
-
-    def close(self) -> None: ...
-
-
-class Directory(CustomerDirectory, Protocol):
-    """A customer directory the operator can add customers to."""
-
-    def put(self, customer: Customer) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class BillingLedger(Billing, Protocol):
-    def close(self) -> None: ...
+    from komtet_works.entrypoints.cli import Subparsers
 
 
 @attrs.frozen
 class Session:
-    """One command's world: the service over the database, and what it was built from."""
+    """One command's world: the service wired over the database, and its mail directory."""
 
-    store: Store
-    customers: Directory
+    wiring: bootstrap.Wiring
     notifier: MaildirNotifier
-    clock: Clock
-    service: WorkOrderService
+
+    @property
+    def service(self) -> WorkOrderService:
+        return self.wiring.service
 
 
 def instant(text: str, field: str) -> pendulum.DateTime:
-    """An ISO 8601 instant with its offset; a naive time or other text is `InvalidInput`."""
+    """An ISO 8601 instant with its offset; a naive time, other text or one out of range
+    (year 1 with a positive offset, year 9999 with a negative one) is `InvalidInput`."""
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"{field} is not an ISO 8601 time: {text!r}", field=field) from None
-    return require_aware(parsed, field=field)
+    aware = require_aware(parsed, field=field)
+    try:
+        aware.astimezone(pendulum.UTC)  # the instant must exist in UTC too
+    except OverflowError:
+        raise InvalidInput(f"{field} is out of range: {text!r}", field=field) from None
+    return aware
 
 
 @contextmanager
 def session(arguments: argparse.Namespace) -> Iterator[Session]:
-    """Open the database and wire the service; close everything after the command."""
+    """Open the database and wire the service (`komtet_works.bootstrap`); close it after."""
     clock: Clock = (
         SystemClock() if arguments.now is None else ManualClock(instant(arguments.now, "now"))
     )
-    store, customers, billing, failures = _open(arguments.db)
-    try:
-        notifier = MaildirNotifier(arguments.mail_dir, clock)
-        service = WorkOrderService(
-            orders=store,
-            customers=customers,
-            billing=billing,
-            backups=FilesystemBackups(
-                sites_root=arguments.sites_root, backup_root=arguments.backup_root
-            ),
-            notifier=notifier,
-            clock=clock,
-            calendar=InMemoryBusinessCalendar(timezone=PROVIDER_ZONE),
-        )
-        yield Session(store, customers, notifier, clock, service)
-    except failures as error:
-        raise DatabaseUnavailable(_database_error(arguments.db, error)) from None
-    finally:
-        for adapter in (billing, customers, store):
-            adapter.close()
-
-
-def _database_error(db: str, error: BaseException) -> str:
-    where = "PostgreSQL" if db.startswith(POSTGRES_SCHEMES) else db
-    return f"{where}: {' '.join(str(error).split()) or type(error).__name__}"
-
-
-def _open(db: str) -> tuple[Store, Directory, BillingLedger, tuple[type[Exception], ...]]:
-    """The store, directory and ledger of database `db`, and the errors its driver raises."""
-    if db.startswith(POSTGRES_SCHEMES):
-        import psycopg  # noqa: PLC0415 - the optional extra 'postgres'
-
-        from komtet_works.adapters import postgres  # noqa: PLC0415
-
-        failures: tuple[type[Exception], ...] = (psycopg.Error,)
-        opened: list[Any] = []
-        try:
-            opened.append(postgres.PostgresWorkOrders(db, migrate=True))
-            opened.append(postgres.PostgresCustomerDirectory(db, migrate=True))
-            opened.append(postgres.PostgresBilling(db, migrate=True))
-        except psycopg.Error as error:
-            for adapter in opened:
-                adapter.close()
-            raise DatabaseUnavailable(_database_error(db, error)) from None
-        store, customers, billing = opened
-        return store, customers, billing, failures
-    try:
-        return (
-            SqliteWorkOrders(db, migrate=True),
-            SqliteCustomerDirectory(db, migrate=True),
-            SqliteBilling(db, migrate=True),
-            (sqlite3.Error,),
-        )
-    except sqlite3.Error as error:
-        raise DatabaseUnavailable(_database_error(db, error)) from None
-
-
-# --- what the commands print ----------------------------------------------------------------
-
-
-def _when(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def order_json(order: WorkOrder) -> dict[str, Any]:
-    """Everything the order holds, money as decimal strings, instants as ISO 8601."""
-    ledger, works = order.ledger, order.works
-    backup = works.backup
-    return {
-        **summary_json(order),
-        "problem": order.problem,
-        "supplements": list(order.supplements),
-        "current_quote": None if ledger.current_quote is None else quote_json(ledger.current_quote),
-        "quotes": [quote_json(q) for q in ledger.quotes],
-        "currency": ledger.currency,
-        "paid": decimal_text(ledger.paid.amount),
-        "refunded": decimal_text(ledger.refunded.amount),
-        "payments": [
-            {
-                "id": p.id,
-                "amount": decimal_text(p.amount.amount),
-                "received_at": _when(p.received_at),
-            }
-            for p in ledger.payments
-        ],
-        "refunds": [
-            {
-                "payment_id": r.payment_id,
-                "amount": decimal_text(r.amount.amount),
-                "reference": r.reference,
-            }
-            for r in ledger.refunds
-        ],
-        "works": {
-            "due": _when(works.due),
-            "backup": None
-            if backup is None
-            else {
-                "reference": backup.reference,
-                "taken_at": _when(backup.taken_at),
-                "verified": backup.verified,
-            },
-            "started_at": _when(works.started_at),
-            "customer_changes": [_when(at) for at in works.customer_changes],
-            "notice_sent_at": _when(works.notice_sent_at),
-            "claim_deadline": _when(works.claim_deadline),
-            "claims": [
-                {
-                    "filed_at": _when(c.filed_at),
-                    "text": c.text,
-                    "outcome": None if c.outcome is None else c.outcome.value,
-                }
-                for c in works.claims
-            ],
-            "restored": works.restored,
-        },
-        "events": [
-            {
-                "type": type(e).__name__,
-                "at": _when(e.at),
-                "actor": {"kind": e.actor.kind.value, "id": e.actor.id},
-                "before": None if e.before is None else e.before.value,
-                "after": e.after.value,
-            }
-            for e in order.events
-        ],
-    }
-
-
-def summary_json(order: WorkOrder) -> dict[str, Any]:
-    """An order in a list: who, what, where it stands."""
-    return {
-        "id": order.id,
-        "customer_id": order.customer_id,
-        "target": {"kind": order.target.kind.value, "name": order.target.name},
-        "state": order.state.value,
-        "version": order.version,
-    }
-
-
-def _local(instant: datetime) -> str:
-    """An instant as people at the provider read it: ISO 8601 in the provider's zone."""
-    return pendulum.instance(instant).in_timezone(PROVIDER_ZONE).isoformat()
-
-
-def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
-    """The order as lines for people: the facts that apply to it so far.
-
-    The customer's own words (the problem, supplements) only with `texts`, on one line each.
-    """
-    ledger, works = order.ledger, order.works
-    rows = [
-        ("customer", order.customer_id),
-        ("target", str(order.target)),
-        ("state", f"{order.state.value} (version {order.version})"),
-    ]
-    if texts:
-        rows.append(("problem", " ".join(order.problem.split())))
-        rows.extend(("supplement", " ".join(text.split())) for text in order.supplements)
-    quote = ledger.current_quote
-    if quote is not None:
-        rows.append(
-            (
-                "quote",
-                f"{quote.total} for {quote.billable_hours} h, payable until "
-                + _local(quote.payable_until),
-            )
-        )
-    if ledger.payments or ledger.refunds:
-        rows.append(("money", f"paid {ledger.paid}, refunded {ledger.refunded}"))
-    rows.extend(
-        ("refund", f"payment {r.payment_id}: {r.amount} ({r.reference})") for r in ledger.refunds
-    )
-    if works.due is not None:
-        rows.append(("due", _local(works.due)))
-    if works.backup is not None:
-        verified = "verified" if works.backup.verified else "NOT verified"
-        rows.append(("backup", f"{works.backup.reference}, {verified}"))
-    if works.notice_sent_at is not None and works.claim_deadline is not None:
-        rows.append(("notice sent", _local(works.notice_sent_at)))
-        rows.append(("claims until", f"{_local(works.claim_deadline)} (inclusive)"))
-    rows.extend(
-        ("claim", f"filed {_local(c.filed_at)}, {c.outcome.value if c.outcome else 'open'}")
-        for c in works.claims
-    )
-    if works.restored is not None:
-        rows.append(("backup restored", "yes" if works.restored else "NO"))
-    width = max(len(label) for label, _ in rows)
-    return [f"order {order.id}", *(f"  {label:<{width}}  {value}" for label, value in rows)]
-
-
-def history_lines(order: WorkOrder) -> list[str]:
-    """The order's events, one a line: when, who, what, the states before and after."""
-    return [
-        f"  {_local(e.at)}  {e.actor}: {type(e).__name__}, "
-        f"{'-' if e.before is None else e.before.value} -> {e.after.value}"
-        for e in order.events
-    ]
-
-
-def _print(arguments: argparse.Namespace, document: object, lines: list[str]) -> None:
-    text = (
-        json.dumps(document, indent=2, ensure_ascii=False) if arguments.json else "\n".join(lines)
-    )
-    sys.stdout.write(f"{text}\n")
+    notifier = MaildirNotifier(arguments.mail_dir, clock)
+    backups = FilesystemBackups(sites_root=arguments.sites_root, backup_root=arguments.backup_root)
+    with bootstrap.on_database(
+        arguments.db, migrate=True, clock=clock, notifier=notifier, backups=backups
+    ) as wiring:
+        yield Session(wiring, notifier)
 
 
 # --- the commands ----------------------------------------------------------------------------
@@ -327,7 +103,7 @@ def _run_step(step: Step) -> Callable[[argparse.Namespace], int]:
         lines = order_lines(order)
         if arguments.command == "estimate" and order.ledger.current_quote is not None:
             lines += [f"  {line}" for line in quote_breakdown(order.ledger.current_quote)]
-        _print(arguments, order_json(order), lines)
+        _show(arguments, order_json(order), lines)
         return 0
 
     return handler
@@ -470,7 +246,7 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
     "close": (
         "staff close an order whose claim window has ended",
         (STAFF,),
-        lambda s, a: s.close(a.order, by=Actor.staff(a.staff)),
+        lambda s, a: s.close(a.order, staff_id=a.staff),
     ),
     "cancel": (
         "the customer cancels after paying, before works start: a full refund",
@@ -482,9 +258,9 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
 
 def run_show(arguments: argparse.Namespace) -> int:
     with session(arguments) as opened:
-        order = opened.store.get(arguments.order)
+        order = opened.wiring.orders.get(arguments.order)
     lines = order_lines(order, texts=True)
-    _print(arguments, order_json(order), [*lines, "history", *history_lines(order)])
+    _show(arguments, order_json(order), [*lines, "history", *history_lines(order)])
     return 0
 
 
@@ -493,14 +269,14 @@ def run_list(arguments: argparse.Namespace) -> int:
     with session(arguments) as opened:
         orders = [
             o
-            for o in opened.store.by_state(*states)
+            for o in opened.wiring.orders.by_state(*states)
             if arguments.customer is None or o.customer_id == arguments.customer
         ]
     lines = [
         f"{o.id}  {o.customer_id}  {o.target}  {o.state.value}  (version {o.version})"
         for o in orders
     ]
-    _print(arguments, [summary_json(o) for o in orders], lines or ["no orders"])
+    _show(arguments, [summary_json(o) for o in orders], lines or ["no orders"])
     return 0
 
 
@@ -512,7 +288,7 @@ def run_customer_add(arguments: argparse.Namespace) -> int:
         maintained_sites=frozenset(arguments.maintained),
     )
     with session(arguments) as opened:
-        opened.customers.put(customer)
+        opened.wiring.customers.put(customer)
     document = {
         "id": customer.id,
         "sites": sorted(customer.sites),
@@ -525,15 +301,15 @@ def run_customer_add(arguments: argparse.Namespace) -> int:
         f"  servers     {', '.join(sorted(customer.servers)) or '-'}",
         f"  maintained  {', '.join(sorted(customer.maintained_sites)) or '-'}",
     ]
-    _print(arguments, document, lines)
+    _show(arguments, document, lines)
     return 0
 
 
 def run_relay(arguments: argparse.Namespace) -> int:
     with session(arguments) as opened:
-        sent = relay(opened.store, opened.notifier)
+        sent = relay(opened.wiring.orders, opened.notifier)
     directory = str(arguments.mail_dir)
-    _print(
+    _show(
         arguments,
         {"sent": sent, "mail_dir": directory},
         [f"sent {sent} message{'s' * (sent != 1)} to {directory}"],
@@ -543,22 +319,20 @@ def run_relay(arguments: argparse.Namespace) -> int:
 
 def run_close_expired(arguments: argparse.Namespace) -> int:
     with session(arguments) as opened:
-        due = opened.store.claim_window_ended(opened.clock.now())
-        closed: list[str] = []
-        skipped: dict[str, str] = {}
-        for order in due:  # one order refused (changed meanwhile) does not stop the job
-            try:
-                closed.append(opened.service.close(order.id, by=CLOSING_JOB).id)
-            except KomtetWorksError as error:
-                skipped[order.id] = error.code
-    _print(
-        arguments,
-        {"closed": closed, **({"skipped": skipped} if skipped else {})},
-        [f"closed {order_id}" for order_id in closed]
-        + [f"skipped {order_id}: {code}" for order_id, code in skipped.items()]
+        report = opened.service.close_expired()
+    refused = dict(report.refused)
+    show(
+        {"closed": list(report.closed), **({"skipped": refused} if refused else {})},
+        [f"closed {order_id}" for order_id in report.closed]
+        + [f"skipped {order_id}: {code}" for order_id, code in refused.items()]
         or ["no order to close"],
+        as_json=arguments.json,
     )
     return 0
+
+
+def _show(arguments: argparse.Namespace, document: object, lines: list[str]) -> None:
+    show(document, lines, as_json=arguments.json)
 
 
 def register(subparsers: Subparsers) -> None:

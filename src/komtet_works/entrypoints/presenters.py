@@ -1,0 +1,242 @@
+"""Everything komtet-works shows at its edges, for people and as JSON, in one place.
+
+JSON: money and hours are decimal strings, never JSON numbers (a number would be read as
+a float on the other side); instants are ISO 8601 with their offset.  For people:
+instants in the provider's zone, and every text that came from outside (customers' words,
+ids) with its control characters escaped, so that it cannot drive the operator's terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Final
+
+import pendulum
+
+from komtet_works.domain.errors import KomtetWorksError
+from komtet_works.domain.policy import Policy
+from komtet_works.domain.pricing import Quote
+from komtet_works.domain.work_order import WorkOrder
+
+PROG: Final = "komtet-works"
+#: The zone of the human output: the provider's.
+PROVIDER_ZONE: Final = Policy().provider_timezone
+
+
+def safe(text: str) -> str:
+    """`text` for a terminal: control and format characters (escape sequences, bidi
+    overrides, line breaks) as ``\\x1b``-style escapes; everything else as it is."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char
+        if char.isprintable() and unicodedata.category(char) != "Cf"
+        else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
+def decimal_text(number: Decimal) -> str:
+    """A decimal as plain text, never in exponent form."""
+    return f"{number:f}"
+
+
+def quote_json(quote: Quote) -> dict[str, str]:
+    """The `quote` object of the scenario contract (shared/SCENARIOS.md), plus its extras."""
+    shown = {
+        "hours": decimal_text(quote.hours),
+        "billable_hours": decimal_text(quote.billable_hours),
+        "rate": decimal_text(quote.rate.amount),
+        "gross": decimal_text(quote.gross.amount),
+        "discount": decimal_text(quote.discount.amount),
+        "total": decimal_text(quote.total.amount),
+        "currency": quote.currency,
+        "tariff_version": quote.tariff_version,
+        "issued_at": quote.issued_at.isoformat(),
+        "payable_until": quote.payable_until.isoformat(),
+    }
+    if quote.discount_reason is not None:
+        shown["discount_reason"] = quote.discount_reason
+    return shown
+
+
+def _when(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def order_json(order: WorkOrder) -> dict[str, Any]:
+    """Everything the order holds, money as decimal strings, instants as ISO 8601."""
+    ledger, works = order.ledger, order.works
+    backup = works.backup
+    return {
+        **summary_json(order),
+        "problem": order.problem,
+        "supplements": list(order.supplements),
+        "current_quote": None if ledger.current_quote is None else quote_json(ledger.current_quote),
+        "quotes": [quote_json(q) for q in ledger.quotes],
+        "currency": ledger.currency,
+        "paid": decimal_text(ledger.paid.amount),
+        "refunded": decimal_text(ledger.refunded.amount),
+        "payments": [
+            {
+                "id": p.id,
+                "amount": decimal_text(p.amount.amount),
+                "received_at": _when(p.received_at),
+            }
+            for p in ledger.payments
+        ],
+        "refunds": [
+            {
+                "payment_id": r.payment_id,
+                "amount": decimal_text(r.amount.amount),
+                "reference": r.reference,
+            }
+            for r in ledger.refunds
+        ],
+        "works": {
+            "due": _when(works.due),
+            "backup": None
+            if backup is None
+            else {
+                "reference": backup.reference,
+                "taken_at": _when(backup.taken_at),
+                "verified": backup.verified,
+            },
+            "started_at": _when(works.started_at),
+            "customer_changes": [_when(at) for at in works.customer_changes],
+            "notice_sent_at": _when(works.notice_sent_at),
+            "claim_deadline": _when(works.claim_deadline),
+            "claims": [
+                {
+                    "filed_at": _when(c.filed_at),
+                    "text": c.text,
+                    "outcome": None if c.outcome is None else c.outcome.value,
+                }
+                for c in works.claims
+            ],
+            "restored": works.restored,
+        },
+        "events": [
+            {
+                "type": type(e).__name__,
+                "at": _when(e.at),
+                "actor": {"kind": e.actor.kind.value, "id": e.actor.id},
+                "before": None if e.before is None else e.before.value,
+                "after": e.after.value,
+            }
+            for e in order.events
+        ],
+    }
+
+
+def summary_json(order: WorkOrder) -> dict[str, Any]:
+    """An order in a list: who, what, where it stands."""
+    return {
+        "id": order.id,
+        "customer_id": order.customer_id,
+        "target": {"kind": order.target.kind.value, "name": order.target.name},
+        "state": order.state.value,
+        "version": order.version,
+    }
+
+
+def _local(instant: datetime) -> str:
+    """An instant as people at the provider read it: ISO 8601 in the provider's zone."""
+    return pendulum.instance(instant).in_timezone(PROVIDER_ZONE).isoformat()
+
+
+def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
+    """The order as lines for people: the facts that apply to it so far.
+
+    The customer's own words (the problem, supplements) only with `texts`, on one line each.
+    """
+    ledger, works = order.ledger, order.works
+    rows = [
+        ("customer", order.customer_id),
+        ("target", str(order.target)),
+        ("state", f"{order.state.value} (version {order.version})"),
+    ]
+    if texts:
+        rows.append(("problem", " ".join(order.problem.split())))
+        rows.extend(("supplement", " ".join(text.split())) for text in order.supplements)
+    quote = ledger.current_quote
+    if quote is not None:
+        rows.append(
+            (
+                "quote",
+                f"{quote.total} for {quote.billable_hours} h, payable until "
+                + _local(quote.payable_until),
+            )
+        )
+    if ledger.payments or ledger.refunds:
+        rows.append(("money", f"paid {ledger.paid}, refunded {ledger.refunded}"))
+    rows.extend(
+        ("refund", f"payment {r.payment_id}: {r.amount} ({r.reference})") for r in ledger.refunds
+    )
+    if works.due is not None:
+        rows.append(("due", _local(works.due)))
+    if works.backup is not None:
+        verified = "verified" if works.backup.verified else "NOT verified"
+        rows.append(("backup", f"{works.backup.reference}, {verified}"))
+    if works.notice_sent_at is not None and works.claim_deadline is not None:
+        rows.append(("notice sent", _local(works.notice_sent_at)))
+        rows.append(("claims until", f"{_local(works.claim_deadline)} (inclusive)"))
+    rows.extend(
+        ("claim", f"filed {_local(c.filed_at)}, {c.outcome.value if c.outcome else 'open'}")
+        for c in works.claims
+    )
+    if works.restored is not None:
+        rows.append(("backup restored", "yes" if works.restored else "NO"))
+    width = max(len(label) for label, _ in rows)
+    return [f"order {order.id}", *(f"  {label:<{width}}  {value}" for label, value in rows)]
+
+
+def history_lines(order: WorkOrder) -> list[str]:
+    """The order's events, one a line: when, who, what, the states before and after."""
+    return [
+        f"  {_local(e.at)}  {e.actor}: {type(e).__name__}, "
+        f"{'-' if e.before is None else e.before.value} -> {e.after.value}"
+        for e in order.events
+    ]
+
+
+def show(document: object, lines: list[str], *, as_json: bool) -> None:
+    """Print `document` as one JSON document, or `lines` for people, each made `safe`."""
+    text = (
+        json.dumps(document, indent=2, ensure_ascii=False)
+        if as_json
+        else "\n".join(safe(line) for line in lines)
+    )
+    sys.stdout.write(f"{text}\n")
+
+
+def error_line(error: KomtetWorksError) -> str:
+    """``komtet-works: error: <code>: <message>``, on one line whatever the message holds."""
+    return safe(f"{PROG}: error: {error.code}: {' '.join(error.message.split())}")
+
+
+def error_json(error: KomtetWorksError) -> dict[str, str]:
+    """A refusal as the JSON output shows it."""
+    return {"error": error.code, "message": error.message}
+
+
+def quote_breakdown(quote: Quote) -> list[str]:
+    """A quote as aligned lines of text, one figure a line, for people to read."""
+    reason = quote.discount_reason or "none applies"
+    rows = (
+        ("hours as estimated", decimal_text(quote.hours)),
+        ("billable hours", decimal_text(quote.billable_hours)),
+        ("rate", f"{quote.rate} per hour"),
+        ("gross", str(quote.gross)),
+        ("discount", f"{quote.discount} ({reason})"),
+        ("total", str(quote.total)),
+        ("currency", quote.currency),
+        ("tariff version", quote.tariff_version),
+        ("payable until", quote.payable_until.isoformat()),
+    )
+    width = max(len(label) for label, _ in rows)
+    return [f"{label:<{width}}  {value}" for label, value in rows]
