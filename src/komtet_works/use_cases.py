@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 
 import pendulum
@@ -31,7 +32,7 @@ from komtet_works.domain.events import Actor
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.ledger import Payment, Refund
 from komtet_works.domain.lifecycle import Action, State
-from komtet_works.domain.money import Money
+from komtet_works.domain.money import ExactNumber, Money
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.scheduling import finish_after
@@ -140,7 +141,7 @@ class WorkOrderService:
     def _change(
         self,
         order_id: str,
-        step: Callable[[WorkOrder, pendulum.DateTime], WorkOrder],
+        step: Callable[[WorkOrder, datetime], WorkOrder],
         tell: Callable[[WorkOrder], tuple[MessageKind, str]] | None = None,
     ) -> WorkOrder:
         """Load, apply one domain step at the clock's now, save against the loaded version."""
@@ -219,7 +220,7 @@ class WorkOrderService:
         by = Actor.customer(customer_id)
         return self._change(order_id, lambda o, now: o.supplement(by=by, at=now, text=text))
 
-    def estimate(self, order_id: str, *, staff_id: str, hours: object) -> WorkOrder:
+    def estimate(self, order_id: str, *, staff_id: str, hours: ExactNumber) -> WorkOrder:
         """Staff estimate the hours; the customer gets the quote and an invoice for it."""
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)
@@ -257,7 +258,7 @@ class WorkOrderService:
         return self._change(order_id, lambda o, now: o.decline(by=by, at=now, note=note))
 
     def record_payment(
-        self, order_id: str, *, payment_id: str, amount: object, currency: str | None = None
+        self, order_id: str, *, payment_id: str, amount: ExactNumber, currency: str | None = None
     ) -> WorkOrder:
         """The billing system reports a payment.  Idempotent per `payment_id`.
 
@@ -288,7 +289,7 @@ class WorkOrderService:
         """When the works can be done: the staff's queue plus this order, in working hours."""
         return self._suggest(self.orders.get(order_id), self.clock.now())
 
-    def _suggest(self, order: WorkOrder, now: pendulum.DateTime) -> pendulum.DateTime:
+    def _suggest(self, order: WorkOrder, now: datetime) -> pendulum.DateTime:
         quote = order.ledger.current_quote
         own = quote.billable_hours if quote is not None else self.tariff.minimum_hours
         queue = sum(
@@ -300,12 +301,13 @@ class WorkOrderService:
             Decimal(0),
         )
         return finish_after(
-            now, queue + own, zone=self.calendar.timezone, working_hours=self.calendar.working_hours
+            require_aware(now, field="now"),
+            queue + own,
+            zone=self.calendar.timezone,
+            working_hours=self.calendar.working_hours,
         )
 
-    def schedule(
-        self, order_id: str, *, staff_id: str, due: pendulum.DateTime | None = None
-    ) -> WorkOrder:
+    def schedule(self, order_id: str, *, staff_id: str, due: datetime | None = None) -> WorkOrder:
         """Staff announce the completion date: theirs, or the suggested one."""
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)

@@ -14,7 +14,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -100,7 +100,7 @@ class DownNotifier(InMemoryNotifier):
 
     down = False
 
-    def send(self, message: Message) -> pendulum.DateTime:
+    def send(self, message: Message) -> datetime:
         if self.down:
             raise NotificationFailed("the mail server is down")
         return super().send(message)

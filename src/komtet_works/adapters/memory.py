@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 
 import attrs
@@ -86,7 +86,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox):
         unsent = (m for m in self._messages.values() if m.id not in self._sent)
         return [m for m, _ in zip(unsent, range(limit), strict=False)]
 
-    def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
+    def mark_sent(self, message_id: str, sent_at: datetime) -> None:
         if message_id in self._messages:
             self._sent.setdefault(message_id, require_aware(sent_at, field="sent_at"))
 
@@ -183,9 +183,9 @@ class InMemoryNotifier(Notifier):
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self.sent: list[tuple[pendulum.DateTime, Message]] = []
+        self.sent: list[tuple[datetime, Message]] = []
 
-    def send(self, message: Message) -> pendulum.DateTime:
+    def send(self, message: Message) -> datetime:
         at = self._clock.now()
         self.sent.append((at, message))
         return at

@@ -281,7 +281,7 @@ class PostgresWorkOrders(HoldsConnection, WorkOrders, Outbox):
         rows = self._db.execute(_PENDING, (limit,)).fetchall()
         return [Message(str(i), str(o), str(c), MessageKind(k), str(b)) for i, o, c, k, b in rows]
 
-    def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
+    def mark_sent(self, message_id: str, sent_at: datetime) -> None:
         at = require_aware(sent_at, field="sent_at")
         self._db.execute(_MARK_SENT, (at, _text(message_id, "message id")))
 

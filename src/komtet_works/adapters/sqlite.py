@@ -325,7 +325,7 @@ class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
         rows = self._retrying(lambda: self._db.execute(_PENDING, (limit,)).fetchall())
         return [Message(i, o, c, MessageKind(k), b) for i, o, c, k, b in rows]
 
-    def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
+    def mark_sent(self, message_id: str, sent_at: datetime) -> None:
         at = require_aware(sent_at, field="sent_at").isoformat()
         self._write(lambda db: db.execute(_MARK_SENT, (at, message_id)))
 

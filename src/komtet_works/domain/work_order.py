@@ -55,6 +55,7 @@ from komtet_works.domain.events import (
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.ledger import Ledger, Payment, Refund
 from komtet_works.domain.lifecycle import ACTORS, TRANSITIONS, Action, ActorKind, State
+from komtet_works.domain.money import ExactNumber
 from komtet_works.domain.policy import Policy, PriceLock
 from komtet_works.domain.pricing import Tariff, parse_hours, price
 from komtet_works.domain.works import Backup, Claim, ClaimOutcome, Works
@@ -191,7 +192,7 @@ class WorkOrder:
         *,
         by: Actor,
         at: object,
-        hours: object,
+        hours: ExactNumber,
         tariff: Tariff,
         customer: Customer,
         policy: Policy,

@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-import pendulum
 import pytest
 
 from komtet_works.adapters.memory import InMemoryNotifier, ManualClock
@@ -257,7 +256,7 @@ class _FailingNotifier:
         self.inner = InMemoryNotifier(clock)
         self.fail_on = fail_on
 
-    def send(self, message: Message) -> pendulum.DateTime:
+    def send(self, message: Message) -> datetime:
         if message.id == self.fail_on:
             raise NotificationFailed("the mail server is down")
         return self.inner.send(message)
