@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from komtet_works import Customer, Money, WorkOrder, WorkOrderService
+from komtet_works import BillingFailed, Customer, Money, WorkOrder, WorkOrderService
 from komtet_works.adapters import (
     InMemoryBackups,
     InMemoryBusinessCalendar,
@@ -56,8 +56,12 @@ class HostBilling:
         return self._once(idempotency_key, "refund", payment_id, amount)
 
     def _once(self, key: str, kind: str, owner: str, amount: Money) -> str:
-        self.entries.setdefault(key, (f"{kind}-{len(self.entries) + 1}", owner, amount))
-        return self.entries[key][0]
+        reference, *asked = self.entries.setdefault(
+            key, (f"{kind}-{len(self.entries) + 1}", owner, amount)
+        )
+        if (owner, amount) != tuple(asked):
+            raise BillingFailed(f"key {key!r} was used for another {kind}")
+        return reference
 
 
 # The ports are Protocols: the host's classes satisfy them by their shape alone.

@@ -36,11 +36,10 @@ from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import InvalidTransition, NotificationFailed
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
-from komtet_works.ports import Billing, CustomerDirectory, Message
+from komtet_works.ports import Billing, CustomerDirectory, Message, WorkOrders
 from komtet_works.relay import relay
 from komtet_works.scenarios.loading import parse_scenario
 from komtet_works.scenarios.runner import run_scenario
-from komtet_works.testing import OrdersWithOutbox
 from komtet_works.use_cases import CLOSING_JOB, WorkOrderService
 
 #: The customer's identity: kept as ids in the domain, never written to a log.
@@ -111,7 +110,7 @@ class Host:
     """The service on one store, and what it sent."""
 
     service: WorkOrderService
-    orders: OrdersWithOutbox
+    orders: WorkOrders
     notifier: DownNotifier
     clock: ManualClock
 
@@ -125,7 +124,7 @@ def hosted(store: str, directory: Path) -> Iterator[Host]:
     clock = ManualClock(MONDAY)
     notifier = DownNotifier(clock)
     if store == "memory":
-        orders: OrdersWithOutbox = InMemoryWorkOrders()
+        orders: WorkOrders = InMemoryWorkOrders()
         customers = InMemoryCustomerDirectory([CUSTOMER])
         service = _service(orders, customers, InMemoryBilling(), notifier, clock)
         yield Host(service, orders, notifier, clock)
@@ -142,7 +141,7 @@ def hosted(store: str, directory: Path) -> Iterator[Host]:
 
 
 def _service(
-    orders: OrdersWithOutbox,
+    orders: WorkOrders,
     customers: CustomerDirectory,
     billing: Billing,
     notifier: DownNotifier,

@@ -15,6 +15,7 @@ from komtet_works.domain.errors import (
     BackupFailed,
     BillingFailed,
     ConcurrencyError,
+    NotificationFailed,
     RestoreFailed,
     UnknownOrder,
 )
@@ -179,13 +180,19 @@ class InMemoryBackups(Backups):
 
 
 class InMemoryNotifier(Notifier):
-    """Records messages; the send time is the provider's clock."""
+    """Records messages; the send time is the provider's clock.
+
+    Set `failing = True` to make the next sends raise `NotificationFailed`.
+    """
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self.sent: list[tuple[datetime, Message]] = []
+        self.failing = False
 
     def send(self, message: Message) -> datetime:
+        if self.failing:
+            raise NotificationFailed("the mail server is unavailable")
         at = self._clock.now()
         self.sent.append((at, message))
         return at
