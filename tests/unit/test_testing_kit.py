@@ -91,9 +91,7 @@ def test_a_broken_adapter_fails_its_contract(host: pytest.Pytester) -> None:
     result = host.runpytest("--komtet-contract=host:make_forgetful", "-q")
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) > 0
-    result.stdout.fnmatch_lines(
-        ["*FAILED*test_an_invoice_asked_twice_with_one_key_is_one_invoice*"]
-    )
+    result.stdout.fnmatch_lines(["*FAILED*test_an_entry_asked_twice_with_one_key_is_one_entry*"])
 
 
 def test_hooks_are_taken_from_the_factorys_module(host: pytest.Pytester) -> None:

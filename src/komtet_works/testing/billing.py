@@ -35,6 +35,17 @@ _TOTAL: Final = Money.of("1400.00")
 _fresh = itertools.count()
 
 
+#: What the port is asked for: an invoice (request_payment) or a refund.
+KINDS: Final = ("invoice", "refund")
+
+
+def _ask(billing: Billing, kind: str, owner: str, amount: Money, key: str) -> str:
+    """An invoice for order `owner`, or a refund of payment `owner`, under `key`."""
+    if kind == "invoice":
+        return billing.request_payment(order_id=owner, amount=amount, idempotency_key=key)
+    return billing.refund(payment_id=owner, amount=amount, idempotency_key=key)
+
+
 def _unique(name: str) -> str:
     """A key no earlier example of this process used (examples share the adapter)."""
     return f"{name}:{next(_fresh)}"
@@ -56,61 +67,38 @@ class BillingContract:
         assert str is type(reference)
         assert "" != reference
 
+    @pytest.mark.parametrize("kind", KINDS)
     @pytest.mark.parametrize("key", ODD_KEYS, ids=lambda k: repr(k[:16]))
-    def test_an_invoice_asked_twice_with_one_key_is_one_invoice(
-        self, billing: Billing, key: str
+    def test_an_entry_asked_twice_with_one_key_is_one_entry(
+        self, billing: Billing, kind: str, key: str
     ) -> None:
-        """The same request under the same key returns the first invoice's reference."""
-        first = billing.request_payment(order_id="wo-1", amount=_TOTAL, idempotency_key=key)
-        again = billing.request_payment(order_id="wo-1", amount=_TOTAL, idempotency_key=key)
-        assert first == again
-
-    @pytest.mark.parametrize("key", ODD_KEYS, ids=lambda k: repr(k[:16]))
-    def test_a_refund_asked_twice_with_one_key_refunds_once(
-        self, billing: Billing, key: str
-    ) -> None:
-        """The same refund under the same key returns the first receipt."""
-        first = billing.refund(payment_id="pay-1", amount=_TOTAL, idempotency_key=key)
-        again = billing.refund(payment_id="pay-1", amount=_TOTAL, idempotency_key=key)
-        assert first == again
+        """The same invoice or refund under the same key returns the first reference."""
+        first = _ask(billing, kind, "wo-1", _TOTAL, key)
+        assert first == _ask(billing, kind, "wo-1", _TOTAL, key)
 
     def test_different_keys_are_different_entries(self, billing: Billing) -> None:
         """Two keys give two invoices, and two refunds, with four distinct references."""
         references = [
-            billing.request_payment(order_id="wo-1", amount=_TOTAL, idempotency_key="wo-1:i:1"),
-            billing.request_payment(order_id="wo-1", amount=_TOTAL, idempotency_key="wo-1:i:2"),
-            billing.refund(payment_id="pay-1", amount=_TOTAL, idempotency_key="wo-1:r:1"),
-            billing.refund(payment_id="pay-2", amount=_TOTAL, idempotency_key="wo-1:r:2"),
+            _ask(billing, kind, f"{kind}-owner", _TOTAL, f"wo-1:{kind}:{number}")
+            for kind in KINDS
+            for number in (1, 2)
         ]
         assert 4 == len(set(references))
 
+    @pytest.mark.parametrize("kind", KINDS)
     @pytest.mark.parametrize(
-        ("order_id", "amount"),
+        ("owner", "amount"),
         [("wo-1", Money.of("1400.01")), ("wo-2", _TOTAL), ("wo-1", Money.of("1400.00", "EUR"))],
-        ids=["another amount", "another order", "another currency"],
+        ids=["another amount", "another order or payment", "another currency"],
     )
-    def test_an_invoice_key_reused_for_another_entry_is_refused(
-        self, billing: Billing, order_id: str, amount: Money
+    def test_a_key_reused_for_another_entry_is_refused(
+        self, billing: Billing, kind: str, owner: str, amount: Money
     ) -> None:
-        """A key already used is refused with BillingFailed for a different invoice."""
-        first = billing.request_payment(order_id="wo-1", amount=_TOTAL, idempotency_key="k")
+        """A key already used pays or bills nothing more: BillingFailed, the first entry kept."""
+        first = _ask(billing, kind, "wo-1", _TOTAL, "k")
         with pytest.raises(BillingFailed):
-            billing.request_payment(order_id=order_id, amount=amount, idempotency_key="k")
-        assert first == billing.request_payment(order_id="wo-1", amount=_TOTAL, idempotency_key="k")
-
-    @pytest.mark.parametrize(
-        ("payment_id", "amount"),
-        [("pay-1", Money.of("0.01")), ("pay-2", _TOTAL), ("pay-1", Money.of("1400.00", "USD"))],
-        ids=["another amount", "another payment", "another currency"],
-    )
-    def test_a_refund_key_reused_for_another_entry_is_refused(
-        self, billing: Billing, payment_id: str, amount: Money
-    ) -> None:
-        """A refund key already used pays out nothing more: BillingFailed, first receipt kept."""
-        first = billing.refund(payment_id="pay-1", amount=_TOTAL, idempotency_key="k")
-        with pytest.raises(BillingFailed):
-            billing.refund(payment_id=payment_id, amount=amount, idempotency_key="k")
-        assert first == billing.refund(payment_id="pay-1", amount=_TOTAL, idempotency_key="k")
+            _ask(billing, kind, owner, amount, "k")
+        assert first == _ask(billing, kind, "wo-1", _TOTAL, "k")
 
     # One adapter serves every example (unique keys keep them apart), and each subclass is
     # an executor of this one method: both are the design of a contract class.
@@ -122,22 +110,19 @@ class BillingContract:
         ],
     )
     @given(
-        asks=st.lists(st.tuples(st.sampled_from(["k-1", "k-2", "k-3"]), st.booleans()), min_size=1),
+        asks=st.lists(
+            st.tuples(st.sampled_from(["k-1", "k-2", "k-3"]), st.sampled_from(KINDS)), min_size=1
+        ),
         amount=st.decimals(min_value="0.01", max_value="99999.99", places=2),
     )
     def test_every_key_keeps_the_reference_it_was_first_given(
-        self, billing: Billing, asks: list[tuple[str, bool]], amount: Decimal
+        self, billing: Billing, asks: list[tuple[str, str]], amount: Decimal
     ) -> None:
         """Any interleaving of invoices and refunds: one reference per key, none shared."""
         money = Money.of(amount)
         keys = {name: _unique(name) for name in ("k-1", "k-2", "k-3")}
-        given_out: dict[tuple[str, bool], str] = {}
-        for name, is_refund in asks:
-            key = keys[name] + (":refund" if is_refund else ":invoice")
-            reference = (
-                billing.refund(payment_id="pay-1", amount=money, idempotency_key=key)
-                if is_refund
-                else billing.request_payment(order_id="wo-1", amount=money, idempotency_key=key)
-            )
-            assert given_out.setdefault((name, is_refund), reference) == reference
+        given_out: dict[tuple[str, str], str] = {}
+        for name, kind in asks:
+            reference = _ask(billing, kind, "wo-1", money, f"{keys[name]}:{kind}")
+            assert given_out.setdefault((name, kind), reference) == reference
         assert len(given_out) == len(set(given_out.values()))
