@@ -2,6 +2,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+#: pytester runs the contract kit's plugin in a pytest of its own (tests/unit/test_testing_kit.py)
+pytest_plugins = ("pytester",)
+
 settings.register_profile("default", max_examples=100, deadline=None)
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]

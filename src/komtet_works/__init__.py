@@ -66,7 +66,7 @@ from komtet_works.domain.events import (
 )
 from komtet_works.domain.ledger import Ledger, Payment, Refund
 from komtet_works.domain.lifecycle import TRANSITIONS, Action, ActorKind, State
-from komtet_works.domain.money import Money
+from komtet_works.domain.money import ExactNumber, Money
 from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock
 from komtet_works.domain.pricing import HoursRounding, Quote, Tariff, parse_hours, price
 from komtet_works.domain.work_order import WorkOrder
@@ -104,6 +104,7 @@ __all__ = [
     "EligibilityError",
     "EstimateIssued",
     "Event",
+    "ExactNumber",
     "ExternalSystemError",
     "HostingFaultFreeSupport",
     "HoursRounding",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import NoReturn
 
@@ -46,7 +47,7 @@ from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.keys import operation_key
 from komtet_works.domain.ledger import Payment, Refund
 from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, Action, State
-from komtet_works.domain.money import Money
+from komtet_works.domain.money import ExactNumber, Money
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.scheduling import finish_after
@@ -189,7 +190,7 @@ class WorkOrderService:
     def _change(
         self,
         order_id: str,
-        step: Callable[[WorkOrder, pendulum.DateTime], WorkOrder],
+        step: Callable[[WorkOrder, datetime], WorkOrder],
         tell: Callable[[WorkOrder], tuple[MessageKind, str]] | None = None,
     ) -> WorkOrder:
         """Load, apply one domain step at the clock's now, save against the loaded version."""
@@ -264,7 +265,7 @@ class WorkOrderService:
         by = Actor.customer(customer_id)
         return self._change(order_id, lambda o, now: o.supplement(by=by, at=now, text=text))
 
-    def estimate(self, order_id: str, *, staff_id: str, hours: object) -> WorkOrder:
+    def estimate(self, order_id: str, *, staff_id: str, hours: ExactNumber) -> WorkOrder:
         """Staff estimate the hours; the customer gets the quote and an invoice for it."""
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)
@@ -295,7 +296,7 @@ class WorkOrderService:
         return self._change(order_id, lambda o, now: o.decline(by=by, at=now, note=note))
 
     def record_payment(
-        self, order_id: str, *, payment_id: str, amount: object, currency: str | None = None
+        self, order_id: str, *, payment_id: str, amount: ExactNumber, currency: str | None = None
     ) -> WorkOrder:
         """The billing system reports a payment: recorded once, by its id (rule K2).
 
@@ -382,7 +383,7 @@ class WorkOrderService:
         """When the works can be done: the staff's queue plus this order, in working hours."""
         return self._suggest(self.orders.get(order_id), self.clock.now())
 
-    def _suggest(self, order: WorkOrder, now: pendulum.DateTime) -> pendulum.DateTime:
+    def _suggest(self, order: WorkOrder, now: datetime) -> pendulum.DateTime:
         quote = order.ledger.current_quote
         own = quote.billable_hours if quote is not None else self.tariff.minimum_hours
         queue = sum(
@@ -394,12 +395,13 @@ class WorkOrderService:
             Decimal(0),
         )
         return finish_after(
-            now, queue + own, zone=self.calendar.timezone, working_hours=self.calendar.working_hours
+            require_aware(now, field="now"),
+            queue + own,
+            zone=self.calendar.timezone,
+            working_hours=self.calendar.working_hours,
         )
 
-    def schedule(
-        self, order_id: str, *, staff_id: str, due: pendulum.DateTime | None = None
-    ) -> WorkOrder:
+    def schedule(self, order_id: str, *, staff_id: str, due: datetime | None = None) -> WorkOrder:
         """Staff announce the completion date: theirs, or the suggested one."""
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)
@@ -584,7 +586,7 @@ class WorkOrderService:
     def void_lapsed_invoices(self) -> int:
         """The job that voids the invoices of quotes past their `payable_until` (rule K4);
         returns how many voids it queued.  Safe to run at any time and as often as wanted."""
-        now = self.clock.now()
+        now = require_aware(self.clock.now(), field="now")
         commands = tuple(
             void
             for order in self.orders.by_state(State.ESTIMATED)

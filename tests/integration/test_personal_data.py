@@ -14,7 +14,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -37,11 +37,10 @@ from komtet_works.domain.errors import InvalidTransition, NotificationFailed
 from komtet_works.domain.keys import operation_key
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
-from komtet_works.ports import Billing, CustomerDirectory, Message
+from komtet_works.ports import Billing, CustomerDirectory, Message, WorkOrders
 from komtet_works.relay import relay
 from komtet_works.scenarios.loading import parse_scenario
 from komtet_works.scenarios.runner import run_scenario
-from komtet_works.testing import OrdersWithOutbox
 from komtet_works.use_cases import WorkOrderService
 
 #: The customer's identity: kept as ids in the domain, never written to a log.
@@ -101,7 +100,7 @@ class DownNotifier(InMemoryNotifier):
 
     down = False
 
-    def send(self, message: Message) -> pendulum.DateTime:
+    def send(self, message: Message) -> datetime:
         if self.down:
             raise NotificationFailed("the mail server is down")
         return super().send(message)
@@ -112,7 +111,7 @@ class Host:
     """The service on one store, and what it sent."""
 
     service: WorkOrderService
-    orders: OrdersWithOutbox
+    orders: WorkOrders
     notifier: DownNotifier
     clock: ManualClock
 
@@ -126,7 +125,7 @@ def hosted(store: str, directory: Path) -> Iterator[Host]:
     clock = ManualClock(MONDAY)
     notifier = DownNotifier(clock)
     if store == "memory":
-        orders: OrdersWithOutbox = InMemoryWorkOrders()
+        orders: WorkOrders = InMemoryWorkOrders()
         customers = InMemoryCustomerDirectory([CUSTOMER])
         service = _service(orders, customers, InMemoryBilling(), notifier, clock)
         yield Host(service, orders, notifier, clock)
@@ -143,7 +142,7 @@ def hosted(store: str, directory: Path) -> Iterator[Host]:
 
 
 def _service(
-    orders: OrdersWithOutbox,
+    orders: WorkOrders,
     customers: CustomerDirectory,
     billing: Billing,
     notifier: DownNotifier,

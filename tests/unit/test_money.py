@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from komtet_works import CurrencyMismatch, InvalidMoney, Money, UnknownCurrency
+from komtet_works import CurrencyMismatch, ExactNumber, InvalidMoney, Money, UnknownCurrency
 from strategies import amounts, currencies, invalid_amounts, moneys, too_precise_amounts
 
 KOPECK = Decimal("0.01")
@@ -41,7 +41,7 @@ def test_money_of_refuses_floats_nan_infinities_booleans_non_numbers_and_sub_kop
 ) -> None:
     """Anything but a finite decimal at kopeck precision is refused as invalid input."""
     with pytest.raises(InvalidMoney) as refused:
-        Money.of(value)
+        Money.of(value)  # type: ignore[arg-type]  # the run-time refusal, for unchecked callers
     assert "invalid_input" == refused.value.code
     assert "amount" == refused.value.field
 
@@ -50,13 +50,13 @@ def test_money_of_refuses_floats_nan_infinities_booleans_non_numbers_and_sub_kop
 def test_money_of_names_the_field_it_refuses() -> None:
     """The refusal says which input was wrong, for the edge to report."""
     with pytest.raises(InvalidMoney) as refused:
-        Money.of(0.1, field="payment")
+        Money.of(0.1, field="payment")  # type: ignore[arg-type]  # the run-time refusal
     assert "payment" == refused.value.field
 
 
 @pytest.mark.rule("M1")
 @pytest.mark.parametrize("value", ["1e30", "-1e26", Decimal("9e99")])
-def test_money_of_refuses_amounts_too_large_to_keep_to_the_kopeck(value: object) -> None:
+def test_money_of_refuses_amounts_too_large_to_keep_to_the_kopeck(value: ExactNumber) -> None:
     """An amount whose kopecks the decimal context cannot hold is invalid input, not a crash."""
     with pytest.raises(InvalidMoney) as refused:
         Money.of(value)

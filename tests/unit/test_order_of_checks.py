@@ -45,7 +45,7 @@ def test_scheduling_a_declined_order_is_an_invalid_transition_whatever_the_date(
     service, _ = declined_order()
     naive = datetime(2026, 3, 9, 12)  # noqa: DTZ001 - the naive value under test
     with pytest.raises(InvalidTransition):
-        service.schedule("o1", staff_id="s1", due=naive)  # type: ignore[arg-type]
+        service.schedule("o1", staff_id="s1", due=naive)
     with pytest.raises(InvalidTransition):
         service.schedule("o1", staff_id="s1")
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 import hashlib
 import os
 import smtplib
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Final
 from urllib.parse import quote
-
-import pendulum
 
 from komtet_works.domain.errors import NotificationFailed
 from komtet_works.ports import Clock, Message, MessageKind, Notifier
@@ -43,7 +42,7 @@ def encoded(text: str) -> str:
 
 
 def compose(
-    message: Message, *, sent_at: pendulum.DateTime, sender: str, recipient_domain: str
+    message: Message, *, sent_at: datetime, sender: str, recipient_domain: str
 ) -> EmailMessage:
     """`message` as an RFC 5322 e-mail sent at `sent_at`; Message-ID is its stable id."""
     mail = EmailMessage()
@@ -85,7 +84,7 @@ class MaildirNotifier(Notifier):
         self._sender = sender
         self._recipient_domain = recipient_domain
 
-    def send(self, message: Message) -> pendulum.DateTime:
+    def send(self, message: Message) -> datetime:
         sent_at = self._clock.now()
         mail = compose(
             message, sent_at=sent_at, sender=self._sender, recipient_domain=self._recipient_domain
@@ -135,7 +134,7 @@ class SmtpNotifier(Notifier):
         self._recipient_domain = recipient_domain
         self._timeout = timeout
 
-    def send(self, message: Message) -> pendulum.DateTime:
+    def send(self, message: Message) -> datetime:
         mail = compose(
             message,
             sent_at=self._clock.now(),

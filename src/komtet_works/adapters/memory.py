@@ -16,6 +16,7 @@ from komtet_works.domain.errors import (
     BackupFailed,
     BillingFailed,
     ConcurrencyError,
+    NotificationFailed,
     RestoreFailed,
     UnknownOrder,
 )
@@ -108,7 +109,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         unsent = (m for m in self._messages.values() if m.id not in self._sent)
         return [m for m, _ in zip(unsent, range(limit), strict=False)]
 
-    def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
+    def mark_sent(self, message_id: str, sent_at: datetime) -> None:
         if message_id in self._messages:
             self._sent.setdefault(message_id, require_aware(sent_at, field="sent_at"))
 
@@ -287,13 +288,19 @@ class InMemoryBackups(Backups):
 
 
 class InMemoryNotifier(Notifier):
-    """Records messages; the send time is the provider's clock."""
+    """Records messages; the send time is the provider's clock.
+
+    Set `failing = True` to make the next sends raise `NotificationFailed`.
+    """
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self.sent: list[tuple[pendulum.DateTime, Message]] = []
+        self.sent: list[tuple[datetime, Message]] = []
+        self.failing = False
 
-    def send(self, message: Message) -> pendulum.DateTime:
+    def send(self, message: Message) -> datetime:
+        if self.failing:
+            raise NotificationFailed("the mail server is unavailable")
         at = self._clock.now()
         self.sent.append((at, message))
         return at

@@ -7,7 +7,7 @@ half-up (the rounding Russian fiscal documents use; see decision D-MONEY-ROUNDIN
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Final
+from typing import Final, TypeAlias
 
 import attrs
 
@@ -20,6 +20,11 @@ CURRENCIES: Final[dict[str, Decimal]] = {
     "USD": Decimal("0.01"),
 }
 
+
+#: An exact number as a caller gives it (an amount, hours, a tariff figure): decimal text,
+#: an int or a Decimal.  Never a float: mypy refuses one in the caller's code, and
+#: `parse_decimal` refuses one at run time from callers that mypy does not check.
+ExactNumber: TypeAlias = str | int | Decimal
 
 _new = object.__new__
 _set = object.__setattr__
@@ -74,7 +79,7 @@ class Money:
             )
 
     @classmethod
-    def of(cls, amount: object, currency: str = "RUB", *, field: str = "amount") -> Money:
+    def of(cls, amount: ExactNumber, currency: str = "RUB", *, field: str = "amount") -> Money:
         """Exact money from a decimal string, int or Decimal: ``Money.of("1600.00")``."""
         quantum = CURRENCIES.get(currency)
         if quantum is None:

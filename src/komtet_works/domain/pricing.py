@@ -23,7 +23,7 @@ import pendulum
 
 from komtet_works.domain.errors import InvalidHours, InvalidInput
 from komtet_works.domain.instants import exact_after
-from komtet_works.domain.money import Money, parse_decimal
+from komtet_works.domain.money import ExactNumber, Money, parse_decimal
 
 #: Estimates above this are refused as implausible rather than billed.
 MAX_ESTIMATE_HOURS: Final = Decimal(10_000)
@@ -86,20 +86,20 @@ def canonical(number: Decimal) -> Decimal:
     return number.normalize()
 
 
-def _figure(value: object, field: str) -> Decimal:
+def _figure(value: ExactNumber, field: str) -> Decimal:
     """A tariff figure read exactly (no floats), in its canonical form."""
     return canonical(parse_decimal(value, field=field))
 
 
-def _minimum_hours(value: object) -> Decimal:
+def _minimum_hours(value: ExactNumber) -> Decimal:
     return _figure(value, "minimum_hours")
 
 
-def _billing_increment(value: object) -> Decimal:
+def _billing_increment(value: ExactNumber) -> Decimal:
     return _figure(value, "billing_increment")
 
 
-def _maintenance_discount(value: object) -> Decimal:
+def _maintenance_discount(value: ExactNumber) -> Decimal:
     return _figure(value, "maintenance_discount")
 
 

@@ -63,6 +63,7 @@ from komtet_works.domain.lifecycle import (
     ActorKind,
     State,
 )
+from komtet_works.domain.money import ExactNumber
 from komtet_works.domain.policy import Policy, PriceLock
 from komtet_works.domain.pricing import Tariff, parse_hours, price
 from komtet_works.domain.works import Backup, Claim, ClaimOutcome, WithdrawalReason, Works
@@ -199,7 +200,7 @@ class WorkOrder:
         *,
         by: Actor,
         at: object,
-        hours: object,
+        hours: ExactNumber,
         tariff: Tariff,
         customer: Customer,
         policy: Policy,

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Protocol
 
 import attrs
-import pendulum
 
 
 class MessageKind(enum.Enum):
@@ -32,8 +32,9 @@ class Message:
 class Notifier(Protocol):
     """Sends messages to customers on the provider's behalf."""
 
-    def send(self, message: Message) -> pendulum.DateTime:
-        """Send `message`; return the instant it was sent, by the provider's clock.
+    def send(self, message: Message) -> datetime:
+        """Send `message`; return the instant it was sent (timezone-aware), by the provider's
+        clock.
 
         Raises `NotificationFailed` when it could not be sent.
         """

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
-
-import pendulum
 
 from komtet_works.ports.notifications import Message
 
@@ -20,6 +19,6 @@ class Outbox(Protocol):
         """Up to `limit` messages not yet marked sent, oldest first."""
         ...
 
-    def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
+    def mark_sent(self, message_id: str, sent_at: datetime) -> None:
         """Record that `message_id` went out at `sent_at`; unknown or sent ids: no change."""
         ...

@@ -15,6 +15,7 @@ from komtet_works.domain.customers import Customer
 from komtet_works.domain.events import Actor
 from komtet_works.domain.ledger import Payment, Refund
 from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, Action, State
+from komtet_works.domain.money import ExactNumber
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.work_order import WorkOrder
@@ -89,7 +90,7 @@ def take(  # noqa: C901, PLR0911, PLR0912
     at: pendulum.DateTime,
     *,
     text: str = "",
-    hours: object = "2.5",
+    hours: ExactNumber = "2.5",
 ) -> WorkOrder:
     """`order` after `action` at `at`, by the actor the lifecycle allows; refusals raise."""
     customer = Actor.customer(order.customer_id)

@@ -339,7 +339,7 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         )
         return [Message(str(i), str(o), str(c), MessageKind(k), str(b)) for i, o, c, k, b in rows]
 
-    def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
+    def mark_sent(self, message_id: str, sent_at: datetime) -> None:
         at = require_aware(sent_at, field="sent_at").isoformat()
         key = self._text(message_id, "message id")
         self._database.write(lambda cursor: cursor.execute(self._sql.mark_sent, (at, key)))
