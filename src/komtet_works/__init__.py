@@ -4,6 +4,7 @@ The public API is re-exported here; the modules behind it are private to the pac
 """
 
 from komtet_works._version import __version__
+from komtet_works.domain.commands import BillingCommand, RefundPayment, RequestInvoice, VoidInvoice
 from komtet_works.domain.customers import Customer, Target, TargetKind
 from komtet_works.domain.errors import (
     ActorNotAllowed,
@@ -34,6 +35,7 @@ from komtet_works.domain.errors import (
     NotOrderOwner,
     OrderExists,
     OutOfOrder,
+    PaymentBelongsToAnotherOrder,
     PaymentConflict,
     QuoteExpired,
     QuoteOutdated,
@@ -55,6 +57,7 @@ from komtet_works.domain.events import (
     OrderCancelled,
     OrderClosed,
     OrderRequested,
+    OrderWithdrawn,
     PaymentReceived,
     QuoteDeclined,
     RefundsSettled,
@@ -64,14 +67,17 @@ from komtet_works.domain.events import (
     WorksFailed,
     WorksStarted,
 )
+from komtet_works.domain.intake import ConflictingReport, ReportedPayment
+from komtet_works.domain.keys import operation_key
 from komtet_works.domain.ledger import Ledger, Payment, Refund
 from komtet_works.domain.lifecycle import TRANSITIONS, Action, ActorKind, State
 from komtet_works.domain.money import ExactNumber, Money
 from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock
 from komtet_works.domain.pricing import HoursRounding, Quote, Tariff, parse_hours, price
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import Backup, Claim, ClaimOutcome, Works
-from komtet_works.relay import relay
+from komtet_works.domain.works import Backup, Claim, ClaimOutcome, WithdrawalReason, Works
+from komtet_works.reconciliation import Difference, reconcile
+from komtet_works.relay import relay, relay_billing
 from komtet_works.use_cases import WorkOrderService
 
 __all__ = [
@@ -84,6 +90,7 @@ __all__ = [
     "Backup",
     "BackupFailed",
     "BackupNotConfirmed",
+    "BillingCommand",
     "BillingFailed",
     "CancellationNotAllowed",
     "Claim",
@@ -98,9 +105,11 @@ __all__ = [
     "ClaimWindowOpen",
     "CompletionDateAnnounced",
     "ConcurrencyError",
+    "ConflictingReport",
     "CurrencyMismatch",
     "Customer",
     "CustomerChangeRecorded",
+    "Difference",
     "EligibilityError",
     "EstimateIssued",
     "Event",
@@ -125,8 +134,10 @@ __all__ = [
     "OrderClosed",
     "OrderExists",
     "OrderRequested",
+    "OrderWithdrawn",
     "OutOfOrder",
     "Payment",
+    "PaymentBelongsToAnotherOrder",
     "PaymentConflict",
     "PaymentReceived",
     "Policy",
@@ -136,7 +147,10 @@ __all__ = [
     "QuoteExpired",
     "QuoteOutdated",
     "Refund",
+    "RefundPayment",
     "RefundsSettled",
+    "ReportedPayment",
+    "RequestInvoice",
     "RequestSupplemented",
     "RestoreFailed",
     "ReworkStarted",
@@ -148,6 +162,8 @@ __all__ = [
     "UnknownCurrency",
     "UnknownCustomer",
     "UnknownOrder",
+    "VoidInvoice",
+    "WithdrawalReason",
     "WorkOrder",
     "WorkOrderService",
     "Works",
@@ -155,7 +171,10 @@ __all__ = [
     "WorksFailed",
     "WorksStarted",
     "__version__",
+    "operation_key",
     "parse_hours",
     "price",
+    "reconcile",
     "relay",
+    "relay_billing",
 ]

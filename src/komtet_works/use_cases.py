@@ -32,7 +32,6 @@ from komtet_works.domain.errors import (
     InvalidInput,
     KomtetWorksError,
     OrderExists,
-    OutOfOrder,
     PaymentBelongsToAnotherOrder,
     PaymentConflict,
     RestoreFailed,
@@ -332,8 +331,6 @@ class WorkOrderService:
                 tariff=self.tariff,
                 customer=self._customer(order.customer_id),
             )
-        except OutOfOrder:
-            raise  # the clock, not the payment: nothing is kept, and a retry later converges
         except RuleViolation as refused:
             self._unapplied(payment, order_id, refused)
         if paid is not order:

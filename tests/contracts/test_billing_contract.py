@@ -23,7 +23,7 @@ class TestInMemoryBilling(BillingContract):
 class TestSqliteBilling(BillingContract):
     @pytest.fixture
     def billing(self, tmp_path: Path) -> Iterator[SqliteBilling]:
-        with SqliteBilling(tmp_path / "billing.sqlite") as billing:
+        with SqliteBilling(tmp_path / "billing.sqlite", migrate=True) as billing:
             yield billing
 
 
@@ -32,5 +32,5 @@ class TestSqliteBilling(BillingContract):
 class TestPostgresBilling(BillingContract):
     @pytest.fixture
     def billing(self, pg_dsn: str) -> Iterator[PostgresBilling]:
-        with PostgresBilling(pg_dsn) as billing:
+        with PostgresBilling(pg_dsn, migrate=True) as billing:
             yield billing

@@ -23,7 +23,7 @@ class TestInMemoryCustomerDirectory(CustomerDirectoryContract[InMemoryCustomerDi
 class TestSqliteCustomerDirectory(CustomerDirectoryContract[SqliteCustomerDirectory]):
     @pytest.fixture
     def customers(self, tmp_path: Path) -> Iterator[SqliteCustomerDirectory]:
-        with SqliteCustomerDirectory(tmp_path / "customers.sqlite") as customers:
+        with SqliteCustomerDirectory(tmp_path / "customers.sqlite", migrate=True) as customers:
             yield customers
 
 
@@ -32,5 +32,5 @@ class TestSqliteCustomerDirectory(CustomerDirectoryContract[SqliteCustomerDirect
 class TestPostgresCustomerDirectory(CustomerDirectoryContract[PostgresCustomerDirectory]):
     @pytest.fixture
     def customers(self, pg_dsn: str) -> Iterator[PostgresCustomerDirectory]:
-        with PostgresCustomerDirectory(pg_dsn) as customers:
+        with PostgresCustomerDirectory(pg_dsn, migrate=True) as customers:
             yield customers

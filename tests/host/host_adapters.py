@@ -54,7 +54,8 @@ class HostBilling:
         return self._once(idempotency_key, "invoice", order_id, amount)
 
     def void_invoice(self, *, invoice: str, idempotency_key: str) -> None:
-        self.voided.setdefault(idempotency_key, invoice)
+        if self.voided.setdefault(idempotency_key, invoice) != invoice:
+            raise BillingFailed(f"key {idempotency_key!r} voided another invoice")
 
     def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
         return self._once(idempotency_key, "refund", payment_id, amount)

@@ -62,6 +62,9 @@ actions: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     ),
     "close": st.just({}),
     "maintenance": st.fixed_dictionaries({"active": st.booleans()}),
+    "withdraw": st.fixed_dictionaries(
+        {"reason": st.sampled_from(["out_of_scope", "hosting_fault", "backup_impossible"])}
+    ),
 }
 #: An order's life, in order; the generated steps follow it with other steps in between.
 LIFE = ["estimate", "pay", "schedule", "start", "complete", "claim", "resolve_claim", "close"]
@@ -105,7 +108,13 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
 
 
 #: The state a refunding step passes through on its way to each settled state.
-PENDING: Final = {"refunded": ("refunding",), "cancelled": ("cancelling",)}
+PENDING: Final = {
+    "refunded": ("refunding",),
+    "cancelled": ("cancelling",),
+    "withdrawn": ("withdrawing",),
+}
+#: The states whose withdrawal refunds (the others end `withdrawn` at once).
+PAID: Final = (["paid"], ["scheduled"])
 
 
 def recorded(document: dict[str, Any], result: dict[str, Any], order_id: str) -> list[str]:
@@ -113,7 +122,8 @@ def recorded(document: dict[str, Any], result: dict[str, Any], order_id: str) ->
 
     Every accepted step records one, except a maintenance step (the host's directory) and a
     payment already accepted, reported again (a pay step on an order past `estimated`); a
-    step that refunds records two: its intent, then the settlement.
+    step that refunds records two: its intent, then the settlement (a withdrawal refunds
+    only a paid order).
     """
     states: list[str] = []
     for given_step, outcome in zip(document["steps"], result["steps"], strict=True):
@@ -121,19 +131,24 @@ def recorded(document: dict[str, Any], result: dict[str, Any], order_id: str) ->
             continue
         repeat = given_step["action"] == "pay" and states[-1:] != ["estimated"]
         if given_step["action"] != "maintenance" and not repeat:
-            states.extend(PENDING.get(outcome["state"], ()))
+            unpaid = given_step["action"] == "withdraw" and states[-1:] not in PAID
+            states.extend(() if unpaid else PENDING.get(outcome["state"], ()))
             states.append(outcome["state"])
     return states
 
 
-@pytest.mark.rule("I1", "I4", "L11", "L12")
+@pytest.mark.rule("I1", "I4", "L11", "L12", "K2", "K5", "W1")
 @given(document=scenarios())
 def test_any_valid_scenario_runs_to_a_result_that_keeps_the_invariants(
     document: dict[str, Any],
 ) -> None:
-    """No internal error; refunds are none or all; one event per accepted step, none else."""
+    """No internal error; refunds are none or all; one event per accepted step, none else;
+    payment ids shared by orders: every payment refunded at most once, books reconciled."""
     result: dict[str, Any] = run_scenario(parse_scenario(document, source="generated"))
     assert [] == list(validator(RESULT_SCHEMA).iter_errors({"scenarios": [result]}))
+    assert [] == result["reconciliation"]
+    for payment in result["payments"].values():
+        assert payment["refunded"] in ("0.00", payment["amount"])
     for order_id, order in result["orders"].items():
         assert order["refunded"] in ("0.00", order["paid"])
         assert Decimal(order["paid"]) >= 0

@@ -478,7 +478,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             refusal = self._payment_refusal(order_id, money)
             if self._attempt(order_id, Action.PAY, refusal, step):
                 model.payments[payment_id] = money
-            elif refusal is not OutOfOrder:  # kept unapplied and refunded at once (K2)
+            else:  # kept unapplied and refunded at once (K2)
                 self.unapplied[payment_id] = money
         elif known != money:
             self._attempt(order_id, Action.PAY, PaymentConflict, step)

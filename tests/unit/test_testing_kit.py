@@ -26,6 +26,9 @@ class ForgetfulBilling:
         self.count += 1
         return f"inv-{self.count}"
 
+    def void_invoice(self, *, invoice, idempotency_key) -> None:
+        self.count += 1
+
     def refund(self, *, payment_id, amount, idempotency_key) -> str:
         self.count += 1
         return f"rf-{self.count}"

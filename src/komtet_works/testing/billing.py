@@ -1,6 +1,6 @@
 """`BillingContract`: what every `Billing` adapter promises the use cases.
 
-The use cases ask for an invoice or a refund again after any failure, with the same
+The use cases ask for an invoice, a void or a refund again after any failure, with the same
 idempotency key: the billing system must answer a repeated request with what it answered
 the first time, and must refuse a key reused for a different entry rather than pay out.
 """
@@ -126,3 +126,17 @@ class BillingContract:
             reference = _ask(billing, kind, "wo-1", money, f"{keys[name]}:{kind}")
             assert given_out.setdefault((name, kind), reference) == reference
         assert len(given_out) == len(set(given_out.values()))
+
+    def test_an_invoice_voided_twice_with_one_key_is_voided_once(self, billing: Billing) -> None:
+        """Voiding an invoice, then again with the same key, is one void and no error."""
+        reference = billing.request_payment(
+            order_id="wo-v", amount=_TOTAL, idempotency_key=_unique("invoice")
+        )
+        key = _unique("void")
+        for _ in range(2):
+            billing.void_invoice(invoice=reference, idempotency_key=key)
+        other = billing.request_payment(
+            order_id="wo-v", amount=_TOTAL, idempotency_key=_unique("invoice")
+        )
+        with pytest.raises(BillingFailed):  # the key still names the first invoice
+            billing.void_invoice(invoice=other, idempotency_key=key)
