@@ -187,7 +187,7 @@ def _read_file(
             left -= len(block)
             sha.update(block)
             if copy is not None:
-                _write_all(copy, block)
+                write_all(copy, block)
         mode = stat.S_IMODE(opened.st_mode) & KEPT_MODE
         if copy is not None:
             os.fchmod(copy, mode)
@@ -198,7 +198,8 @@ def _read_file(
             os.close(copy)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to the descriptor `fd`."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
