@@ -232,15 +232,16 @@ def test_a_database_that_does_not_answer_is_backup_failed(tmp_path: Path) -> Non
 
 @pytest.mark.rule("D-DATABASE-BACKUPS")
 def test_passwords_never_reach_a_command_line(
-    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     """A password in the connection data: absent from every argv the adapter runs."""
     password = "s3cret-" + secrets.token_hex(4)
     if isinstance(server, Postgres):
         database = Database(Engine.POSTGRESQL, server.database.name, user="postgres")
     else:
-        server.run(f"CREATE USER IF NOT EXISTS kw_site IDENTIFIED BY '{password}'")
+        server.run(f"CREATE OR REPLACE USER kw_site IDENTIFIED BY '{password}'")
         server.run("GRANT ALL ON *.* TO kw_site")
+        request.addfinalizer(lambda: server.run("DROP USER IF EXISTS kw_site"))
         database = Database(Engine.MARIADB, server.database.name, user="kw_site")
     database = Database(database.engine, database.name, user=database.user, password=password)
     seen: list[list[str]] = []
