@@ -149,7 +149,7 @@ class FilesystemBackups(Backups):
             raise TreeRefused("it is missing, or it is not as it was sealed")
         target = str(record["target"])
         self.directory(target)
-        with removed_on_failure(self._journal.staging()) as staging:
+        with self._journal.staged() as staging:
             copied = copy_tree(self._store.place(reference) / _TREE, staging, self.limits.budget())
             if copied != record["entries"]:
                 raise TreeRefused("its copy is not as it was sealed")

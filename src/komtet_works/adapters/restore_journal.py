@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
@@ -31,10 +33,16 @@ class RestoreJournal:
         self.sites_root = sites_root
         self.workspace = sites_root / WORKSPACE
 
-    def staging(self) -> Path:
-        """A new path, on the sites' filesystem, for a restore's copy (not made yet)."""
+    @contextmanager
+    def staged(self) -> Iterator[Path]:
+        """A new path, on the sites' filesystem, for a restore's copy (not made yet); if the
+        block fails, the copy and the workspace are removed before the error goes on."""
         self.workspace.mkdir(mode=0o700, exist_ok=True)
-        return self.workspace / f"{secrets.token_hex(8)}.new"
+        try:
+            yield self.workspace / f"{secrets.token_hex(8)}.new"
+        except BaseException:
+            self.recover()
+            raise
 
     def swap_in(self, staging: Path, target: str) -> None:
         """Decide the restore of `staging` over the site `target`, then carry it out."""
