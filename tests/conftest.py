@@ -12,23 +12,27 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-# --- PostgreSQL: a throwaway database per test run (tests marked `postgres`) ------------------
+# --- the database servers: PostgreSQL and MariaDB (tests marked `postgres`, `mariadb`) ------
 #
-# KOMTET_WORKS_PG_DSN names the server (default: the local trust-auth one).  Without a
-# server the postgres tests are deselected and the summary says so; with
-# KOMTET_WORKS_REQUIRE_POSTGRES=1 (CI) they run, and fail, instead.
+# KOMTET_WORKS_PG_DSN names the PostgreSQL server (default: the local trust-auth one);
+# MariaDB is root with an empty password on 127.0.0.1:3306.  Without a server its tests
+# are deselected and the summary says so; with KOMTET_WORKS_REQUIRE_POSTGRES=1 or
+# KOMTET_WORKS_REQUIRE_MARIADB=1 (CI) they run, and fail, instead.
 
 import secrets  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 
+import attrs  # noqa: E402
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
 from psycopg import sql  # noqa: E402
 from psycopg.conninfo import make_conninfo  # noqa: E402
 
 PG_DSN = os.environ.get("KOMTET_WORKS_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_REQUIRED = os.environ.get("KOMTET_WORKS_REQUIRE_POSTGRES") == "1"
-_PG_NOT_RUN = pytest.StashKey[str]()
+#: How the tests reach MariaDB: its command-line client, as root over TCP.
+MARIADB = ("mariadb", "--host=127.0.0.1", "--port=3306", "--user=root", "--batch")
 
 
 def _pg_admin() -> psycopg.Connection[tuple[object, ...]]:
@@ -43,30 +47,73 @@ def _pg_unreachable() -> str | None:
         return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
+def _mariadb_unreachable() -> str | None:
+    if shutil.which(MARIADB[0]) is None:
+        return "the mariadb client is not installed"
+    answer = subprocess.run(  # noqa: S603 - the fixed client command
+        [*MARIADB, "--connect-timeout=5", "--execute=SELECT 1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return None if answer.returncode == 0 else answer.stderr.strip() or "no answer"
+
+
+@attrs.frozen
+class Server:
+    """A database server some tests need: their marker, the CI switch, how to ask, a hint."""
+
+    marker: str
+    name: str
+    required: bool
+    unreachable: Callable[[], str | None]
+    hint: str
+    not_run: pytest.StashKey[str] = attrs.field(factory=pytest.StashKey[str])
+
+
+SERVERS = (
+    Server(
+        "postgres",
+        "PostgreSQL",
+        os.environ.get("KOMTET_WORKS_REQUIRE_POSTGRES") == "1",
+        _pg_unreachable,
+        "start a server on 127.0.0.1:5432 or set KOMTET_WORKS_PG_DSN",
+    ),
+    Server(
+        "mariadb",
+        "MariaDB",
+        os.environ.get("KOMTET_WORKS_REQUIRE_MARIADB") == "1",
+        _mariadb_unreachable,
+        "start a server on 127.0.0.1:3306 (root, empty password)",
+    ),
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    postgres = [item for item in items if item.get_closest_marker("postgres")]
-    if not postgres or PG_REQUIRED:
-        return
-    reason = _pg_unreachable()
-    if reason is None:
-        return
-    config.stash[_PG_NOT_RUN] = f"{reason} ({len(postgres)} tests deselected)"
-    config.hook.pytest_deselected(items=postgres)
-    items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+    for server in SERVERS:
+        needing = [item for item in items if item.get_closest_marker(server.marker)]
+        if not needing or server.required:
+            continue
+        reason = server.unreachable()
+        if reason is None:
+            continue
+        config.stash[server.not_run] = f"{reason} ({len(needing)} tests deselected)"
+        config.hook.pytest_deselected(items=needing)
+        items[:] = [item for item in items if not item.get_closest_marker(server.marker)]
 
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    reason = config.stash.get(_PG_NOT_RUN, None)
-    if reason is not None:
-        terminalreporter.write_sep(
-            "!",
-            f"PostgreSQL suite did not run: {reason}; start a server on 127.0.0.1:5432 "
-            "or set KOMTET_WORKS_PG_DSN",
-            yellow=True,
-            bold=True,
-        )
+    for server in SERVERS:
+        reason = config.stash.get(server.not_run, None)
+        if reason is not None:
+            terminalreporter.write_sep(
+                "!",
+                f"{server.name} suite did not run: {reason}; {server.hint}",
+                yellow=True,
+                bold=True,
+            )
 
 
 @pytest.fixture(scope="session")

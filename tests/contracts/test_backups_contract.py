@@ -41,7 +41,9 @@ class TestFilesystemBackups(BackupsContract[FilesystemBackups]):
     @pytest.fixture
     def backups(self, tmp_path: Path) -> FilesystemBackups:
         (tmp_path / "sites" / SHOP.name / "img").mkdir(parents=True)
-        return FilesystemBackups(sites_root=tmp_path / "sites", backup_root=tmp_path / "backups")
+        return FilesystemBackups(
+            sites_root=tmp_path / "sites", backup_root=tmp_path / "backups", key=b"k" * 32
+        )
 
     def target(self, backups: FilesystemBackups) -> Target:
         return SHOP

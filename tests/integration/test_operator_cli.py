@@ -46,6 +46,7 @@ class Shell:
             f"--mail-dir={self.root / 'mail'}",
             f"--sites-root={self.root / 'sites'}",
             f"--backup-root={self.root / 'backups'}",
+            f"--backup-key={self.root / 'backup.key'}",
         )
         code = main(["--db", self.db, *argv, *directories])
         captured = self.capsys.readouterr()

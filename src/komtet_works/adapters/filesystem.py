@@ -2,167 +2,155 @@
 
 A target called ``shop.example`` is the directory ``<sites_root>/shop.example``; a name
 that is empty, a dot name, or holds a path separator or NUL could leave the root, and is
-refused.  A snapshot copies the tree to ``<backup_root>/<reference>/tree`` and writes a
-manifest of what the target held (each file's SHA-256, each link's target, each
-directory); `verify` compares the copy with the manifest, and `restore` puts a verified
-copy back in place of the target's directory, through a rename, so a failed restore
-leaves the target as it was.
+refused.  A snapshot copies the tree (files, directories and links only, within a size and
+a time cap: `komtet_works.adapters.trees`) to ``<backup_root>/<reference>/tree``, reads the
+site again, and seals the manifest (`komtet_works.adapters.backup_store`) only if the site
+did not change meanwhile; anything else is `BackupFailed`, and nothing is left behind.
+
+`verify` compares the copy with the sealed manifest.  `restore` copies the backup beside
+the site, checks the copy against the sealed manifest, and swaps it in through a journal
+(`komtet_works.adapters.restore_journal`): a restore killed at any point is rolled back or
+finished by the next call into the adapter, or by `recover`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import re
-import shutil
-import tempfile
-from itertools import count
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
+from komtet_works.adapters.backup_store import BackupStore, safe_name
+from komtet_works.adapters.restore_journal import WORKSPACE, RestoreJournal
+from komtet_works.adapters.trees import (
+    Limits,
+    TreeRefused,
+    copy_tree,
+    manifest_of,
+    removed_on_failure,
+)
 from komtet_works.domain.customers import Target
 from komtet_works.domain.errors import BackupFailed, InvalidInput, RestoreFailed
 from komtet_works.ports import Backups
 
-#: Order ids that can stand in a directory name as they are; others are hashed.
-_PLAIN: Final = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
-_MANIFEST: Final = "manifest.json"
+__all__ = ["FilesystemBackups", "Limits", "manifest_of"]
+
 _TREE: Final = "tree"
-
-Manifest = dict[str, str]
-#: What reading a missing, damaged or foreign backup can raise.
-_UNREADABLE: Final = (OSError, ValueError, KeyError, TypeError)
+_KIND: Final = "files"
 
 
-def _safe_name(name: str, field: str) -> str:
-    """`name` if it names one entry inside a directory; otherwise `InvalidInput`."""
-    if name in {"", ".", ".."} or any(c in name for c in ("/", "\\", "\x00")):
-        raise InvalidInput(f"{field} {name!r} cannot name a directory under the root", field=field)
-    return name
-
-
-def _digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as content:
-        for block in iter(lambda: content.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
-def manifest_of(tree: Path) -> Manifest:
-    """What `tree` holds: relative path to ``dir``, ``file:<sha256>`` or ``link:<target>``."""
-    found: Manifest = {}
-    for directory, dirs, files in os.walk(tree):
-        here = Path(directory)
-        for name in dirs + files:
-            path = here / name
-            relative = path.relative_to(tree).as_posix()
-            if path.is_symlink():
-                found[relative] = f"link:{path.readlink()}"
-            elif path.is_dir():
-                found[relative] = "dir"
-            else:
-                found[relative] = f"file:{_digest(path)}"
-    return dict(sorted(found.items()))
+def _within(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
 
 
 class FilesystemBackups(Backups):
-    """Backups of target directories under `sites_root`, kept under `backup_root`."""
+    """Backups of target directories under `sites_root`, kept under `backup_root`, sealed
+    with the provider's `key`, each within `limits` (size and time caps)."""
 
-    def __init__(self, *, sites_root: str | Path, backup_root: str | Path) -> None:
+    def __init__(
+        self,
+        *,
+        sites_root: str | Path,
+        backup_root: str | Path,
+        key: bytes,
+        limits: Limits = Limits(),  # noqa: B008 - a frozen value
+    ) -> None:
         self.sites_root = Path(sites_root)
         self.backup_root = Path(backup_root)
+        sites, kept = self.sites_root.resolve(), self.backup_root.resolve()
+        if _within(kept, sites) or _within(sites, kept):
+            raise InvalidInput(
+                f"the backup root {str(kept)!r} and the sites root {str(sites)!r} overlap: "
+                "a backup would copy itself or be restored over",
+                field="backup_root",
+            )
+        self.limits = limits
+        self._store = BackupStore(self.backup_root, key)
+        self._journal = RestoreJournal(self.sites_root)
 
     def directory(self, target_name: str) -> Path:
         """The directory of the target called `target_name`; names that escape are refused."""
-        path = self.sites_root / _safe_name(target_name, "target")
+        path = self.sites_root / safe_name(target_name, "target")
+        if target_name == WORKSPACE:
+            raise InvalidInput(f"target {target_name!r} is the restores' workspace")
         if path.resolve().parent != self.sites_root.resolve():  # a symlink pointing away
             raise InvalidInput(f"target {target_name!r} leads out of the sites root")
         return path
 
+    def recover(self) -> None:
+        """Finish or roll back a restore a crash interrupted; remove unfinished snapshots.
+
+        Every other method does this first; call it at start-up to do it before then.
+        """
+        with self._refusing("could not recover the backups", RestoreFailed):
+            pass
+
     def snapshot(self, target: Target, *, order_id: str) -> str:
-        try:
-            source = self.directory(target.name)
-        except InvalidInput as refusal:
-            raise BackupFailed(f"could not back up {target}: {refusal.message}") from None
-        if not source.is_dir():
-            raise BackupFailed(f"{target} has no directory to back up")
-        try:
-            self.backup_root.mkdir(parents=True, exist_ok=True)
-            reference, kept = self._new_place(order_id)
-            shutil.copytree(source, kept / _TREE, symlinks=True)
-            record = {"target": target.name, "entries": manifest_of(source)}
-            _write_atomically(kept / _MANIFEST, json.dumps(record, indent=1))
-        except OSError as error:
-            raise BackupFailed(f"could not back up {target}: {error.strerror}") from None
-        return reference
+        with self._refusing(f"could not back up {target}", BackupFailed):
+            return self._take(self.directory(target.name), target, order_id)
 
     def verify(self, reference: str) -> bool:
         try:
-            return self._verified(reference) is not None
-        except _UNREADABLE:
+            with self._recovered():
+                return self._verified(reference)
+        except (OSError, TreeRefused, InvalidInput):
             return False
 
     def restore(self, reference: str) -> None:
+        with self._refusing(f"could not restore backup {reference!r}", RestoreFailed):
+            self._put_back(reference)
+
+    def discard(self, reference: str) -> None:
+        """Remove backup `reference` (the composite backups' undo of a half-taken one)."""
+        with self._refusing(f"could not remove backup {reference!r}", BackupFailed):
+            self._store.discard(reference)
+
+    @contextmanager
+    def _recovered(self) -> Iterator[None]:
+        """The store's lock held, and what a crash interrupted finished or rolled back."""
+        with self._store.locked():
+            self._journal.recover()
+            yield
+
+    @contextmanager
+    def _refusing(self, failure: str, error: type[BackupFailed | RestoreFailed]) -> Iterator[None]:
+        """`_recovered`, with what goes wrong raised as `error`, the `failure` said first."""
         try:
-            target = self._verified(reference)
-        except _UNREADABLE:
-            target = None
-        if target is None:
-            raise RestoreFailed(f"backup {reference!r} is missing or damaged")
-        try:
-            self._put_back(self.backup_root / reference / _TREE, self.directory(target))
-        except (OSError, InvalidInput) as error:
-            raise RestoreFailed(f"could not restore backup {reference!r}: {error}") from None
+            with self._recovered():
+                yield
+        except (OSError, TreeRefused, InvalidInput) as problem:
+            detail = problem.strerror if isinstance(problem, OSError) else str(problem)
+            raise error(f"{failure}: {detail or problem}") from None
 
-    def _put_back(self, kept: Path, destination: Path) -> None:
-        """Copy `kept` beside `destination`, then swap it in: the target is whole throughout."""
-        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=self.sites_root))
-        replaced = staging / "replaced"
-        try:
-            shutil.copytree(kept, staging / _TREE, symlinks=True)
-            if destination.exists() or destination.is_symlink():
-                destination.rename(replaced)
-            try:
-                (staging / _TREE).rename(destination)
-            except OSError:
-                if replaced.exists():
-                    replaced.rename(destination)
-                raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    def _take(self, source: Path, target: Target, order_id: str) -> str:
+        if not source.is_dir():
+            raise TreeRefused(f"{target} has no directory to back up")
+        reference = self._store.claim(order_id)
+        with removed_on_failure(self._store.place(reference)) as kept:
+            budget = self.limits.budget()
+            copied = copy_tree(source, kept / _TREE, budget)
+            if manifest_of(source, budget) != copied:
+                raise TreeRefused("the site changed while it was being backed up")
+            record = {"kind": _KIND, "target": target.name, "order_id": order_id, "entries": copied}
+            self._store.seal(reference, record)
+        return reference
 
-    def _new_place(self, order_id: str) -> tuple[str, Path]:
-        """A new reference for a backup of `order_id`, and its directory, made here first."""
-        stem = (
-            order_id
-            if _PLAIN.fullmatch(order_id)
-            else hashlib.sha256(order_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        )
-        for number in count(1):
-            reference = f"bk-{stem}-{number}"
-            try:
-                (self.backup_root / reference).mkdir()
-            except FileExistsError:
-                continue
-            return reference, self.backup_root / reference
-        raise AssertionError  # pragma: no cover - itertools.count never ends
+    def _verified(self, reference: str) -> bool:
+        record = self._store.record(reference, _KIND)
+        if record is None:
+            return False
+        tree = self._store.place(reference) / _TREE
+        return bool(manifest_of(tree, self.limits.budget()) == record["entries"])
 
-    def _verified(self, reference: str) -> str | None:
-        """The target name of backup `reference` when its copy matches its manifest."""
-        kept = self.backup_root / _safe_name(reference, "backup reference")
-        record = json.loads((kept / _MANIFEST).read_text(encoding="utf-8"))
-        if manifest_of(kept / _TREE) != record["entries"]:
-            return None
-        return str(record["target"])
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` so that a reader sees all of it or no file at all."""
-    partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", encoding="utf-8") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    partial.replace(path)
+    def _put_back(self, reference: str) -> None:
+        """Copy the backup beside the site, check the copy, then swap it in (journalled)."""
+        record = self._store.record(reference, _KIND)
+        if record is None:
+            raise TreeRefused("it is missing, or it is not as it was sealed")
+        target = str(record["target"])
+        self.directory(target)
+        with self._journal.staged() as staging:
+            copied = copy_tree(self._store.place(reference) / _TREE, staging, self.limits.budget())
+            if copied != record["entries"]:
+                raise TreeRefused("its copy is not as it was sealed")
+        self._journal.swap_in(staging, target)

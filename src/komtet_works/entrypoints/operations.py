@@ -3,10 +3,11 @@
 ``komtet-works --db PATH_OR_DSN COMMAND ...`` opens the store (a SQLite file by default,
 PostgreSQL for a ``postgresql://`` DSN), with the customer directory and the billing
 ledger in the same database, backups as directory copies (``--sites-root``,
-``--backup-root``) and messages as e-mail files (``--mail-dir``).  Each command runs one
-use case and prints the order as it now is: lines for people, or one JSON document with
-``--json``.  Time is the system clock, or ``--now`` (an ISO 8601 instant with its offset)
-for scripted runs.  Refusals are the command line's one-line errors.
+``--backup-root``, sealed with the key in ``--backup-key``) and messages as e-mail files
+(``--mail-dir``).  Each command runs one use case and prints the order as it now is: lines
+for people, or one JSON document with ``--json``.  Time is the system clock, or ``--now``
+(an ISO 8601 instant with its offset) for scripted runs.  Refusals are the command line's
+one-line errors.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import attrs
 import pendulum
 
 from komtet_works import bootstrap
+from komtet_works.adapters.backup_store import provider_key
 from komtet_works.adapters.clock import SystemClock
 from komtet_works.adapters.filesystem import FilesystemBackups
 from komtet_works.adapters.mail import MaildirNotifier
@@ -82,7 +84,11 @@ def session(arguments: argparse.Namespace) -> Iterator[Session]:
         SystemClock() if arguments.now is None else ManualClock(instant(arguments.now, "now"))
     )
     notifier = MaildirNotifier(arguments.mail_dir, clock)
-    backups = FilesystemBackups(sites_root=arguments.sites_root, backup_root=arguments.backup_root)
+    backups = FilesystemBackups(
+        sites_root=arguments.sites_root,
+        backup_root=arguments.backup_root,
+        key=provider_key(arguments.backup_key),
+    )
     with bootstrap.on_database(
         arguments.db, migrate=True, clock=clock, notifier=notifier, backups=backups
     ) as wiring:
@@ -344,6 +350,7 @@ def register(subparsers: Subparsers) -> None:
         ("--mail-dir", "outbox-mail", "where messages are written as .eml files"),
         ("--sites-root", "sites", "where each target's directory is, by its name"),
         ("--backup-root", "backups", "where backups are kept"),
+        ("--backup-key", "backup.key", "the key sealing the backups, made on first use"),
     ):
         common.add_argument(
             flag,
