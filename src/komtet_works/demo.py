@@ -23,10 +23,10 @@ import pendulum
 
 from komtet_works.adapters.memory import (
     InMemoryBackups,
-    InMemoryBusinessCalendar,
     InMemoryNotifier,
     ManualClock,
 )
+from komtet_works.adapters.russian_calendar import RussianBusinessCalendar
 from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory, SqliteWorkOrders
 from komtet_works.cli import quote_breakdown
 from komtet_works.domain.customers import Customer
@@ -120,7 +120,7 @@ class Story:
                 backups=InMemoryBackups(),
                 notifier=notifier,
                 clock=clock,
-                calendar=InMemoryBusinessCalendar(timezone=ZONE),
+                calendar=RussianBusinessCalendar(timezone=ZONE),
             )
             yield cls(clock, service, notifier)
 
