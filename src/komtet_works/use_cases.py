@@ -41,12 +41,19 @@ from komtet_works.ports import (
     Backups,
     Billing,
     BusinessCalendar,
+    ClaimDecidedFacts,
     Clock,
+    CompletionDateFacts,
     CustomerDirectory,
+    Facts,
     Message,
-    MessageKind,
     Notifier,
+    PaymentReceivedFacts,
+    QuoteIssuedFacts,
+    RefundedFacts,
     WorkOrders,
+    WorksCompletedFacts,
+    WorksStartingFacts,
 )
 from komtet_works.relay import deliver
 
@@ -102,9 +109,9 @@ class WorkOrderService:
         order: WorkOrder,
         *,
         expected_version: int,
-        tell: tuple[MessageKind, str] | None = None,
+        tell: Facts | None = None,
     ) -> None:
-        """Commit `order` and, in the same unit of work, the message (kind, text) it owes
+        """Commit `order` and, in the same unit of work, the message (its facts) it owes
         its customer; then try to deliver that message.
 
         Delivery failing is not the step failing: the step is committed, so any error after
@@ -114,14 +121,12 @@ class WorkOrderService:
         """
         messages: tuple[Message, ...] = ()
         if tell is not None:
-            kind, body = tell
             messages = (
                 Message(
-                    id=f"{order.id}:{order.version}:{kind.value}",
+                    id=f"{order.id}:{order.version}:{tell.kind.value}",
                     order_id=order.id,
                     customer_id=order.customer_id,
-                    kind=kind,
-                    body=body,
+                    facts=tell,
                 ),
             )
         self.orders.save(order, expected_version=expected_version, messages=messages)
@@ -141,7 +146,7 @@ class WorkOrderService:
         self,
         order_id: str,
         step: Callable[[WorkOrder, pendulum.DateTime], WorkOrder],
-        tell: Callable[[WorkOrder], tuple[MessageKind, str]] | None = None,
+        tell: Callable[[WorkOrder], Facts] | None = None,
     ) -> WorkOrder:
         """Load, apply one domain step at the clock's now, save against the loaded version."""
         order = self.orders.get(order_id)
@@ -244,11 +249,7 @@ class WorkOrderService:
         self._save(
             estimated,
             expected_version=order.version,
-            tell=(
-                MessageKind.QUOTE_ISSUED,
-                f"{quote.billable_hours} h, {quote.total} to pay until "
-                + quote.payable_until.isoformat(),
-            ),
+            tell=QuoteIssuedFacts.of(quote),
         )
         return estimated
 
@@ -280,7 +281,7 @@ class WorkOrderService:
             self._save(
                 paid,
                 expected_version=order.version,
-                tell=(MessageKind.PAYMENT_RECEIVED, f"{money} received"),
+                tell=PaymentReceivedFacts(money, now),
             )
         return paid
 
@@ -316,7 +317,7 @@ class WorkOrderService:
         self._save(
             scheduled,
             expected_version=order.version,
-            tell=(MessageKind.COMPLETION_DATE, f"works done by {when.isoformat()}"),
+            tell=CompletionDateFacts(when),
         )
         return scheduled
 
@@ -346,10 +347,7 @@ class WorkOrderService:
         self._save(
             started,
             expected_version=order.version,
-            tell=(
-                MessageKind.WORKS_STARTING,
-                "works have started: please make no changes to the site or server until they end",
-            ),
+            tell=WorksStartingFacts(now, started.works.due),
         )
         return started
 
@@ -372,10 +370,7 @@ class WorkOrderService:
         return self._change(
             order_id,
             lambda o, now: o.complete(by=by, at=now, notice_sent_at=now, policy=self.policy),
-            lambda o: (
-                MessageKind.WORKS_COMPLETED,
-                f"the works are complete; claims can be filed until {o.works.claim_deadline}",
-            ),
+            lambda o: WorksCompletedFacts.of(o.works),
         )
 
     def report_failure(self, order_id: str, *, staff_id: str, note: str = "") -> WorkOrder:
@@ -413,7 +408,7 @@ class WorkOrderService:
         self._save(
             resolved,
             expected_version=order.version,
-            tell=(MessageKind.CLAIM_DECIDED, f"claim decided: {outcome.value}"),
+            tell=ClaimDecidedFacts(outcome, note),
         )
         return self._settle(resolved) if outcome is ClaimOutcome.REFUND else resolved
 
@@ -435,7 +430,7 @@ class WorkOrderService:
         self._save(
             settled,
             expected_version=order.version,
-            tell=(MessageKind.REFUNDED, f"{settled.ledger.refunded} refunded"),
+            tell=RefundedFacts(settled.ledger.refunded, settled.works.restored),
         )
         return settled
 

@@ -25,7 +25,7 @@ import pendulum
 import psycopg
 from psycopg import errors
 
-from komtet_works.adapters.codec import storable
+from komtet_works.adapters.codec import dumps_facts, loads_facts, storable
 from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import (
@@ -217,7 +217,7 @@ class PostgresWorkOrders(HoldsConnection, WorkOrders, Outbox):
                 _text(m.order_id, "message order_id"),
                 _text(m.customer_id, "message customer_id"),
                 m.kind.value,
-                _text(m.body, "message body"),
+                dumps_facts(m.facts),
                 at,
             )
             for m, at in zip(messages, created_at(messages, last), strict=True)
@@ -279,7 +279,10 @@ class PostgresWorkOrders(HoldsConnection, WorkOrders, Outbox):
 
     def pending(self, limit: int = 100) -> Sequence[Message]:
         rows = self._db.execute(_PENDING, (limit,)).fetchall()
-        return [Message(str(i), str(o), str(c), MessageKind(k), str(b)) for i, o, c, k, b in rows]
+        return [
+            Message(str(i), str(o), str(c), loads_facts(MessageKind(k), str(b)))
+            for i, o, c, k, b in rows
+        ]
 
     def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
         at = require_aware(sent_at, field="sent_at")

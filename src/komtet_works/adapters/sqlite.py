@@ -29,7 +29,7 @@ from typing import Final, TypeVar
 
 import pendulum
 
-from komtet_works.adapters.codec import storable
+from komtet_works.adapters.codec import dumps_facts, loads_facts, storable
 from komtet_works.adapters.connection import HoldsConnection
 from komtet_works.adapters.migrations import SCHEMA_VERSION_TABLE, pending
 from komtet_works.adapters.rows import (
@@ -266,7 +266,7 @@ class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
                 m.order_id,
                 m.customer_id,
                 m.kind.value,
-                storable(m.body, "message body"),
+                dumps_facts(m.facts),
                 at.isoformat(),
             )
             for m, at in zip(messages, created_at(messages, last), strict=True)
@@ -323,7 +323,7 @@ class SqliteWorkOrders(HoldsConnection, WorkOrders, Outbox):
 
     def pending(self, limit: int = 100) -> Sequence[Message]:
         rows = self._retrying(lambda: self._db.execute(_PENDING, (limit,)).fetchall())
-        return [Message(i, o, c, MessageKind(k), b) for i, o, c, k, b in rows]
+        return [Message(i, o, c, loads_facts(MessageKind(k), b)) for i, o, c, k, b in rows]
 
     def mark_sent(self, message_id: str, sent_at: pendulum.DateTime) -> None:
         at = require_aware(sent_at, field="sent_at").isoformat()
