@@ -71,7 +71,7 @@ def fixture_maildir(tmp_path: Path) -> MaildirNotifier:
     return MaildirNotifier(tmp_path / "mail", ManualClock(NOW))
 
 
-@pytest.mark.rule("L7", "D-CLOCK", "N1")
+@pytest.mark.rule("L7", "D-CLOCK", "N3")
 def test_a_message_becomes_one_rfc_5322_file_sent_at_the_providers_time(
     maildir: MaildirNotifier,
 ) -> None:
@@ -126,6 +126,7 @@ def test_a_directory_that_cannot_be_written_is_notification_failed(tmp_path: Pat
         MaildirNotifier(blocked, ManualClock(NOW)).send(COMPLETED)
 
 
+@pytest.mark.rule("N3")
 def test_a_template_that_fails_is_notification_failed(tmp_path: Path) -> None:
     """A host template that breaks on the facts: notification_failed, nothing written."""
     (tmp_path / "ru").mkdir()
@@ -153,6 +154,7 @@ def test_the_relay_delivers_the_outbox_once_even_after_a_crash(
 
 
 @given(st.text(min_size=1, max_size=1200), st.text(max_size=300))
+@pytest.mark.rule("N3")
 def test_no_header_line_passes_the_limit_whatever_the_id_and_the_words(
     message_id: str, words: str
 ) -> None:
@@ -169,6 +171,7 @@ def test_no_header_line_passes_the_limit_whatever_the_id_and_the_words(
     assert [] == [line for line in head.split(b"\n") if len(line) > LINE_LIMIT]
 
 
+@pytest.mark.rule("N3")
 def test_a_long_id_gives_a_stable_hashed_message_id() -> None:
     """A 1,000-character id: the same short Message-ID every time, another for another id."""
     long = attrs.evolve(COMPLETED, id="x" * 1000)
@@ -302,7 +305,7 @@ def _smtp(port: int, *, renderer: NoticeRenderer | None = None, **options: Any) 
     return SmtpNotifier("127.0.0.1", port, ManualClock(NOW), settings, timeout=5, **options)
 
 
-@pytest.mark.rule("L7", "N1")
+@pytest.mark.rule("L7", "N3")
 @pytest.mark.parametrize(
     ("language", "subject", "line"),
     [
@@ -335,6 +338,7 @@ def test_smtp_delivers_the_notice_with_its_headers_and_both_bodies(
     assert (True, True) == (line in text, line in html)
 
 
+@pytest.mark.rule("N3")
 def test_smtp_with_starttls_and_a_login(serve: Any, certificate: tuple[Path, Path]) -> None:
     """STARTTLS first, then AUTH: the server, which requires both, accepts the mail."""
     inbox = Inbox()
@@ -356,6 +360,7 @@ def test_smtp_with_starttls_and_a_login(serve: Any, certificate: tuple[Path, Pat
     assert 1 == len(inbox.received)
 
 
+@pytest.mark.rule("N3")
 def test_a_wrong_password_is_notification_failed(
     serve: Any, certificate: tuple[Path, Path]
 ) -> None:
@@ -379,6 +384,7 @@ def test_a_wrong_password_is_notification_failed(
     assert [] == inbox.received
 
 
+@pytest.mark.rule("N3")
 def test_starttls_required_but_not_offered_is_notification_failed(serve: Any) -> None:
     """A server without STARTTLS: refused, never sent in clear text instead."""
     inbox = Inbox()
@@ -387,6 +393,7 @@ def test_starttls_required_but_not_offered_is_notification_failed(serve: Any) ->
     assert [] == inbox.received
 
 
+@pytest.mark.rule("N3")
 def test_smtp_over_ssl(certificate: tuple[Path, Path]) -> None:
     """Implicit TLS (SMTPS): the mail arrives over a connection encrypted from the start."""
     inbox = Inbox()
@@ -403,6 +410,7 @@ def test_smtp_over_ssl(certificate: tuple[Path, Path]) -> None:
     assert 1 == len(inbox.received)
 
 
+@pytest.mark.rule("N3")
 def test_an_untrusted_certificate_is_notification_failed(
     serve: Any, certificate: tuple[Path, Path]
 ) -> None:
@@ -423,6 +431,7 @@ def test_an_untrusted_certificate_is_notification_failed(
     ],
     ids=["refused", "dropped", "slow"],
 )
+@pytest.mark.rule("N3")
 def test_a_refused_dropped_or_slow_server_is_notification_failed(
     serve: Any, inbox: Inbox, error: str
 ) -> None:
@@ -434,13 +443,14 @@ def test_a_refused_dropped_or_slow_server_is_notification_failed(
         notifier.send(COMPLETED)
 
 
+@pytest.mark.rule("N3")
 def test_smtp_to_a_closed_port_is_notification_failed() -> None:
     """Nobody listening: notification_failed, so the relay keeps the message pending."""
     with pytest.raises(NotificationFailed, match="ConnectionRefusedError"):
         _smtp(_free_port()).send(COMPLETED)
 
 
-@pytest.mark.rule("L7")
+@pytest.mark.rule("L7", "N3")
 def test_through_the_service_a_refused_notice_stays_in_the_outbox(
     tmp_path: Path, serve: Any
 ) -> None:

@@ -57,23 +57,27 @@ def message(told: Facts) -> Message:
     return Message(f"o-1:2:{told.kind.value}", "o-1", "c-1", told)
 
 
+@pytest.mark.rule("N1")
 def test_every_kind_of_message_has_its_facts() -> None:
     """One facts class per MessageKind, so every kind can be stored and worded."""
     assert set(MessageKind) == set(FACTS)
 
 
 @given(facts())
+@pytest.mark.rule("N1")
 def test_facts_survive_the_outbox_exactly(told: Facts) -> None:
     """Any facts, encoded as the outbox stores them, decode to the same values."""
     assert told == loads_facts(told.kind, dumps_facts(told))
 
 
+@pytest.mark.rule("N1")
 def test_facts_that_are_not_json_are_refused() -> None:
     """A body that is not the facts' JSON is invalid_input, not a crash of the relay."""
     with pytest.raises(InvalidInput, match="quote_issued"):
         loads_facts(MessageKind.QUOTE_ISSUED, "1400.00 RUB")
 
 
+@pytest.mark.rule("N1", "N2")
 def test_the_quote_in_russian_has_its_whole_breakdown() -> None:
     """Hours, billable hours, rate, discount and why, total and the Moscow payable-until."""
     notice = render(RU, QUOTE)
@@ -90,12 +94,14 @@ def test_the_quote_in_russian_has_its_whole_breakdown() -> None:
     assert "<th>1 600,00 ₽</th>" in notice.html
 
 
+@pytest.mark.rule("N2")
 def test_amounts_and_dates_do_not_break_across_lines() -> None:
     """Babel's no-break spaces stay in the amounts and dates the customer reads."""
     assert "1\xa0600,00\xa0₽" in RU.render(message(QUOTE)).text
     assert "5 марта 2026\u202fг., 12:40 (МСК)" in RU.render(message(QUOTE)).text
 
 
+@pytest.mark.rule("N1", "N2")
 def test_the_quote_in_english() -> None:
     """The same facts in English: Babel's English numbers, the same Moscow minute."""
     notice = render(EN, QUOTE)
@@ -103,6 +109,7 @@ def test_the_quote_in_english() -> None:
     assert "Please pay by March 5, 2026, 12:40 (MSK)." in notice.text
 
 
+@pytest.mark.rule("N1")
 def test_a_quote_without_discount_names_none() -> None:
     """No discount, no discount line."""
     plain = QuoteIssuedFacts(
@@ -111,6 +118,7 @@ def test_a_quote_without_discount_names_none() -> None:
     assert ("Скидка" in render(RU, plain).text) is False
 
 
+@pytest.mark.rule("N1", "N2", "L7")
 def test_the_completion_notice_names_the_claim_deadline_in_moscow_time() -> None:
     """The exact deadline, to the minute, in the provider's zone, in subject and body."""
     notice = render(RU, WorksCompletedFacts(AT, AT.add(days=3)))
@@ -121,6 +129,7 @@ def test_the_completion_notice_names_the_claim_deadline_in_moscow_time() -> None
     assert "12:40:12" not in notice.text + notice.html
 
 
+@pytest.mark.rule("N1", "L6")
 def test_the_works_starting_notice_asks_for_no_changes() -> None:
     """Works have started: please make no changes, until the announced date."""
     notice = render(RU, WorksStartingFacts(AT, AT.add(days=1)))
@@ -129,6 +138,7 @@ def test_the_works_starting_notice_asks_for_no_changes() -> None:
     assert "(срок: 6 марта 2026 г., 12:40 (МСК))" in notice.text
 
 
+@pytest.mark.rule("N1", "C3")
 def test_a_decision_reason_is_escaped_in_html_and_kept_in_text() -> None:
     """Staff's reason is data: verbatim in plain text, escaped in HTML."""
     reason = '<script>alert("x")</script> & см. договор'
@@ -146,6 +156,7 @@ def test_a_decision_reason_is_escaped_in_html_and_kept_in_text() -> None:
         (None, "Заказ отменён до начала работ"),
     ],
 )
+@pytest.mark.rule("N1", "L8")
 def test_a_refund_says_whether_the_data_came_back(restored: bool | None, expected: str) -> None:
     """The refund names its amount and whether the data were restored, and what to do if not."""
     notice = render(RU, RefundedFacts(Money.of("1600.00"), restored))
@@ -155,6 +166,7 @@ def test_a_refund_says_whether_the_data_came_back(restored: bool | None, expecte
 
 
 @given(facts())
+@pytest.mark.rule("N1")
 def test_every_message_renders_in_both_languages_with_a_one_line_subject(told: Facts) -> None:
     """Whatever the facts: a subject on one line, a text and an HTML body, in ru and en."""
     for renderer in (RU, EN):
@@ -166,6 +178,7 @@ def test_every_message_renders_in_both_languages_with_a_one_line_subject(told: F
         )
 
 
+@pytest.mark.rule("N1")
 def test_a_host_overrides_one_template_from_a_directory(tmp_path: Path) -> None:
     """A file of the same name in the host's directory wins; the other templates stay."""
     (tmp_path / "ru").mkdir()
@@ -184,18 +197,21 @@ def test_a_host_overrides_one_template_from_a_directory(tmp_path: Path) -> None:
     assert render(RU, QUOTE) == render(host, QUOTE)
 
 
+@pytest.mark.rule("N1")
 def test_a_language_without_templates_is_refused_at_start() -> None:
     """German has no templates: invalid_input when the renderer is made, not when sending."""
     with pytest.raises(InvalidInput, match=r"de/quote_issued\.txt"):
         NoticeRenderer(language="de")
 
 
+@pytest.mark.rule("N1")
 def test_an_unknown_language_is_refused() -> None:
     """A language Babel does not know is invalid_input."""
     with pytest.raises(InvalidInput, match="language"):
         NoticeRenderer(language="xx-nowhere")
 
 
+@pytest.mark.rule("N1")
 def test_a_template_that_fails_on_the_facts_raises_a_template_error(tmp_path: Path) -> None:
     """A host template naming a fact that does not exist fails loudly (StrictUndefined)."""
     (tmp_path / "en").mkdir()

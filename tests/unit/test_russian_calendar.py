@@ -41,6 +41,7 @@ def due(
 
 
 @pytest.mark.parametrize("year", YEARS)
+@pytest.mark.rule("D-BUSINESS-CALENDAR")
 def test_the_snapshot_and_holidays_agree_on_every_day(year: int) -> None:
     """Each day of 2025-2027 is worked in the shipped snapshot exactly when `holidays` says so."""
     off, worked = from_holidays(year)
@@ -52,6 +53,7 @@ def test_the_snapshot_and_holidays_agree_on_every_day(year: int) -> None:
 
 
 @pytest.mark.parametrize("year", YEARS)
+@pytest.mark.rule("D-BUSINESS-CALENDAR")
 def test_shortened_days_are_working_days_before_holidays(year: int) -> None:
     """A shortened day is worked and followed by days off up to a holiday; every working day
     right before a statutory holiday is shortened (art. 95)."""
@@ -86,6 +88,7 @@ def test_shortened_days_are_working_days_before_holidays(year: int) -> None:
         (date(2026, 3, 10), (time(10), time(19))),  # an ordinary Tuesday
     ],
 )
+@pytest.mark.rule("D-BUSINESS-CALENDAR")
 def test_working_hours_follow_the_production_calendar(
     day: date, expected: tuple[time, time] | None
 ) -> None:
@@ -93,6 +96,7 @@ def test_working_hours_follow_the_production_calendar(
     assert expected == RussianBusinessCalendar().working_hours(day)
 
 
+@pytest.mark.rule("D-BUSINESS-CALENDAR", "L4")
 def test_an_hour_paid_on_new_years_eve_is_due_after_the_new_year_holidays() -> None:
     """1 hour paid on 31 December 2025 at 18:30 MSK is due on 12 January 2026, 11:00."""
     start = pendulum.datetime(2025, 12, 31, 18, 30, tz=MOSCOW)
@@ -101,6 +105,7 @@ def test_an_hour_paid_on_new_years_eve_is_due_after_the_new_year_holidays() -> N
     )
 
 
+@pytest.mark.rule("D-BUSINESS-CALENDAR", "L4")
 def test_a_pre_holiday_day_ends_an_hour_early() -> None:
     """2 hours from 17:00 on 30 April 2026 (closing at 18:00) end on Monday 4 May, 11:00."""
     start = pendulum.datetime(2026, 4, 30, 17, tz=MOSCOW)
@@ -109,6 +114,7 @@ def test_a_pre_holiday_day_ends_an_hour_early() -> None:
     )
 
 
+@pytest.mark.rule("D-BUSINESS-CALENDAR")
 def test_configured_office_hours_and_zone() -> None:
     """Another zone and hours: the same days, the host's hours, one hour less before a holiday."""
     calendar = RussianBusinessCalendar(
@@ -122,6 +128,7 @@ def test_configured_office_hours_and_zone() -> None:
 
 
 @pytest.mark.parametrize("day", [date(2024, 12, 31), date(2028, 1, 10)])
+@pytest.mark.rule("D-BUSINESS-CALENDAR")
 def test_a_day_of_a_year_it_does_not_know_is_refused(day: date) -> None:
     """Past the years it covers, the calendar says so instead of guessing a working day."""
     calendar = RussianBusinessCalendar()
@@ -130,6 +137,7 @@ def test_a_day_of_a_year_it_does_not_know_is_refused(day: date) -> None:
         calendar.working_hours(day)
 
 
+@pytest.mark.rule("D-BUSINESS-CALENDAR")
 def test_a_completion_date_past_the_covered_years_is_refused() -> None:
     """Works running past 2027 raise calendar_not_covered, not a date counted without holidays."""
     start = pendulum.datetime(2027, 12, 30, 10, tz=MOSCOW)
