@@ -24,7 +24,7 @@ from komtet_works import (
     Tariff,
 )
 from komtet_works.domain.money import CURRENCIES
-from komtet_works.domain.pricing import MAINTENANCE_DISCOUNT_REASON, MAX_ESTIMATE_HOURS
+from komtet_works.domain.pricing import MAINTENANCE_DISCOUNT_REASON, MAX_ESTIMATE_HOURS, Quote
 from komtet_works.domain.works import ClaimOutcome
 from komtet_works.ports import (
     ClaimDecidedFacts,
@@ -325,7 +325,12 @@ def facts() -> st.SearchStrategy[Facts]:
     when = instants()
     reason = st.none() | st.just(MAINTENANCE_DISCOUNT_REASON) | st.text()
     return st.one_of(
-        st.builds(QuoteIssuedFacts, hours(), hours(), money, money, money, reason, money, when),
+        st.builds(
+            QuoteIssuedFacts,
+            st.builds(
+                Quote, hours(), hours(), money, money, money, reason, money, st.text(), when, when
+            ),
+        ),
         st.builds(PaymentReceivedFacts, money, when),
         st.builds(CompletionDateFacts, when),
         st.builds(WorksStartingFacts, when, st.none() | when),

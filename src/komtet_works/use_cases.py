@@ -249,7 +249,7 @@ class WorkOrderService:
         self._save(
             estimated,
             expected_version=order.version,
-            tell=QuoteIssuedFacts.of(quote),
+            tell=QuoteIssuedFacts(quote),
         )
         return estimated
 

@@ -15,6 +15,7 @@ from hypothesis import given
 from komtet_works import InvalidInput, Money
 from komtet_works.adapters.codec import dumps_facts, loads_facts
 from komtet_works.adapters.notices import Notice, NoticeRenderer
+from komtet_works.domain.pricing import Quote
 from komtet_works.domain.works import ClaimOutcome
 from komtet_works.ports import (
     FACTS,
@@ -34,14 +35,18 @@ NO_BREAK: Final = str.maketrans({"\xa0": " ", "\u202f": " "})
 #: 09:40:12.345678 UTC: 12:40 in Moscow, with microseconds nobody should see.
 AT: Final = pendulum.datetime(2026, 3, 5, 9, 40, 12, 345678, tz="UTC")
 QUOTE: Final = QuoteIssuedFacts(
-    hours=Decimal("1.3"),
-    billable_hours=Decimal(2),
-    rate=Money.of("1000.00"),
-    gross=Money.of("2000.00"),
-    discount=Money.of("400.00"),
-    discount_reason="site_maintenance",
-    total=Money.of("1600.00"),
-    payable_until=AT,
+    Quote(
+        hours=Decimal("1.3"),
+        billable_hours=Decimal(2),
+        rate=Money.of("1000.00"),
+        gross=Money.of("2000.00"),
+        discount=Money.of("400.00"),
+        discount_reason="site_maintenance",
+        total=Money.of("1600.00"),
+        tariff_version="seed",
+        issued_at=AT,
+        payable_until=AT,
+    )
 )
 RU: Final = NoticeRenderer()
 EN: Final = NoticeRenderer(language="en")
@@ -113,7 +118,7 @@ def test_the_quote_in_english() -> None:
 def test_a_quote_without_discount_names_none() -> None:
     """No discount, no discount line."""
     plain = QuoteIssuedFacts(
-        Decimal(2), Decimal(2), QUOTE.rate, QUOTE.gross, Money.of("0.00"), None, QUOTE.gross, AT
+        attrs.evolve(QUOTE.quote, discount=Money.of("0.00"), discount_reason=None)
     )
     assert ("Скидка" in render(RU, plain).text) is False
 

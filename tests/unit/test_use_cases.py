@@ -300,7 +300,7 @@ def test_an_estimate_issues_a_quote_and_sends_it_to_the_customer(world: World) -
     [(_, message)] = world.messages(MessageKind.QUOTE_ISSUED)
     expected = ("wo-1", "alice")
     assert expected == (message.order_id, message.customer_id)
-    assert QuoteIssuedFacts.of(quote) == message.facts
+    assert QuoteIssuedFacts(quote) == message.facts
 
 
 @pytest.mark.rule("P5")

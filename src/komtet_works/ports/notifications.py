@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import ClassVar, Final, Protocol
 
 import attrs
@@ -45,32 +44,12 @@ class Facts:
 
 @attrs.frozen
 class QuoteIssuedFacts(Facts):
-    """The quote and how it is made up; it is payable until `payable_until`."""
+    """The quote with its whole breakdown (rule P7): the staff's `hours`, the billable
+    hours, the rate, the gross, the discount and its reason, the total, and the instant it
+    is payable until."""
 
     kind = MessageKind.QUOTE_ISSUED
-    #: the staff's estimate, before the minimum term and the billing increment
-    hours: Decimal
-    billable_hours: Decimal
-    rate: Money
-    gross: Money
-    discount: Money
-    #: why the discount applies (``site_maintenance``), None without one
-    discount_reason: str | None
-    total: Money
-    payable_until: pendulum.DateTime
-
-    @classmethod
-    def of(cls, quote: Quote) -> QuoteIssuedFacts:
-        return cls(
-            quote.hours,
-            quote.billable_hours,
-            quote.rate,
-            quote.gross,
-            quote.discount,
-            quote.discount_reason,
-            quote.total,
-            quote.payable_until,
-        )
+    quote: Quote
 
 
 @attrs.frozen
