@@ -12,11 +12,11 @@ import pendulum
 import pytest
 from hypothesis import given
 
-from komtet_works import InvalidInput, Money
+from komtet_works import InvalidInput, InvalidTransition, Money
 from komtet_works.adapters.codec import dumps_facts, loads_facts
 from komtet_works.adapters.notices import Notice, NoticeRenderer
 from komtet_works.domain.pricing import Quote
-from komtet_works.domain.works import ClaimOutcome
+from komtet_works.domain.works import ClaimOutcome, Works
 from komtet_works.ports import (
     FACTS,
     ClaimDecidedFacts,
@@ -227,3 +227,10 @@ def test_a_template_that_fails_on_the_facts_raises_a_template_error(tmp_path: Pa
         NoticeRenderer(language="en", templates=tmp_path).render(
             message(RefundedFacts(Money.of("10.00"), restored=True))
         )
+
+
+@pytest.mark.rule("N1", "L7")
+def test_works_not_completed_have_no_completion_facts() -> None:
+    """Facts of a completion need the notice's send time and deadline: refused without them."""
+    with pytest.raises(InvalidTransition):
+        WorksCompletedFacts.of(Works())

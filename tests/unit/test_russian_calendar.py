@@ -10,8 +10,8 @@ import pendulum
 import pytest
 
 from komtet_works import CalendarNotCovered
-from komtet_works.adapters import RussianBusinessCalendar
-from komtet_works.adapters.russian_calendar import from_holidays, snapshot
+from komtet_works.adapters import RussianBusinessCalendar, russian_calendar
+from komtet_works.adapters.russian_calendar import from_holidays, production_year, snapshot
 from komtet_works.domain.scheduling import finish_after
 
 MOSCOW: Final = "Europe/Moscow"
@@ -144,3 +144,17 @@ def test_a_completion_date_past_the_covered_years_is_refused() -> None:
     with pytest.raises(CalendarNotCovered) as refused:
         due(RussianBusinessCalendar(), start, "20")
     assert "calendar_not_covered" == refused.value.code
+
+
+@pytest.mark.rule("D-BUSINESS-CALENDAR")
+def test_a_holidays_package_that_disagrees_with_the_snapshot_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another holidays version with other days off for 2026: refused, never used silently."""
+    production_year.cache_clear()
+    monkeypatch.setattr(russian_calendar, "from_holidays", lambda year: (frozenset(), frozenset()))
+    try:
+        with pytest.raises(CalendarNotCovered, match="disagree on 2026"):
+            RussianBusinessCalendar().working_hours(date(2026, 1, 9))
+    finally:
+        production_year.cache_clear()
