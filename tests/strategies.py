@@ -24,7 +24,18 @@ from komtet_works import (
     Tariff,
 )
 from komtet_works.domain.money import CURRENCIES
-from komtet_works.domain.pricing import MAX_ESTIMATE_HOURS
+from komtet_works.domain.pricing import MAINTENANCE_DISCOUNT_REASON, MAX_ESTIMATE_HOURS, Quote
+from komtet_works.domain.works import ClaimOutcome
+from komtet_works.ports import (
+    ClaimDecidedFacts,
+    CompletionDateFacts,
+    Facts,
+    PaymentReceivedFacts,
+    QuoteIssuedFacts,
+    RefundedFacts,
+    WorksCompletedFacts,
+    WorksStartingFacts,
+)
 
 # --- time --------------------------------------------------------------------------------
 
@@ -303,3 +314,27 @@ def customer_targets(draw: st.DrawFn) -> tuple[Customer, str]:
     """A customer and the name of one of their own sites or servers."""
     customer = draw(customers())
     return customer, draw(st.sampled_from(sorted(customer.sites | customer.servers)))
+
+
+# --- the facts of messages -----------------------------------------------------------------
+
+
+def facts() -> st.SearchStrategy[Facts]:
+    """The facts of a message of any kind, any amounts, instants and free text."""
+    money = moneys(min_value=Decimal(0))
+    when = instants()
+    reason = st.none() | st.just(MAINTENANCE_DISCOUNT_REASON) | st.text()
+    return st.one_of(
+        st.builds(
+            QuoteIssuedFacts,
+            st.builds(
+                Quote, hours(), hours(), money, money, money, reason, money, st.text(), when, when
+            ),
+        ),
+        st.builds(PaymentReceivedFacts, money, when),
+        st.builds(CompletionDateFacts, when),
+        st.builds(WorksStartingFacts, when, st.none() | when),
+        st.builds(WorksCompletedFacts, when, when),
+        st.builds(ClaimDecidedFacts, st.sampled_from(ClaimOutcome), st.text()),
+        st.builds(RefundedFacts, money, st.none() | st.booleans()),
+    )

@@ -56,12 +56,20 @@ from komtet_works.ports import (
     Backups,
     Billing,
     BusinessCalendar,
+    ClaimDecidedFacts,
     Clock,
+    CompletionDateFacts,
     CustomerDirectory,
+    Facts,
     Message,
-    MessageKind,
     Notifier,
+    PaymentReceivedFacts,
+    QuoteIssuedFacts,
+    RefundedFacts,
+    WithdrawnFacts,
     WorkOrders,
+    WorksCompletedFacts,
+    WorksStartingFacts,
 )
 from komtet_works.relay import carry_out, deliver
 
@@ -125,11 +133,11 @@ class WorkOrderService:
         order: WorkOrder,
         *,
         before: WorkOrder | None,
-        tell: tuple[MessageKind, str] | None = None,
+        tell: Facts | None = None,
         payments: tuple[ReportedPayment, ...] = (),
     ) -> None:
         """Commit the change from `before` (None: a new order) to `order` and, in the same
-        unit of work, the message (kind, text) it owes its customer, the billing commands
+        unit of work, the message (its facts) it owes its customer, the billing commands
         it owes (`domain.commands.owed`) and the `payments` it applied; then carry out the
         commands and deliver the message.
 
@@ -139,14 +147,12 @@ class WorkOrderService:
         """
         messages: tuple[Message, ...] = ()
         if tell is not None:
-            kind, body = tell
             messages = (
                 Message(
-                    id=operation_key("message", order.id, order.version, kind.value),
+                    id=operation_key("message", order.id, order.version, tell.kind.value),
                     order_id=order.id,
                     customer_id=order.customer_id,
-                    kind=kind,
-                    body=body,
+                    facts=tell,
                 ),
             )
         commands = owed(before, order)
@@ -190,7 +196,7 @@ class WorkOrderService:
         self,
         order_id: str,
         step: Callable[[WorkOrder, datetime], WorkOrder],
-        tell: Callable[[WorkOrder], tuple[MessageKind, str]] | None = None,
+        tell: Callable[[WorkOrder], Facts] | None = None,
     ) -> WorkOrder:
         """Load, apply one domain step at the clock's now, save against the loaded version."""
         order = self.orders.get(order_id)
@@ -282,11 +288,7 @@ class WorkOrderService:
         self._save(
             estimated,
             before=order,
-            tell=(
-                MessageKind.QUOTE_ISSUED,
-                f"{quote.billable_hours} h, {quote.total} to pay until "
-                + quote.payable_until.isoformat(),
-            ),
+            tell=QuoteIssuedFacts(quote),
         )
         return estimated
 
@@ -337,7 +339,7 @@ class WorkOrderService:
             self._save(
                 paid,
                 before=order,
-                tell=(MessageKind.PAYMENT_RECEIVED, f"{payment.amount} received"),
+                tell=PaymentReceivedFacts(payment.amount, payment.received_at),
                 payments=(ReportedPayment(payment, order_id),),
             )
         return paid
@@ -409,7 +411,7 @@ class WorkOrderService:
         self._save(
             scheduled,
             before=order,
-            tell=(MessageKind.COMPLETION_DATE, f"works done by {when.isoformat()}"),
+            tell=CompletionDateFacts(when),
         )
         return scheduled
 
@@ -440,15 +442,10 @@ class WorkOrderService:
         if order.state is State.WITHDRAWING:
             return self._settle(order)
         withdrawn = order.withdraw(by=by, at=self.clock.now(), reason=why, note=note)
-        support = (
-            "; the problem is handed to Technical Support, free of charge"
-            if why is WithdrawalReason.HOSTING_FAULT
-            else ""
-        )
         self._save(
             withdrawn,
             before=order,
-            tell=(MessageKind.WITHDRAWN, f"the order is withdrawn ({why.value}){support}"),
+            tell=WithdrawnFacts(why, handed_to_support=why.goes_to_free_support),
         )
         return self._settle(withdrawn) if withdrawn.state is State.WITHDRAWING else withdrawn
 
@@ -464,10 +461,7 @@ class WorkOrderService:
         self._save(
             started,
             before=order,
-            tell=(
-                MessageKind.WORKS_STARTING,
-                "works have started: please make no changes to the site or server until they end",
-            ),
+            tell=WorksStartingFacts(backup.taken_at, started.works.due),
         )
         return started
 
@@ -490,10 +484,7 @@ class WorkOrderService:
         return self._change(
             order_id,
             lambda o, now: o.complete(by=by, at=now, notice_sent_at=now, policy=self.policy),
-            lambda o: (
-                MessageKind.WORKS_COMPLETED,
-                f"the works are complete; claims can be filed until {o.works.claim_deadline}",
-            ),
+            lambda o: WorksCompletedFacts.of(o.works),
         )
 
     def report_failure(self, order_id: str, *, staff_id: str, note: str = "") -> WorkOrder:
@@ -531,7 +522,7 @@ class WorkOrderService:
         self._save(
             resolved,
             before=order,
-            tell=(MessageKind.CLAIM_DECIDED, f"claim decided: {outcome.value}"),
+            tell=ClaimDecidedFacts(outcome, note),
         )
         return self._settle(resolved) if outcome is ClaimOutcome.REFUND else resolved
 
@@ -553,7 +544,7 @@ class WorkOrderService:
         self._save(
             settled,
             before=order,
-            tell=(MessageKind.REFUNDED, f"{settled.ledger.refunded} refunded"),
+            tell=RefundedFacts(settled.ledger.refunded, settled.works.restored),
         )
         return settled
 

@@ -27,6 +27,7 @@ from typing import Final, TextIO
 
 import pendulum
 
+from komtet_works.adapters.codec import dumps_facts
 from komtet_works.adapters.memory import InMemoryBackups, InMemoryBusinessCalendar, ManualClock
 from komtet_works.adapters.postgres import (
     PostgresBilling,
@@ -89,7 +90,7 @@ def delivery_line(message: Message) -> str:
         "order_id": message.order_id,
         "customer_id": message.customer_id,
         "kind": message.kind.value,
-        "body": message.body,
+        "body": dumps_facts(message.facts),  # as the outbox keeps them
     }
     return json.dumps(fields, ensure_ascii=False) + "\n"
 

@@ -13,7 +13,7 @@ import attrs
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from komtet_works.adapters.mail import SUBJECTS
+from komtet_works.adapters.mail import KIND_HEADER
 from komtet_works.entrypoints.cli import main
 from komtet_works.testing import ODD_TEXTS
 
@@ -259,10 +259,8 @@ def test_list_finds_orders_by_customer_and_by_state(shell: Shell) -> None:
 
 
 def _kind(mail: Path) -> str:
-    """The message kind a mail file of the mail directory carries, from its subject."""
-    subject = email.message_from_bytes(mail.read_bytes())["Subject"]
-    [kind] = [kind.value for kind, text in SUBJECTS.items() if text == subject]
-    return kind
+    """The message kind a mail file of the mail directory carries, from its header."""
+    return str(email.message_from_bytes(mail.read_bytes())[KIND_HEADER])
 
 
 def test_every_step_delivers_its_message_into_the_mail_directory(shell: Shell) -> None:

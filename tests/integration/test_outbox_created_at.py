@@ -15,7 +15,7 @@ import pytest
 from komtet_works.adapters.postgres import PostgresWorkOrders
 from komtet_works.adapters.sqlite import SqliteWorkOrders
 from komtet_works.domain.errors import InvalidInput
-from komtet_works.ports import Message, MessageKind
+from komtet_works.ports import CompletionDateFacts, Message
 from komtet_works.testing.orders import requested
 
 Store = SqliteWorkOrders | PostgresWorkOrders
@@ -28,7 +28,7 @@ WEST = pendulum.datetime(2026, 3, 2, 10, tz=pendulum.UTC)
 
 
 def _message(order_id: str) -> Message:
-    return Message(f"m-{order_id}", order_id, "cust-1", MessageKind.QUOTE_ISSUED, "body")
+    return Message(f"m-{order_id}", order_id, "cust-1", CompletionDateFacts(WEST))
 
 
 @pytest.fixture(

@@ -29,7 +29,7 @@ from komtet_works.adapters.sqlite import SqliteWorkOrders
 from komtet_works.domain.errors import ConcurrencyError, KomtetWorksError
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.ports import Message, MessageKind
+from komtet_works.ports import CompletionDateFacts, Message
 from komtet_works.testing import DurableStore
 from komtet_works.testing.orders import requested, take
 from komtet_works.testing.strategies import actions_for, delays, instants, texts
@@ -44,8 +44,7 @@ def _message(order: WorkOrder) -> Message:
         f"{order.id}:{order.version}",
         order.id,
         order.customer_id,
-        MessageKind.QUOTE_ISSUED,
-        f"version {order.version}",
+        CompletionDateFacts(order.events[-1].at),
     )
 
 

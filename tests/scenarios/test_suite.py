@@ -20,6 +20,10 @@ SPEC = Path(__file__).resolve().parents[2] / "docs" / "spec.md"
 CASES = suite_cases()
 #: A rule's heading in docs/spec.md: `### P2 — Minimum term`.
 RULE_HEADING = re.compile(r"^### ([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*) — ", re.MULTILINE)
+#: Rules of the adapters, not of the service a scenario file drives: a scenario runs on the
+#: in-memory notifier and a fixed weekly calendar (docs/scenarios.md), so the notices' words
+#: and mail (N1-N3) and the Russian production calendar are proved by their adapters' tests.
+ADAPTER_RULES = frozenset({"N1", "N2", "N3", "D-BUSINESS-CALENDAR"})
 #: A suite scenario's name starts with the rule IDs it exercises: `[P2 P3] ...`.
 NAMED_RULES = re.compile(r"^\[([A-Z0-9 -]+)\] \S")
 
@@ -71,11 +75,13 @@ def test_the_suite_holds_at_least_sixty_scenarios_each_with_its_expected_result(
 
 
 def test_every_rule_of_the_spec_is_exercised_by_a_scenario() -> None:
-    """Each rule ID with a heading in docs/spec.md is named by at least one suite scenario."""
+    """Each rule ID with a heading in docs/spec.md, but the adapters', is named by at least
+    one suite scenario."""
     named = {rule for case in CASES for rule in named_rules(case)}
     rules = spec_rules()
     assert len(rules) >= 40
-    assert set() == rules - named
+    assert ADAPTER_RULES <= rules
+    assert set() == rules - ADAPTER_RULES - named
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

@@ -27,7 +27,7 @@ from komtet_works.domain.commands import RefundPayment, invoice_key, refund_key
 from komtet_works.domain.errors import PaymentBelongsToAnotherOrder
 from komtet_works.domain.keys import operation_key
 from komtet_works.domain.works import WithdrawalReason
-from komtet_works.ports import MessageKind
+from komtet_works.ports import MessageKind, WithdrawnFacts
 from komtet_works.reconciliation import reconcile
 from komtet_works.relay import relay_billing
 
@@ -317,7 +317,9 @@ def test_staff_withdraw_a_paid_order_and_every_payment_is_refunded(
     assert (State.WITHDRAWN, Money.of("2000.00")) == (order.state, order.ledger.refunded)
     assert order.works.restored is None
     [(_, told)] = world.messages(MessageKind.WITHDRAWN)
-    assert ("Technical Support" in told.body) is (reason is WithdrawalReason.HOSTING_FAULT)
+    assert WithdrawnFacts(reason, handed_to_support=reason is WithdrawalReason.HOSTING_FAULT) == (
+        told.facts
+    )
     assert [] == reconcile(world.orders, world.billing)
 
 

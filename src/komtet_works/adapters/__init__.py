@@ -16,6 +16,7 @@ from komtet_works.adapters.memory import (
     InMemoryWorkOrders,
     ManualClock,
 )
+from komtet_works.adapters.russian_calendar import RussianBusinessCalendar
 from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory, SqliteWorkOrders
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "InMemoryWorkOrders",
     "MaildirNotifier",
     "ManualClock",
+    "RussianBusinessCalendar",
     "SmtpNotifier",
     "SqliteBilling",
     "SqliteCustomerDirectory",

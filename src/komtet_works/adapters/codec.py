@@ -1,4 +1,4 @@
-"""Events to JSON-able dicts and back, exactly.
+"""Events, and the facts of messages, to JSON-able dicts and back, exactly.
 
 Decimals are strings (``"2.00"`` stays ``"2.00"``), instants are ISO 8601 with their UTC
 offset (the instant and its local wall-clock time survive; a zone *name* such as
@@ -31,6 +31,7 @@ import pendulum
 from komtet_works.domain import events as event_module
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.events import Event
+from komtet_works.ports.notifications import FACTS, Facts, MessageKind
 
 __all__ = [
     "JSON",
@@ -388,3 +389,29 @@ def storable(text: str, field: str) -> str:
             f"{field} contains text that is not valid Unicode (a lone surrogate)", field=field
         ) from None
     return text
+
+
+# --- the facts of a message, as the outbox stores them ---------------------------------------
+
+_FACTS_WRITERS: Final = {cls: _writer(cls) for cls in FACTS.values()}
+_FACTS_DECODERS: Final = {kind: _attrs_decoder(cls) for kind, cls in FACTS.items()}
+
+
+def dumps_facts(facts: Facts) -> str:
+    """`facts` as compact JSON text, exactly (as events are: decimals as strings, instants
+    in ISO 8601 with their offset); text that is not valid Unicode is refused."""
+    return storable(_FACTS_WRITERS[type(facts)](facts), "message facts")
+
+
+def loads_facts(kind: MessageKind, text: str | bytes) -> Facts:
+    """The facts of a message of `kind` from `dumps_facts` text; refused if they do not fit."""
+    try:
+        record = json.loads(text)
+    except ValueError:
+        raise InvalidInput(
+            f"the facts of a {kind.value} message are not JSON", field="facts"
+        ) from None
+    facts = _FACTS_DECODERS[kind](record, "")
+    if not isinstance(facts, FACTS[kind]):  # pragma: no cover - the decoders build facts
+        raise TypeError("a facts decoder built something else")
+    return facts

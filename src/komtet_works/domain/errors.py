@@ -171,6 +171,15 @@ class CancellationNotAllowed(RuleViolation):
     code = "cancellation_not_allowed"
 
 
+# --- the business calendar -------------------------------------------------------------
+
+
+class CalendarNotCovered(KomtetWorksError, LookupError):
+    """A day the business calendar has no data for: it will not guess a working day."""
+
+    code = "calendar_not_covered"
+
+
 # --- orders and storage ----------------------------------------------------------------
 
 

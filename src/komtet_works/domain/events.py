@@ -156,8 +156,3 @@ class OrderWithdrawn(Event):
     intent (`withdrawing`): every payment is to be refunded (`RefundsSettled` follows)."""
 
     reason: WithdrawalReason = attrs.field(kw_only=True)
-
-    @property
-    def handed_to_support(self) -> bool:
-        """Rule E2: a hosting fault goes to free Technical Support."""
-        return self.reason is WithdrawalReason.HOSTING_FAULT

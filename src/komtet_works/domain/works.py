@@ -42,6 +42,11 @@ class WithdrawalReason(enum.Enum):
     BACKUP_IMPOSSIBLE = "backup_impossible"
     OTHER = "other"
 
+    @property
+    def goes_to_free_support(self) -> bool:
+        """Rule E2: a hosting fault is handed to free Technical Support."""
+        return self is WithdrawalReason.HOSTING_FAULT
+
 
 @attrs.frozen
 class Claim:

@@ -22,7 +22,8 @@ import attrs
 import pendulum
 
 from komtet_works import bootstrap
-from komtet_works.adapters.memory import InMemoryBusinessCalendar, InMemoryNotifier, ManualClock
+from komtet_works.adapters.memory import InMemoryNotifier, ManualClock
+from komtet_works.adapters.russian_calendar import RussianBusinessCalendar
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import ClaimWindowClosed
 from komtet_works.domain.work_order import WorkOrder
@@ -107,7 +108,7 @@ class Story:
             migrate=True,
             clock=clock,
             notifier=notifier,
-            calendar=InMemoryBusinessCalendar(timezone=ZONE),
+            calendar=RussianBusinessCalendar(timezone=ZONE),
         ) as wiring:
             wiring.customers.put(CUSTOMER)
             yield cls(clock, wiring.service, notifier)

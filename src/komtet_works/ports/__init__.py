@@ -8,21 +8,45 @@ from komtet_works.ports.billing import Billing, Invoice, RefundReceipt
 from komtet_works.ports.calendar import BusinessCalendar
 from komtet_works.ports.clock import Clock
 from komtet_works.ports.customers import CustomerDirectory
-from komtet_works.ports.notifications import Message, MessageKind, Notifier
+from komtet_works.ports.notifications import (
+    FACTS,
+    ClaimDecidedFacts,
+    CompletionDateFacts,
+    Facts,
+    Message,
+    MessageKind,
+    Notifier,
+    PaymentReceivedFacts,
+    QuoteIssuedFacts,
+    RefundedFacts,
+    WithdrawnFacts,
+    WorksCompletedFacts,
+    WorksStartingFacts,
+)
 from komtet_works.ports.outbox import Outbox
 from komtet_works.ports.work_orders import WorkOrders
 
 __all__ = [
+    "FACTS",
     "Backups",
     "Billing",
     "BusinessCalendar",
+    "ClaimDecidedFacts",
     "Clock",
+    "CompletionDateFacts",
     "CustomerDirectory",
+    "Facts",
     "Invoice",
     "Message",
     "MessageKind",
     "Notifier",
     "Outbox",
+    "PaymentReceivedFacts",
+    "QuoteIssuedFacts",
     "RefundReceipt",
+    "RefundedFacts",
+    "WithdrawnFacts",
     "WorkOrders",
+    "WorksCompletedFacts",
+    "WorksStartingFacts",
 ]

@@ -1,10 +1,29 @@
+"""Messages to customers: what happened, as typed facts, and the port that sends them.
+
+A message carries no prose.  Its `facts` are one record per kind of message, holding the
+values the customer needs to act (money, hours, instants, the claim deadline, a
+decision's reason, whether the data came back); wording, language and layout are the
+notifier's business (`komtet_works.adapters.notices` renders them from templates).  A
+host writing its own notifier reads the facts directly, by their class or `kind`.
+
+Adding a kind of message is one `MessageKind` member, one `Facts` subclass naming it,
+and its templates.
+"""
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import ClassVar, Final, Protocol
 
 import attrs
+import pendulum
+
+from komtet_works.domain.errors import InvalidTransition
+from komtet_works.domain.money import Money
+from komtet_works.domain.pricing import Quote
+from komtet_works.domain.works import ClaimOutcome, WithdrawalReason, Works
 
 
 class MessageKind(enum.Enum):
@@ -19,14 +38,107 @@ class MessageKind(enum.Enum):
 
 
 @attrs.frozen
+class Facts:
+    """What a message reports; each subclass is one `MessageKind`."""
+
+    kind: ClassVar[MessageKind]
+
+
+@attrs.frozen
+class QuoteIssuedFacts(Facts):
+    """The quote with its whole breakdown (rule P7): the staff's `hours`, the billable
+    hours, the rate, the gross, the discount and its reason, the total, and the instant it
+    is payable until."""
+
+    kind = MessageKind.QUOTE_ISSUED
+    quote: Quote
+
+
+@attrs.frozen
+class PaymentReceivedFacts(Facts):
+    kind = MessageKind.PAYMENT_RECEIVED
+    amount: Money
+    received_at: pendulum.DateTime
+
+
+@attrs.frozen
+class CompletionDateFacts(Facts):
+    """When the works will be done, as staff announce it."""
+
+    kind = MessageKind.COMPLETION_DATE
+    due: pendulum.DateTime
+
+
+@attrs.frozen
+class WorksStartingFacts(Facts):
+    """The works have started: the customer must change nothing until they are done."""
+
+    kind = MessageKind.WORKS_STARTING
+    started_at: pendulum.DateTime
+    due: pendulum.DateTime | None
+
+
+@attrs.frozen
+class WorksCompletedFacts(Facts):
+    """The completion notice: claims can be filed until `claim_deadline`."""
+
+    kind = MessageKind.WORKS_COMPLETED
+    completed_at: pendulum.DateTime
+    claim_deadline: pendulum.DateTime
+
+    @classmethod
+    def of(cls, works: Works) -> WorksCompletedFacts:
+        """The notice of `works` just completed (their notice sent, their window set)."""
+        if works.notice_sent_at is None or works.claim_deadline is None:
+            raise InvalidTransition("the works have not been completed")
+        return cls(works.notice_sent_at, works.claim_deadline)
+
+
+@attrs.frozen
+class ClaimDecidedFacts(Facts):
+    kind = MessageKind.CLAIM_DECIDED
+    outcome: ClaimOutcome
+    #: the staff's reason, as they wrote it (free text: escape it)
+    reason: str
+
+
+@attrs.frozen
+class RefundedFacts(Facts):
+    """Money refunded; `restored` says whether the start-of-works backup was restored
+    (None: a cancellation, with no works to undo)."""
+
+    kind = MessageKind.REFUNDED
+    amount: Money
+    restored: bool | None
+
+
+@attrs.frozen
+class WithdrawnFacts(Facts):
+    """Staff withdrew the order before the works (rule W1), for `reason`; a paid order's
+    money is refunded in full (a `RefundedFacts` message follows)."""
+
+    kind = MessageKind.WITHDRAWN
+    reason: WithdrawalReason
+    #: rule E2: the problem is the hosting's own, handed to free Technical Support
+    handed_to_support: bool
+
+
+#: The facts class of each kind of message.
+FACTS: Final[Mapping[MessageKind, type[Facts]]] = {cls.kind: cls for cls in Facts.__subclasses__()}
+
+
+@attrs.frozen
 class Message:
     """A message to a customer.  `id` is stable, so a receiver can drop duplicates."""
 
     id: str
     order_id: str
     customer_id: str
-    kind: MessageKind
-    body: str = attrs.field(repr=False)
+    facts: Facts = attrs.field(repr=False)
+
+    @property
+    def kind(self) -> MessageKind:
+        return self.facts.kind
 
 
 class Notifier(Protocol):

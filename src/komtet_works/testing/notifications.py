@@ -7,13 +7,29 @@ Customer text is data: bodies and ids with any characters go out as they are.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Generic, TypeVar
 
+import pendulum
 import pytest
 
 from komtet_works.domain.errors import NotificationFailed
-from komtet_works.ports import Message, MessageKind, Notifier
+from komtet_works.domain.pricing import Tariff, parse_hours, price
+from komtet_works.domain.works import ClaimOutcome, WithdrawalReason
+from komtet_works.ports import (
+    ClaimDecidedFacts,
+    CompletionDateFacts,
+    Facts,
+    Message,
+    MessageKind,
+    Notifier,
+    PaymentReceivedFacts,
+    QuoteIssuedFacts,
+    RefundedFacts,
+    WithdrawnFacts,
+    WorksCompletedFacts,
+    WorksStartingFacts,
+)
 from komtet_works.testing.work_orders import ODD_TEXTS
 
 __all__ = ["NotifierContract"]
@@ -31,14 +47,35 @@ ODD_IDS: Final = (
 )
 
 
+_AT: Final = pendulum.datetime(2026, 3, 2, 10, tz="Europe/Moscow")
+#: What a message to test with reports: the works done by a date.
+COMPLETION: Final = CompletionDateFacts(_AT.add(days=7))
+_QUOTE: Final = price(
+    Tariff(), parse_hours("2.5"), maintained_site=True, issued_at=_AT, valid_for=timedelta(days=7)
+)
+#: Facts of every kind of message, as the use cases report them.
+SAMPLES: Final[dict[MessageKind, Facts]] = {
+    facts.kind: facts
+    for facts in (
+        QuoteIssuedFacts(_QUOTE),
+        PaymentReceivedFacts(_QUOTE.total, _AT.add(hours=1)),
+        COMPLETION,
+        WorksStartingFacts(_AT.add(days=1), COMPLETION.due),
+        WorksCompletedFacts(_AT.add(days=2), _AT.add(days=5)),
+        ClaimDecidedFacts(ClaimOutcome.REFUND, "the page still fails"),
+        RefundedFacts(_QUOTE.total, restored=True),
+        WithdrawnFacts(WithdrawalReason.HOSTING_FAULT, handed_to_support=True),
+    )
+}
+
+
 def message(
-    message_id: str = "wo-1:2:quote_issued",
+    message_id: str = '["message","wo-1",4,"completion_date"]',
     *,
-    kind: MessageKind = MessageKind.QUOTE_ISSUED,
     customer_id: str = "cust-1",
-    body: str = "2.5 h, 2500.00 RUB to pay until 2026-03-09T10:00:00+03:00",
+    facts: Facts = COMPLETION,
 ) -> Message:
-    return Message(id=message_id, order_id="wo-1", customer_id=customer_id, kind=kind, body=body)
+    return Message(id=message_id, order_id="wo-1", customer_id=customer_id, facts=facts)
 
 
 class NotifierContract(Generic[_Adapter]):
@@ -62,7 +99,7 @@ class NotifierContract(Generic[_Adapter]):
         self, notifier: _Adapter, kind: MessageKind
     ) -> None:
         """send returns a timezone-aware datetime: when the provider sent the message."""
-        sent_at = notifier.send(message(f"wo-1:2:{kind.value}", kind=kind))
+        sent_at = notifier.send(message(f"wo-1:2:{kind.value}", facts=SAMPLES[kind]))
         assert isinstance(sent_at, datetime)
         assert sent_at.utcoffset() is not None
 
@@ -78,10 +115,10 @@ class NotifierContract(Generic[_Adapter]):
         sent_at = notifier.send(message(message_id, customer_id=message_id))
         assert sent_at.utcoffset() is not None
 
-    @pytest.mark.parametrize("body", ODD_TEXTS, ids=lambda text: repr(text[:16]))
-    def test_odd_bodies_are_sent(self, notifier: _Adapter, body: str) -> None:
-        """Bodies of any text the domain accepts (customer text is data) are sent."""
-        sent_at = notifier.send(message(body=body))
+    @pytest.mark.parametrize("text", ODD_TEXTS, ids=lambda text: repr(text[:16]))
+    def test_odd_texts_in_the_facts_are_sent(self, notifier: _Adapter, text: str) -> None:
+        """Any text the domain accepts, as a decision's reason (customer text is data)."""
+        sent_at = notifier.send(message(facts=ClaimDecidedFacts(ClaimOutcome.REJECT, text)))
         assert sent_at.utcoffset() is not None
 
     def test_a_notifier_that_cannot_send_raises_notification_failed(

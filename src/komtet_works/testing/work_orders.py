@@ -24,9 +24,11 @@ from komtet_works.domain.errors import (
     NotificationFailed,
     UnknownOrder,
 )
+from komtet_works.domain.keys import operation_key
 from komtet_works.domain.lifecycle import Action, State
+from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import MAX_TEXT, WorkOrder
-from komtet_works.ports import Message, MessageKind, WorkOrders
+from komtet_works.ports import CompletionDateFacts, Facts, Message, RefundedFacts, WorkOrders
 from komtet_works.relay import relay
 from komtet_works.testing.orders import START, in_state, requested, take, walk
 
@@ -75,13 +77,14 @@ class DurableStore(WorkOrders, Protocol):
     def close(self) -> None: ...
 
 
-def _message(order: WorkOrder, kind: MessageKind = MessageKind.QUOTE_ISSUED) -> Message:
+def _message(order: WorkOrder, facts: Facts | None = None) -> Message:
+    """A message about `order` at its version: by default, a completion date a day later."""
+    told = facts if facts is not None else CompletionDateFacts(order.events[-1].at.add(days=1))
     return Message(
-        id=f"{order.id}:{order.version}:{kind.value}",
+        id=operation_key("message", order.id, order.version, told.kind.value),
         order_id=order.id,
         customer_id=order.customer_id,
-        kind=kind,
-        body=f"message about {order.id} at version {order.version}",
+        facts=told,
     )
 
 
@@ -292,7 +295,10 @@ class OutboxContract:
     def test_a_message_marked_sent_is_no_longer_pending(self, orders: WorkOrders) -> None:
         """mark_sent takes a message off the pending list; unknown ids change nothing."""
         order = requested()
-        first, second = _message(order), _message(order, MessageKind.REFUNDED)
+        first, second = (
+            _message(order),
+            _message(order, RefundedFacts(Money.of("1000.00"), restored=False)),
+        )
         orders.save(order, expected_version=0, messages=[first, second])
         orders.mark_sent(first.id, START.add(minutes=5))
         orders.mark_sent("no-such-message", START.add(minutes=5))

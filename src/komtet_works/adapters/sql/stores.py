@@ -14,7 +14,7 @@ from typing import Any, Final, Protocol, Self, TypeVar
 
 import pendulum
 
-from komtet_works.adapters.codec import storable
+from komtet_works.adapters.codec import dumps_facts, loads_facts, storable
 from komtet_works.adapters.sql.dialect import Dialect
 from komtet_works.adapters.sql.migrations import pending
 from komtet_works.adapters.sql.money_rows import (
@@ -242,7 +242,7 @@ class SqlWorkOrders(SqlStore, WorkOrders):
                 self._text(m.order_id, "message order_id"),
                 self._text(m.customer_id, "message customer_id"),
                 m.kind.value,
-                self._text(m.body, "message body"),
+                self._text(dumps_facts(m.facts), "message facts"),
                 at.isoformat(),
             )
             for m, at in zip(messages, created_at(messages, last), strict=True)
@@ -337,7 +337,10 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         rows = self._database.read(
             lambda cursor: cursor.execute(self._sql.pending, (limit,)).fetchall()
         )
-        return [Message(str(i), str(o), str(c), MessageKind(k), str(b)) for i, o, c, k, b in rows]
+        return [
+            Message(str(i), str(o), str(c), loads_facts(MessageKind(k), str(b)))
+            for i, o, c, k, b in rows
+        ]
 
     def mark_sent(self, message_id: str, sent_at: datetime) -> None:
         at = require_aware(sent_at, field="sent_at").isoformat()
