@@ -444,7 +444,7 @@ def test_through_the_service_a_refused_notice_stays_in_the_outbox(
     inbox = Inbox(refuse=True)
     clock = ManualClock(NOW)
     customer = Customer("c-1", sites=frozenset({"shop.example"}))
-    with SqliteWorkOrders(tmp_path / "works.sqlite") as store:
+    with SqliteWorkOrders(tmp_path / "works.sqlite", migrate=True) as store:
         service = WorkOrderService(
             orders=store,
             customers=InMemoryCustomerDirectory([customer]),
