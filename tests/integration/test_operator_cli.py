@@ -13,7 +13,9 @@ import attrs
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from komtet_works import Money, bootstrap
 from komtet_works.adapters.mail import KIND_HEADER
+from komtet_works.adapters.sql.stores import SqlBilling
 from komtet_works.entrypoints.cli import main
 from komtet_works.testing import ODD_TEXTS
 
@@ -268,7 +270,9 @@ def test_every_step_delivers_its_message_into_the_mail_directory(shell: Shell) -
     _walk_to_completed(shell)
     kinds = {_kind(p) for p in (shell.root / "mail" / "new").iterdir()}
     assert {"quote_issued", "completion_date", "works_starting", "works_completed"} <= kinds
-    assert {"sent": 0, "mail_dir": str(shell.root / "mail")} == shell.ok("relay")
+    assert {"sent": 0, "mail_dir": str(shell.root / "mail"), "billing_commands": 0} == shell.ok(
+        "relay"
+    )
 
 
 def test_relay_sends_what_waited_while_the_mail_directory_was_unusable(shell: Shell) -> None:
@@ -281,7 +285,7 @@ def test_relay_sends_what_waited_while_the_mail_directory_was_unusable(shell: Sh
     files = sorted((shell.root / "mail" / "new").iterdir())
     assert len(files) == relayed["sent"]
     assert {"quote_issued", "works_completed"} <= {_kind(p) for p in files}
-    assert {"sent": 0, "mail_dir": str(blocked)} == shell.ok("relay")
+    assert {"sent": 0, "mail_dir": str(blocked), "billing_commands": 0} == shell.ok("relay")
 
 
 def test_customer_add_replaces_what_is_known_of_a_customer(shell: Shell) -> None:
@@ -506,3 +510,116 @@ def test_a_database_that_cannot_be_used_is_database_unavailable(
     err = capsys.readouterr().err
     assert (1, 1) == (code, len(err.splitlines()))
     assert err.startswith("komtet-works: error: database_unavailable: ")
+
+
+# --- money across the billing edge (issue 7) ---------------------------------------------------
+
+
+def _estimated(shell: Shell, order: str, hours: str = "2") -> None:
+    shell.ok(
+        "request", order, "--customer", "c-1", "--target", SITE, "--problem", "checkout fails",
+        "--now", T["request"],
+    )  # fmt: skip
+    shell.ok("estimate", order, "--staff", "s-1", "--hours", hours, "--now", T["estimate"])
+
+
+def _ledger_invoices(shell: Shell) -> int:
+    with bootstrap.on_database(shell.db) as wiring:
+        ledger = wiring.billing
+        assert isinstance(ledger, SqlBilling)
+        return len(ledger.invoices())
+
+
+@pytest.mark.rule("K2", "K5")
+def test_one_payment_id_reported_for_two_orders_pays_the_first_and_is_refunded_once(
+    shell: Shell,
+) -> None:
+    """The second report is a conflict for staff; cancelling both refunds the payment once."""
+    _estimated(shell, "o-1")
+    _estimated(shell, "o-2")
+    pay = ("--payment", "p-1", "--amount", "1600.00", "--now", T["pay"])
+    assert "paid" == shell.ok("pay", "o-1", *pay)["state"]
+    code, line = shell.refused("pay", "o-2", *pay)
+    assert (1, True) == (code, "payment_belongs_to_another_order" in line)
+
+    assert "cancelled" == shell.ok("cancel", "o-1", "--customer", "c-1", "--now", T["pay"])["state"]
+    assert 1 == shell.refused("cancel", "o-2", "--customer", "c-1", "--now", T["pay"])[0]
+    assert ("1600.00", "0.00") == (
+        shell.ok("show", "o-1")["refunded"],
+        shell.ok("show", "o-2")["refunded"],
+    )
+    listed = shell.ok("payments")
+    assert ([], ["o-2"]) == (listed["unapplied"], [c["order"] for c in listed["conflicts"]])
+    assert {"differences": []} == shell.ok("reconcile")
+
+
+@pytest.mark.rule("K1")
+def test_orders_whose_ids_hold_the_old_separator_are_both_cancelled_and_refunded(
+    shell: Shell,
+) -> None:
+    """Order x paid by y:refund:z and order x:refund:y paid by z: two refunds, both settle."""
+    for order, payment in (("x", "y:refund:z"), ("x:refund:y", "z")):
+        _estimated(shell, order)
+        shell.ok("pay", order, "--payment", payment, "--amount", "1600.00", "--now", T["pay"])
+        cancelled = shell.ok("cancel", order, "--customer", "c-1", "--now", T["pay"])
+        assert ("cancelled", "1600.00") == (cancelled["state"], cancelled["refunded"])
+    assert {"differences": []} == shell.ok("reconcile")
+
+
+@pytest.mark.rule("K3", "L12")
+def test_after_an_estimate_refused_for_a_bad_staff_id_the_next_one_is_invoiced_and_paid(
+    shell: Shell,
+) -> None:
+    """Invalid UTF-8 (SQLite) or a NUL (PostgreSQL) in the staff id: refused, no invoice;
+    the next estimate at another price is the one invoiced and paid."""
+    shell.ok(
+        "request", "o-1", "--customer", "c-1", "--target", SITE, "--problem", "p",
+        "--now", T["request"],
+    )  # fmt: skip
+    bad_staff = "s-\udcff" if shell.db.endswith(".sqlite") else "s-\x00"
+    code, _ = shell.refused("estimate", "o-1", "--staff", bad_staff, "--hours", "1")
+    assert (2, 0) == (code, _ledger_invoices(shell))
+    shell.ok("estimate", "o-1", "--staff", "s-1", "--hours", "3", "--now", T["estimate"])
+    paid = shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "2400.00", "--now", T["pay"])
+    assert ("paid", 1) == (paid["state"], _ledger_invoices(shell))
+
+
+@pytest.mark.rule("W1", "K2", "D-UNAPPLIED")
+def test_money_the_rules_refuse_is_refunded_and_staff_withdraw_a_paid_order(
+    shell: Shell,
+) -> None:
+    """A short payment is held unapplied and refunded; a withdrawal refunds the real one."""
+    _estimated(shell, "o-1")
+    code, line = shell.refused(
+        "pay", "o-1", "--payment", "short", "--amount", "1599.99", "--now", T["pay"]
+    )
+    assert (1, True) == (code, "amount_mismatch" in line)
+    shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1600.00", "--now", T["pay"])
+    withdrawn = shell.ok(
+        "withdraw", "o-1", "--staff", "s-1", "--reason", "hosting_fault", "--now", T["pay"]
+    )
+    assert ("withdrawn", "1600.00") == (withdrawn["state"], withdrawn["refunded"])
+    [held] = shell.ok("payments")["unapplied"]
+    assert ("short", "amount_mismatch", True) == (
+        held["id"],
+        held["refused"],
+        held["refund_reference"] is not None,
+    )
+    assert {"differences": []} == shell.ok("reconcile")
+
+
+@pytest.mark.rule("K5")
+def test_reconcile_names_money_billing_holds_that_was_never_reported_and_exits_1(
+    shell: Shell,
+) -> None:
+    """A payment in the ledger that no report brought: one line naming it, exit 1."""
+    _estimated(shell, "o-1")
+    with bootstrap.on_database(shell.db) as wiring:
+        ledger = wiring.billing
+        assert isinstance(ledger, SqlBilling)
+        ledger.receive(payment_id="lost", order_id="o-1", amount=Money.of("1600.00"))
+    code, out, _ = shell.run("reconcile")
+    assert (1, ["payment_not_recorded"]) == (
+        code,
+        [line.split(":")[0] for line in out.splitlines()],
+    )

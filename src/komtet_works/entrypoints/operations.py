@@ -28,22 +28,27 @@ from komtet_works.adapters.clock import SystemClock
 from komtet_works.adapters.filesystem import FilesystemBackups
 from komtet_works.adapters.mail import MaildirNotifier
 from komtet_works.adapters.memory import ManualClock
+from komtet_works.adapters.sql.stores import SqlBilling
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import ClaimOutcome
+from komtet_works.domain.works import ClaimOutcome, WithdrawalReason
+from komtet_works.entrypoints.ledger import ReceivingLedger, paid_in_billing
 from komtet_works.entrypoints.presenters import (
+    conflict_json,
     history_lines,
     order_json,
     order_lines,
     quote_breakdown,
+    reported_json,
     show,
     summary_json,
 )
 from komtet_works.ports import Clock
-from komtet_works.relay import relay
+from komtet_works.reconciliation import reconcile
+from komtet_works.relay import relay, relay_billing
 from komtet_works.use_cases import WorkOrderService
 
 if TYPE_CHECKING:
@@ -52,9 +57,11 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class Session:
-    """One command's world: the service wired over the database, and its mail directory."""
+    """One command's world: the service wired over the database, its billing ledger (the
+    database's own) and its mail directory."""
 
     wiring: bootstrap.Wiring
+    ledger: ReceivingLedger
     notifier: MaildirNotifier
 
     @property
@@ -92,12 +99,14 @@ def session(arguments: argparse.Namespace) -> Iterator[Session]:
     with bootstrap.on_database(
         arguments.db, migrate=True, clock=clock, notifier=notifier, backups=backups
     ) as wiring:
-        yield Session(wiring, notifier)
+        if not isinstance(wiring.billing, SqlBilling):  # pragma: no cover - on_database's
+            raise TypeError("the operator's database keeps its own billing ledger")
+        yield Session(wiring, wiring.billing, notifier)
 
 
 # --- the commands ----------------------------------------------------------------------------
 
-Step = Callable[[WorkOrderService, argparse.Namespace], WorkOrder]
+Step = Callable[[Session, argparse.Namespace], WorkOrder]
 
 
 def _run_step(step: Step) -> Callable[[argparse.Namespace], int]:
@@ -105,7 +114,7 @@ def _run_step(step: Step) -> Callable[[argparse.Namespace], int]:
 
     def handler(arguments: argparse.Namespace) -> int:
         with session(arguments) as opened:
-            order = step(opened.service, arguments)
+            order = step(opened, arguments)
         lines = order_lines(order)
         if arguments.command == "estimate" and order.ledger.current_quote is not None:
             lines += [f"  {line}" for line in quote_breakdown(order.ledger.current_quote)]
@@ -115,8 +124,8 @@ def _run_step(step: Step) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
-def _request(service: WorkOrderService, a: argparse.Namespace) -> WorkOrder:
-    return service.request(
+def _request(opened: Session, a: argparse.Namespace) -> WorkOrder:
+    return opened.service.request(
         order_id=a.order,
         customer_id=a.customer,
         target=a.target,
@@ -125,14 +134,29 @@ def _request(service: WorkOrderService, a: argparse.Namespace) -> WorkOrder:
     )
 
 
-def _schedule(service: WorkOrderService, a: argparse.Namespace) -> WorkOrder:
+def _schedule(opened: Session, a: argparse.Namespace) -> WorkOrder:
     due = None if a.due is None else instant(a.due, "due")
-    return service.schedule(a.order, staff_id=a.staff, due=due)
+    return opened.service.schedule(a.order, staff_id=a.staff, due=due)
 
 
-def _resolve(service: WorkOrderService, a: argparse.Namespace) -> WorkOrder:
-    return service.resolve_claim(
+def _resolve(opened: Session, a: argparse.Namespace) -> WorkOrder:
+    return opened.service.resolve_claim(
         a.order, staff_id=a.staff, outcome=ClaimOutcome(a.outcome), note=a.note
+    )
+
+
+def _pay(opened: Session, a: argparse.Namespace) -> WorkOrder:
+    """The customer pays in the database's billing ledger, and billing reports it."""
+    paid_in_billing(
+        opened.ledger,
+        opened.wiring.orders,
+        order_id=a.order,
+        payment_id=a.payment,
+        amount=a.amount,
+        currency=a.currency,
+    )
+    return opened.service.record_payment(
+        a.order, payment_id=a.payment, amount=a.amount, currency=a.currency
     )
 
 
@@ -187,28 +211,26 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
     "estimate": (
         "staff estimate the working hours; a quote and an invoice are issued",
         (STAFF, Option("--hours", "the hours, a decimal such as 1.5")),
-        lambda s, a: s.estimate(a.order, staff_id=a.staff, hours=a.hours),
+        lambda o, a: o.service.estimate(a.order, staff_id=a.staff, hours=a.hours),
     ),
     "supplement": (
         "the customer adds to the request; the current quote is withdrawn",
         (CUSTOMER, Option("--text", "what the customer adds")),
-        lambda s, a: s.supplement(a.order, customer_id=a.customer, text=a.text),
+        lambda o, a: o.service.supplement(a.order, customer_id=a.customer, text=a.text),
     ),
     "decline": (
         "the customer declines the quote",
         (CUSTOMER, _note("why, in their words")),
-        lambda s, a: s.decline(a.order, customer_id=a.customer, note=a.note),
+        lambda o, a: o.service.decline(a.order, customer_id=a.customer, note=a.note),
     ),
     "pay": (
-        "the billing system reports a payment of the current quote",
+        "the customer pays in billing, and billing reports the payment for the order",
         (
             Option("--payment", "the billing system's payment id"),
             Option("--amount", "the amount paid, a decimal such as 1400.00"),
             Option("--currency", "the currency paid in (default: the quote's)", required=False),
         ),
-        lambda s, a: s.record_payment(
-            a.order, payment_id=a.payment, amount=a.amount, currency=a.currency
-        ),
+        _pay,
     ),
     "schedule": (
         "staff announce the completion date (default: the business calendar's suggestion)",
@@ -218,27 +240,27 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
     "start": (
         "works start: the target's directory is backed up and verified first",
         (STAFF,),
-        lambda s, a: s.start(a.order, staff_id=a.staff),
+        lambda o, a: o.service.start(a.order, staff_id=a.staff),
     ),
     "change": (
         "record a change the customer made on the target",
         (CUSTOMER, _note("what changed")),
-        lambda s, a: s.record_customer_change(a.order, customer_id=a.customer, note=a.note),
+        lambda o, a: o.service.record_customer_change(a.order, customer_id=a.customer, note=a.note),
     ),
     "complete": (
         "the works are done: the completion notice goes out and the claim window opens",
         (STAFF,),
-        lambda s, a: s.complete(a.order, staff_id=a.staff),
+        lambda o, a: o.service.complete(a.order, staff_id=a.staff),
     ),
     "fail": (
         "the problem is not solved: every payment is refunded, the backup restored",
         (STAFF, _note("why")),
-        lambda s, a: s.report_failure(a.order, staff_id=a.staff, note=a.note),
+        lambda o, a: o.service.report_failure(a.order, staff_id=a.staff, note=a.note),
     ),
     "claim": (
         "the customer files a claim about completed works",
         (CUSTOMER, Option("--text", "the claim, in their words")),
-        lambda s, a: s.file_claim(a.order, customer_id=a.customer, text=a.text),
+        lambda o, a: o.service.file_claim(a.order, customer_id=a.customer, text=a.text),
     ),
     "resolve": (
         "staff decide a claim: refund (and restore), reject, or rework",
@@ -252,12 +274,21 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
     "close": (
         "staff close an order whose claim window has ended",
         (STAFF,),
-        lambda s, a: s.close(a.order, staff_id=a.staff),
+        lambda o, a: o.service.close(a.order, staff_id=a.staff),
     ),
     "cancel": (
         "the customer cancels after paying, before works start: a full refund",
         (CUSTOMER,),
-        lambda s, a: s.cancel(a.order, customer_id=a.customer),
+        lambda o, a: o.service.cancel(a.order, customer_id=a.customer),
+    ),
+    "withdraw": (
+        "staff withdraw an order before the works start: every payment is refunded",
+        (
+            STAFF,
+            Option("--reason", "why", choices=tuple(r.value for r in WithdrawalReason)),
+            _note("more about why"),
+        ),
+        lambda o, a: o.service.withdraw(a.order, staff_id=a.staff, reason=a.reason, note=a.note),
     ),
 }
 
@@ -312,15 +343,60 @@ def run_customer_add(arguments: argparse.Namespace) -> int:
 
 
 def run_relay(arguments: argparse.Namespace) -> int:
+    """Both outboxes: the billing commands waiting (invoices, voids, refunds), the messages."""
     with session(arguments) as opened:
+        done = relay_billing(opened.wiring.orders, opened.ledger)
         sent = relay(opened.wiring.orders, opened.notifier)
     directory = str(arguments.mail_dir)
     _show(
         arguments,
-        {"sent": sent, "mail_dir": directory},
-        [f"sent {sent} message{'s' * (sent != 1)} to {directory}"],
+        {"sent": sent, "mail_dir": directory, "billing_commands": done},
+        [
+            f"carried out {done} billing command{'s' * (done != 1)}",
+            f"sent {sent} message{'s' * (sent != 1)} to {directory}",
+        ],
     )
     return 0
+
+
+def run_void_lapsed(arguments: argparse.Namespace) -> int:
+    with session(arguments) as opened:
+        voided = opened.service.void_lapsed_invoices()
+    _show(arguments, {"voided": voided}, [f"voided {voided} lapsed invoice(s)"])
+    return 0
+
+
+def run_payments(arguments: argparse.Namespace) -> int:
+    """What staff must look at: payments held unapplied, and conflicting reports."""
+    with session(arguments) as opened:
+        held = [p for p in opened.wiring.orders.payments() if not p.applied]
+        conflicts = list(opened.wiring.orders.conflicts())
+    document = {
+        "unapplied": [reported_json(p) for p in held],
+        "conflicts": [conflict_json(c) for c in conflicts],
+    }
+    lines = [
+        f"unapplied {p.id}  order {p.order_id}  {p.payment.amount}  {p.refused}  "
+        + (f"refunded ({p.refund_reference})" if p.refund_reference else "held")
+        for p in held
+    ] + [
+        f"conflict  {c.payment.id}  order {c.order_id}  {c.payment.amount}  {c.code}"
+        for c in conflicts
+    ]
+    _show(arguments, document, lines or ["nothing to look at"])
+    return 0
+
+
+def run_reconcile(arguments: argparse.Namespace) -> int:
+    """Rule K5: the store against its billing ledger; exit 1 when they differ."""
+    with session(arguments) as opened:
+        differences = reconcile(opened.wiring.orders, opened.ledger)
+    _show(
+        arguments,
+        {"differences": [{"code": d.code, "detail": d.detail} for d in differences]},
+        [str(d) for d in differences] or ["the store and the ledger agree"],
+    )
+    return 1 if differences else 0
 
 
 def run_close_expired(arguments: argparse.Namespace) -> int:
@@ -397,9 +473,18 @@ def register(subparsers: Subparsers) -> None:
     )
     listing.set_defaults(handler=run_list)
 
-    command("relay", "send the outbox's pending messages into --mail-dir").set_defaults(
-        handler=run_relay
+    command(
+        "relay", "carry out the billing commands waiting, send the messages into --mail-dir"
+    ).set_defaults(handler=run_relay)
+    command(
+        "void-lapsed", "the job voiding the invoices of quotes past their payable-until"
+    ).set_defaults(handler=run_void_lapsed)
+    command("payments", "list payments held unapplied and conflicting reports").set_defaults(
+        handler=run_payments
     )
+    command(
+        "reconcile", "check the store against its billing ledger; exit 1 on a difference"
+    ).set_defaults(handler=run_reconcile)
     command(
         "close-expired", "the closing job: close every completed order whose claim window ended"
     ).set_defaults(handler=run_close_expired)

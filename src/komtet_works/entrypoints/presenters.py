@@ -18,6 +18,8 @@ from typing import Any, Final
 import pendulum
 
 from komtet_works.domain.errors import KomtetWorksError
+from komtet_works.domain.intake import ConflictingReport, ReportedPayment
+from komtet_works.domain.ledger import Payment
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Quote
 from komtet_works.domain.work_order import WorkOrder
@@ -62,6 +64,31 @@ def quote_json(quote: Quote) -> dict[str, str]:
     if quote.discount_reason is not None:
         shown["discount_reason"] = quote.discount_reason
     return shown
+
+
+def _payment_json(payment: Payment) -> dict[str, str]:
+    return {
+        "id": payment.id,
+        "amount": decimal_text(payment.amount.amount),
+        "currency": payment.amount.currency,
+        "received_at": payment.received_at.isoformat(),
+    }
+
+
+def reported_json(report: ReportedPayment) -> dict[str, Any]:
+    """A payment of the intake (rule K2): applied, or held unapplied with why."""
+    return {
+        **_payment_json(report.payment),
+        "order": report.order_id,
+        "applied": report.applied,
+        "refused": report.refused,
+        "refund_reference": report.refund_reference,
+    }
+
+
+def conflict_json(conflict: ConflictingReport) -> dict[str, Any]:
+    """A report of a known payment id for another order or amount, kept for staff."""
+    return {**_payment_json(conflict.payment), "order": conflict.order_id, "code": conflict.code}
 
 
 def _when(value: datetime | None) -> str | None:

@@ -25,16 +25,15 @@ from komtet_works.adapters.memory import (
     ManualClock,
 )
 from komtet_works.domain.errors import (
-    InvalidInput,
     KomtetWorksError,
     UnknownCustomer,
-    UnknownOrder,
 )
 from komtet_works.domain.events import WorksStarted
 from komtet_works.domain.keys import operation_key
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
+from komtet_works.entrypoints.ledger import paid_in_billing
 from komtet_works.entrypoints.presenters import decimal_text, quote_json
 from komtet_works.reconciliation import reconcile
 from komtet_works.scenarios.loading import Scenario, Step, load_scenario
@@ -130,25 +129,6 @@ class _World:
     def summaries(self) -> dict[str, Json]:
         return {order_id: summary(self.orders.get(order_id)) for order_id in self.created}
 
-    def received(self, step: Step, payment_id: str, currency: str | None) -> None:
-        """The money a pay step reports, as the billing system holds it: paid there first.
-
-        A report that is no money (not an amount, zero or less) or repeats an id billing
-        holds stands for no payment at all: billing holds nothing more for it.
-        """
-        if payment_id in self.billing.received:
-            return
-        try:
-            order_currency = self.orders.get(step.order).ledger.currency
-        except UnknownOrder:
-            order_currency = Money.zero().currency
-        try:
-            money = Money.of(step.fields["amount"], currency or order_currency)
-        except InvalidInput:
-            return
-        if money.amount > 0:
-            self.billing.receive(payment_id=payment_id, order_id=step.order, amount=money)
-
     def payments(self) -> dict[str, Json]:
         """Every payment the billing system reported, as the intake keeps it (rule K2)."""
         refunded = {r.payment_id: r.amount for r in self.billing.refunds()}
@@ -237,7 +217,14 @@ def _decline(world: _World, step: Step) -> Shown:
 def _pay(world: _World, step: Step) -> Shown:
     currency = step.fields.get("currency")
     payment = world.payment_id(step)
-    world.received(step, payment, None if currency is None else str(currency))
+    paid_in_billing(
+        world.billing,
+        world.orders,
+        order_id=step.order,
+        payment_id=payment,
+        amount=step.fields["amount"],
+        currency=None if currency is None else str(currency),
+    )
     try:
         order = world.service.record_payment(
             step.order,
