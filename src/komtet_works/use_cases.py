@@ -29,6 +29,7 @@ from komtet_works.domain.commands import RefundPayment, lapsed, owed, refund_key
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import (
     AmountMismatch,
+    EligibilityError,
     InvalidInput,
     KomtetWorksError,
     OrderExists,
@@ -333,7 +334,7 @@ class WorkOrderService:
                 tariff=self.tariff,
                 customer=self._customer(order.customer_id),
             )
-        except RuleViolation as refused:
+        except (RuleViolation, EligibilityError) as refused:  # the money stays on record
             self._unapplied(payment, order_id, refused)
         if paid is not order:
             self._save(
