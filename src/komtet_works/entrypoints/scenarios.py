@@ -42,7 +42,9 @@ def register(subparsers: Subparsers) -> None:
             "each step's time) and print one JSON result document."
         ),
     )
-    scenario.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    scenario.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="a scenario file; - reads stdin"
+    )
     scenario.set_defaults(handler=scenario_command)
 
     conformance = subparsers.add_parser(
@@ -125,4 +127,5 @@ def conformance_command(arguments: argparse.Namespace) -> int:
         suite=arguments.suite,
         jobs=arguments.jobs,
         timeout=arguments.timeout,
+        progress=sys.stderr if sys.stderr.isatty() else None,
     )
