@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, NoReturn, cast
@@ -32,10 +31,6 @@ COMMAND_MODULES: Final = (
     "komtet_works.entrypoints.scenarios",
     "komtet_works.entrypoints.operations",
 )
-
-#: The environment variable naming the operator commands' database.
-DATABASE_VARIABLE: Final = "KOMTET_WORKS_DB"
-DEFAULT_DATABASE: Final = "komtet-works.sqlite"
 
 EXIT_REFUSED: Final = 1
 EXIT_INVALID_INPUT: Final = 2
@@ -64,8 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--db",
         default=None,
         metavar="PATH_OR_DSN",
-        help=f"the database of the operator commands: a SQLite file or a postgresql:// DSN "
-        f"(default: ${DATABASE_VARIABLE}, else {DEFAULT_DATABASE})",
+        help="the database of the operator commands: a SQLite file or a postgresql:// DSN "
+        "(default: $KOMTET_WORKS_DB, else the configuration file's, else komtet-works.sqlite)",
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="PATH",
+        help="a TOML file of the operator commands' settings (default: $KOMTET_WORKS_CONFIG); "
+        "a flag wins over its environment variable, which wins over the file",
     )
     subparsers = cast(  # each a `Parser` too: argparse makes them of the parent's class
         "Subparsers", parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -84,8 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         _refuse_undecodable(words)
         arguments = build_parser().parse_args(words)
         as_json = getattr(arguments, "json", False)
-        if arguments.db is None:
-            arguments.db = os.environ.get(DATABASE_VARIABLE) or DEFAULT_DATABASE
         handler: Handler = arguments.handler
         return handler(arguments)
     except SystemExit as exit_:  # argparse has printed the help or the version

@@ -26,7 +26,6 @@ from komtet_works import bootstrap
 from komtet_works.adapters.backup_store import provider_key
 from komtet_works.adapters.clock import SystemClock
 from komtet_works.adapters.filesystem import FilesystemBackups
-from komtet_works.adapters.mail import MaildirNotifier
 from komtet_works.adapters.memory import ManualClock
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import InvalidInput
@@ -34,6 +33,7 @@ from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
+from komtet_works.entrypoints import config
 from komtet_works.entrypoints.presenters import (
     history_lines,
     order_json,
@@ -42,7 +42,7 @@ from komtet_works.entrypoints.presenters import (
     show,
     summary_json,
 )
-from komtet_works.ports import Clock
+from komtet_works.ports import Clock, Notifier
 from komtet_works.relay import relay
 from komtet_works.use_cases import WorkOrderService
 
@@ -55,7 +55,7 @@ class Session:
     """One command's world: the service wired over the database, and its mail directory."""
 
     wiring: bootstrap.Wiring
-    notifier: MaildirNotifier
+    notifier: Notifier
 
     @property
     def service(self) -> WorkOrderService:
@@ -75,17 +75,23 @@ def instant(text: str, field: str) -> pendulum.DateTime:
 @contextmanager
 def session(arguments: argparse.Namespace) -> Iterator[Session]:
     """Open the database and wire the service (`komtet_works.bootstrap`); close it after."""
+    config.resolve(arguments)
     clock: Clock = (
         SystemClock() if arguments.now is None else ManualClock(instant(arguments.now, "now"))
     )
-    notifier = MaildirNotifier(arguments.mail_dir, clock)
+    notifier = config.notifier(arguments, clock)
     backups = FilesystemBackups(
         sites_root=arguments.sites_root,
         backup_root=arguments.backup_root,
         key=provider_key(arguments.backup_key),
     )
     with bootstrap.on_database(
-        arguments.db, migrate=True, clock=clock, notifier=notifier, backups=backups
+        arguments.db,
+        migrate=True,
+        clock=clock,
+        notifier=notifier,
+        backups=backups,
+        calendar=config.calendar(arguments),
     ) as wiring:
         yield Session(wiring, notifier)
 
@@ -309,7 +315,7 @@ def run_customer_add(arguments: argparse.Namespace) -> int:
 def run_relay(arguments: argparse.Namespace) -> int:
     with session(arguments) as opened:
         sent = relay(opened.wiring.orders, opened.notifier)
-    directory = str(arguments.mail_dir)
+    directory = arguments.smtp_host or str(arguments.mail_dir)
     _show(
         arguments,
         {"sent": sent, "mail_dir": directory},
@@ -350,7 +356,7 @@ def register(subparsers: Subparsers) -> None:
         common.add_argument(
             flag,
             type=Path,
-            default=Path(default),
+            default=None,  # config.resolve: $KOMTET_WORKS_..., the file, then the default
             metavar="DIR",
             help=f"{text} (default ./{default})",
         )
