@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import attrs
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
-from conftest import MARIADB, PG_DSN
+from conftest import Postgres, Server
 from komtet_works import BackupFailed, InvalidInput, RestoreFailed, Target, TargetKind
 from komtet_works.adapters import database_backups
 from komtet_works.adapters.composite import SiteAndDatabaseBackups
@@ -25,115 +21,12 @@ from komtet_works.adapters.filesystem import FilesystemBackups, Limits, manifest
 SHOP = Target(TargetKind.SITE, "shop.example")
 KEY = b"the provider's key, 32 bytes...."
 
-#: What each test's database holds before the backup, and the works' changes after it.
-FILL = (
-    "CREATE TABLE pages (id INTEGER PRIMARY KEY, body TEXT)",
-    "INSERT INTO pages VALUES (1, 'home'), (2, 'shop ''quoted'''), (3, NULL)",
-    "CREATE TABLE orders (id INTEGER PRIMARY KEY)",
-    "INSERT INTO orders VALUES (10), (11)",
-)
+#: The works' changes after the backup.
 WORKS = (
     "UPDATE pages SET body = 'broken by a module' WHERE id = 1",
     "DROP TABLE orders",
     "CREATE TABLE module_cache (k TEXT)",
 )
-
-
-class Server(Protocol):
-    """One engine's test database: run SQL on it, read all of it back."""
-
-    @property
-    def database(self) -> Database: ...
-
-    def run(self, *statements: str) -> None: ...
-
-    def contents(self) -> dict[str, list[tuple[str, ...]]]: ...
-
-
-@attrs.frozen
-class Postgres:
-    database: Database
-
-    def run(self, *statements: str) -> None:
-        with psycopg.connect(self._dsn(), autocommit=True) as db:
-            for statement in statements:
-                db.execute(statement.encode())
-
-    def contents(self) -> dict[str, list[tuple[str, ...]]]:
-        with psycopg.connect(self._dsn(), autocommit=True) as db:
-            tables = db.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = 'public' ORDER BY 1"
-            ).fetchall()
-            return {
-                name: [
-                    tuple(map(str, row))
-                    for row in db.execute(
-                        sql.SQL("SELECT * FROM {} ORDER BY 1").format(sql.Identifier(name))
-                    )
-                ]
-                for (name,) in tables
-            }
-
-    def _dsn(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:5432/{self.database.name}"
-
-
-@attrs.frozen
-class Mariadb:
-    database: Database
-
-    def run(self, *statements: str) -> None:
-        _mariadb(self.database.name, ";\n".join(statements))
-
-    def contents(self) -> dict[str, list[tuple[str, ...]]]:
-        tables = _mariadb(self.database.name, "SHOW TABLES").split()
-        return {
-            name: [
-                tuple(line.split("\t"))
-                for line in _mariadb(self.database.name, f"SELECT * FROM `{name}` ORDER BY 1")  # noqa: S608
-                .strip()
-                .splitlines()
-                if line
-            ]
-            for name in sorted(tables)
-        }
-
-
-def _mariadb(database: str, script: str) -> str:
-    done = subprocess.run(  # noqa: S603 - the fixed client command
-        [*MARIADB, "--skip-column-names", database],
-        input=script,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
-
-
-@pytest.fixture
-def postgres() -> Iterator[Server]:
-    """A new PostgreSQL database, filled with FILL; dropped afterwards."""
-    name = f"kw_backup_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    port = int(conninfo_to_dict(PG_DSN).get("port") or 5432)
-    server = Postgres(Database(Engine.POSTGRESQL, name, port=port, user="postgres"))
-    server.run(*FILL)
-    yield server
-    with psycopg.connect(PG_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-@pytest.fixture
-def mariadb() -> Iterator[Server]:
-    """A new MariaDB database, filled with FILL; dropped afterwards."""
-    name = f"kw_backup_{secrets.token_hex(4)}"
-    _mariadb("", f"CREATE DATABASE {name}")
-    server = Mariadb(Database(Engine.MARIADB, name, port=3306, user="root", password=""))
-    server.run(*FILL)
-    yield server
-    _mariadb("", f"DROP DATABASE IF EXISTS {name}")
 
 
 @pytest.fixture(
