@@ -156,7 +156,7 @@ FILL = (
 )
 
 
-class Server(Protocol):
+class FilledDatabase(Protocol):
     """One engine's test database: run SQL on it, read all of it back."""
 
     @property
@@ -229,7 +229,7 @@ def _mariadb(database: str, script: str) -> str:
 
 
 @pytest.fixture
-def postgres() -> Iterator[Server]:
+def postgres() -> Iterator[FilledDatabase]:
     """A new PostgreSQL database, filled with FILL; dropped afterwards."""
     name = f"kw_backup_{secrets.token_hex(4)}"
     with psycopg.connect(PG_DSN, autocommit=True) as admin:
@@ -243,7 +243,7 @@ def postgres() -> Iterator[Server]:
 
 
 @pytest.fixture
-def mariadb() -> Iterator[Server]:
+def mariadb() -> Iterator[FilledDatabase]:
     """A new MariaDB database, filled with FILL; dropped afterwards."""
     name = f"kw_backup_{secrets.token_hex(4)}"
     _mariadb("", f"CREATE DATABASE {name}")
@@ -251,3 +251,15 @@ def mariadb() -> Iterator[Server]:
     server.run(*FILL)
     yield server
     _mariadb("", f"DROP DATABASE IF EXISTS {name}")
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def server(request: pytest.FixtureRequest) -> FilledDatabase:
+    """Each engine's test database in turn."""
+    found: FilledDatabase = request.getfixturevalue(request.param)
+    return found

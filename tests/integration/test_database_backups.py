@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Postgres, Server
+from conftest import FilledDatabase, Postgres
 from komtet_works import BackupFailed, InvalidInput, RestoreFailed, Target, TargetKind
 from komtet_works.adapters import database_backups
 from komtet_works.adapters.composite import SiteAndDatabaseBackups
@@ -29,19 +29,7 @@ WORKS = (
 )
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ]
-)
-def server(request: pytest.FixtureRequest) -> Server:
-    """Each engine's test database in turn."""
-    found: Server = request.getfixturevalue(request.param)
-    return found
-
-
-def _backups(server: Server, tmp_path: Path, **options: Any) -> DatabaseBackups:
+def _backups(server: FilledDatabase, tmp_path: Path, **options: Any) -> DatabaseBackups:
     return DatabaseBackups(
         databases={SHOP.name: server.database}, backup_root=tmp_path / "dumps", key=KEY, **options
     )
@@ -49,7 +37,7 @@ def _backups(server: Server, tmp_path: Path, **options: Any) -> DatabaseBackups:
 
 @pytest.mark.rule("D-DATABASE-BACKUPS")
 def test_a_restore_gives_back_the_database_as_it_was_backed_up(
-    server: Server, tmp_path: Path
+    server: FilledDatabase, tmp_path: Path
 ) -> None:
     """Dump, let the works change rows and drop and add tables, restore: as it was."""
     backups = _backups(server, tmp_path)
@@ -63,7 +51,9 @@ def test_a_restore_gives_back_the_database_as_it_was_backed_up(
 
 
 @pytest.mark.rule("D-BACKUP-SEAL", "D-DATABASE-BACKUPS")
-def test_a_tampered_dump_neither_verifies_nor_restores(server: Server, tmp_path: Path) -> None:
+def test_a_tampered_dump_neither_verifies_nor_restores(
+    server: FilledDatabase, tmp_path: Path
+) -> None:
     """One byte of the dump changed: not verified, restore_failed, the database untouched."""
     backups = _backups(server, tmp_path)
     reference = backups.snapshot(SHOP, order_id="o-1")
@@ -81,7 +71,7 @@ def test_a_tampered_dump_neither_verifies_nor_restores(server: Server, tmp_path:
 
 @pytest.mark.rule("D-DATABASE-BACKUPS")
 def test_a_dump_over_the_size_cap_is_backup_failed_and_leaves_nothing(
-    server: Server, tmp_path: Path
+    server: FilledDatabase, tmp_path: Path
 ) -> None:
     """A 100-byte cap: the dump is stopped, backup_failed, no backup kept."""
     backups = _backups(server, tmp_path, limits=Limits(max_bytes=100))
@@ -93,7 +83,7 @@ def test_a_dump_over_the_size_cap_is_backup_failed_and_leaves_nothing(
 @pytest.mark.postgres
 @pytest.mark.rule("D-DATABASE-BACKUPS")
 def test_a_restore_that_fails_part_way_leaves_postgresql_as_it_was(
-    postgres: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    postgres: FilledDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """pg_restore fails after psql emptied the database: no COMMIT, nothing changed."""
     backups = _backups(postgres, tmp_path)
@@ -125,7 +115,10 @@ def test_a_database_that_does_not_answer_is_backup_failed(tmp_path: Path) -> Non
 
 @pytest.mark.rule("D-DATABASE-BACKUPS")
 def test_passwords_never_reach_a_command_line(
-    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    server: FilledDatabase,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     """A password in the connection data: absent from every argv the adapter runs."""
     password = "s3cret-" + secrets.token_hex(4)
@@ -167,7 +160,9 @@ def test_a_target_without_a_database_has_an_empty_backup(tmp_path: Path) -> None
 
 
 @pytest.mark.postgres
-def test_a_target_whose_database_changed_is_not_restored(postgres: Server, tmp_path: Path) -> None:
+def test_a_target_whose_database_changed_is_not_restored(
+    postgres: FilledDatabase, tmp_path: Path
+) -> None:
     """The host now maps the site to another database: restore_failed, nothing restored."""
     mapping = {SHOP.name: postgres.database}
     backups = DatabaseBackups(databases=mapping, backup_root=tmp_path, key=KEY)
@@ -201,7 +196,7 @@ def _site_files(site: FilesystemBackups) -> dict[str, str]:
 
 @pytest.mark.rule("D-DATABASE-BACKUPS")
 def test_the_composite_restores_files_and_database_together(
-    server: Server, site: FilesystemBackups, tmp_path: Path
+    server: FilledDatabase, site: FilesystemBackups, tmp_path: Path
 ) -> None:
     """One reference for both; verified; the works undone in the files and the database."""
     both = SiteAndDatabaseBackups(files=site, database=_backups(server, tmp_path))
@@ -218,7 +213,7 @@ def test_the_composite_restores_files_and_database_together(
 @pytest.mark.rule("D-BACKUP-SEAL")
 @pytest.mark.parametrize("damaged", ["files", "database"])
 def test_the_composite_restores_nothing_when_a_part_is_damaged(
-    postgres: Server, site: FilesystemBackups, tmp_path: Path, damaged: str
+    postgres: FilledDatabase, site: FilesystemBackups, tmp_path: Path, damaged: str
 ) -> None:
     """Either part tampered: not verified, restore_failed, neither files nor database touched."""
     both = SiteAndDatabaseBackups(files=site, database=_backups(postgres, tmp_path))
