@@ -23,6 +23,7 @@ import secrets  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Protocol  # noqa: E402
 
 import attrs  # noqa: E402
@@ -108,15 +109,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    for server in SERVERS:
-        reason = config.stash.get(server.not_run, None)
-        if reason is not None:
-            terminalreporter.write_sep(
-                "!",
-                f"{server.name} suite did not run: {reason}; {server.hint}",
-                yellow=True,
-                bold=True,
-            )
+    lines = [
+        f"{server.name} suite did not run: {reason}; {server.hint}"
+        for server in SERVERS
+        if (reason := config.stash.get(server.not_run, None)) is not None
+    ]
+    for line in lines:
+        terminalreporter.write_sep("!", line, yellow=True, bold=True)
+    # `make test` says it again at its very end, after the coverage and the docs
+    report = os.environ.get("KOMTET_WORKS_NOT_RUN_REPORT")
+    if report:
+        Path(report).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
 
 
 @pytest.fixture(scope="session")
