@@ -8,6 +8,7 @@ import pendulum
 import pytest
 
 from komtet_works.adapters import InMemoryBusinessCalendar, ManualClock, SystemClock
+from komtet_works.adapters.russian_calendar import RussianBusinessCalendar
 from komtet_works.testing import BusinessCalendarContract, ClockContract
 
 
@@ -20,6 +21,17 @@ class TestInMemoryBusinessCalendar(BusinessCalendarContract):
         return InMemoryBusinessCalendar(
             exceptions={**holidays, date(2028, 1, 15): (time(10), time(17))}
         )
+
+
+@pytest.mark.rule("L4", "D-BUSINESS-CALENDAR")
+class TestRussianBusinessCalendar(BusinessCalendarContract):
+    """The production calendar covers the years of its snapshot; the last one is checked."""
+
+    year = max(RussianBusinessCalendar().years)
+
+    @pytest.fixture
+    def calendar(self) -> RussianBusinessCalendar:
+        return RussianBusinessCalendar()
 
 
 @pytest.mark.rule("D-CLOCK")

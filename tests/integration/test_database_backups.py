@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 import secrets
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import attrs
-import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict
 
-from conftest import MARIADB, PG_DSN
+from conftest import FilledDatabase, Postgres
 from komtet_works import BackupFailed, InvalidInput, RestoreFailed, Target, TargetKind
 from komtet_works.adapters import database_backups
 from komtet_works.adapters.composite import SiteAndDatabaseBackups
@@ -25,13 +21,7 @@ from komtet_works.adapters.filesystem import FilesystemBackups, Limits, manifest
 SHOP = Target(TargetKind.SITE, "shop.example")
 KEY = b"the provider's key, 32 bytes...."
 
-#: What each test's database holds before the backup, and the works' changes after it.
-FILL = (
-    "CREATE TABLE pages (id INTEGER PRIMARY KEY, body TEXT)",
-    "INSERT INTO pages VALUES (1, 'home'), (2, 'shop ''quoted'''), (3, NULL)",
-    "CREATE TABLE orders (id INTEGER PRIMARY KEY)",
-    "INSERT INTO orders VALUES (10), (11)",
-)
+#: The works' changes after the backup.
 WORKS = (
     "UPDATE pages SET body = 'broken by a module' WHERE id = 1",
     "DROP TABLE orders",
@@ -39,116 +29,7 @@ WORKS = (
 )
 
 
-class Server(Protocol):
-    """One engine's test database: run SQL on it, read all of it back."""
-
-    @property
-    def database(self) -> Database: ...
-
-    def run(self, *statements: str) -> None: ...
-
-    def contents(self) -> dict[str, list[tuple[str, ...]]]: ...
-
-
-@attrs.frozen
-class Postgres:
-    database: Database
-
-    def run(self, *statements: str) -> None:
-        with psycopg.connect(self._dsn(), autocommit=True) as db:
-            for statement in statements:
-                db.execute(statement.encode())
-
-    def contents(self) -> dict[str, list[tuple[str, ...]]]:
-        with psycopg.connect(self._dsn(), autocommit=True) as db:
-            tables = db.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = 'public' ORDER BY 1"
-            ).fetchall()
-            return {
-                name: [
-                    tuple(map(str, row))
-                    for row in db.execute(
-                        sql.SQL("SELECT * FROM {} ORDER BY 1").format(sql.Identifier(name))
-                    )
-                ]
-                for (name,) in tables
-            }
-
-    def _dsn(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:5432/{self.database.name}"
-
-
-@attrs.frozen
-class Mariadb:
-    database: Database
-
-    def run(self, *statements: str) -> None:
-        _mariadb(self.database.name, ";\n".join(statements))
-
-    def contents(self) -> dict[str, list[tuple[str, ...]]]:
-        tables = _mariadb(self.database.name, "SHOW TABLES").split()
-        return {
-            name: [
-                tuple(line.split("\t"))
-                for line in _mariadb(self.database.name, f"SELECT * FROM `{name}` ORDER BY 1")  # noqa: S608
-                .strip()
-                .splitlines()
-                if line
-            ]
-            for name in sorted(tables)
-        }
-
-
-def _mariadb(database: str, script: str) -> str:
-    done = subprocess.run(  # noqa: S603 - the fixed client command
-        [*MARIADB, "--skip-column-names", database],
-        input=script,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout
-
-
-@pytest.fixture
-def postgres() -> Iterator[Server]:
-    """A new PostgreSQL database, filled with FILL; dropped afterwards."""
-    name = f"kw_backup_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    port = int(conninfo_to_dict(PG_DSN).get("port") or 5432)
-    server = Postgres(Database(Engine.POSTGRESQL, name, port=port, user="postgres"))
-    server.run(*FILL)
-    yield server
-    with psycopg.connect(PG_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-@pytest.fixture
-def mariadb() -> Iterator[Server]:
-    """A new MariaDB database, filled with FILL; dropped afterwards."""
-    name = f"kw_backup_{secrets.token_hex(4)}"
-    _mariadb("", f"CREATE DATABASE {name}")
-    server = Mariadb(Database(Engine.MARIADB, name, port=3306, user="root", password=""))
-    server.run(*FILL)
-    yield server
-    _mariadb("", f"DROP DATABASE IF EXISTS {name}")
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("mariadb", marks=pytest.mark.mariadb),
-    ]
-)
-def server(request: pytest.FixtureRequest) -> Server:
-    """Each engine's test database in turn."""
-    found: Server = request.getfixturevalue(request.param)
-    return found
-
-
-def _backups(server: Server, tmp_path: Path, **options: Any) -> DatabaseBackups:
+def _backups(server: FilledDatabase, tmp_path: Path, **options: Any) -> DatabaseBackups:
     return DatabaseBackups(
         databases={SHOP.name: server.database}, backup_root=tmp_path / "dumps", key=KEY, **options
     )
@@ -156,7 +37,7 @@ def _backups(server: Server, tmp_path: Path, **options: Any) -> DatabaseBackups:
 
 @pytest.mark.rule("D-DATABASE-BACKUPS")
 def test_a_restore_gives_back_the_database_as_it_was_backed_up(
-    server: Server, tmp_path: Path
+    server: FilledDatabase, tmp_path: Path
 ) -> None:
     """Dump, let the works change rows and drop and add tables, restore: as it was."""
     backups = _backups(server, tmp_path)
@@ -170,7 +51,9 @@ def test_a_restore_gives_back_the_database_as_it_was_backed_up(
 
 
 @pytest.mark.rule("D-BACKUP-SEAL", "D-DATABASE-BACKUPS")
-def test_a_tampered_dump_neither_verifies_nor_restores(server: Server, tmp_path: Path) -> None:
+def test_a_tampered_dump_neither_verifies_nor_restores(
+    server: FilledDatabase, tmp_path: Path
+) -> None:
     """One byte of the dump changed: not verified, restore_failed, the database untouched."""
     backups = _backups(server, tmp_path)
     reference = backups.snapshot(SHOP, order_id="o-1")
@@ -188,7 +71,7 @@ def test_a_tampered_dump_neither_verifies_nor_restores(server: Server, tmp_path:
 
 @pytest.mark.rule("D-DATABASE-BACKUPS")
 def test_a_dump_over_the_size_cap_is_backup_failed_and_leaves_nothing(
-    server: Server, tmp_path: Path
+    server: FilledDatabase, tmp_path: Path
 ) -> None:
     """A 100-byte cap: the dump is stopped, backup_failed, no backup kept."""
     backups = _backups(server, tmp_path, limits=Limits(max_bytes=100))
@@ -200,7 +83,7 @@ def test_a_dump_over_the_size_cap_is_backup_failed_and_leaves_nothing(
 @pytest.mark.postgres
 @pytest.mark.rule("D-DATABASE-BACKUPS")
 def test_a_restore_that_fails_part_way_leaves_postgresql_as_it_was(
-    postgres: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    postgres: FilledDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """pg_restore fails after psql emptied the database: no COMMIT, nothing changed."""
     backups = _backups(postgres, tmp_path)
@@ -232,7 +115,10 @@ def test_a_database_that_does_not_answer_is_backup_failed(tmp_path: Path) -> Non
 
 @pytest.mark.rule("D-DATABASE-BACKUPS")
 def test_passwords_never_reach_a_command_line(
-    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    server: FilledDatabase,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     """A password in the connection data: absent from every argv the adapter runs."""
     password = "s3cret-" + secrets.token_hex(4)
@@ -274,7 +160,9 @@ def test_a_target_without_a_database_has_an_empty_backup(tmp_path: Path) -> None
 
 
 @pytest.mark.postgres
-def test_a_target_whose_database_changed_is_not_restored(postgres: Server, tmp_path: Path) -> None:
+def test_a_target_whose_database_changed_is_not_restored(
+    postgres: FilledDatabase, tmp_path: Path
+) -> None:
     """The host now maps the site to another database: restore_failed, nothing restored."""
     mapping = {SHOP.name: postgres.database}
     backups = DatabaseBackups(databases=mapping, backup_root=tmp_path, key=KEY)
@@ -308,7 +196,7 @@ def _site_files(site: FilesystemBackups) -> dict[str, str]:
 
 @pytest.mark.rule("D-DATABASE-BACKUPS")
 def test_the_composite_restores_files_and_database_together(
-    server: Server, site: FilesystemBackups, tmp_path: Path
+    server: FilledDatabase, site: FilesystemBackups, tmp_path: Path
 ) -> None:
     """One reference for both; verified; the works undone in the files and the database."""
     both = SiteAndDatabaseBackups(files=site, database=_backups(server, tmp_path))
@@ -325,7 +213,7 @@ def test_the_composite_restores_files_and_database_together(
 @pytest.mark.rule("D-BACKUP-SEAL")
 @pytest.mark.parametrize("damaged", ["files", "database"])
 def test_the_composite_restores_nothing_when_a_part_is_damaged(
-    postgres: Server, site: FilesystemBackups, tmp_path: Path, damaged: str
+    postgres: FilledDatabase, site: FilesystemBackups, tmp_path: Path, damaged: str
 ) -> None:
     """Either part tampered: not verified, restore_failed, neither files nor database touched."""
     both = SiteAndDatabaseBackups(files=site, database=_backups(postgres, tmp_path))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import psycopg
@@ -55,18 +54,6 @@ def test_on_postgres_uses_the_hosts_connection_and_schema(pg_dsn: str) -> None:
         wiring.close()
         row = host.execute("SELECT count(*) FROM works.work_orders").fetchone()
         assert (1,) == row
-
-
-def test_postgres_without_the_driver_says_how_to_install_it(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """No psycopg: exit 1 and one line naming the extra to install, no traceback."""
-    monkeypatch.setitem(sys.modules, "komtet_works.adapters.postgres", None)
-    code = main(["--db", "postgresql://localhost/works", "list"])
-    err = capsys.readouterr().err
-    assert 1 == code
-    assert 1 == len(err.splitlines())
-    assert "pip install 'komtet-works[postgres]'" in err
 
 
 def test_the_database_comes_from_the_environment(

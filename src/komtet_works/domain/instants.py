@@ -34,7 +34,13 @@ def require_aware(value: object, *, field: str = "at") -> pendulum.DateTime:
         )
     if value.utcoffset() is None:
         raise NaiveDatetime(f"{field} has no time zone: {value.isoformat()}", field=field)
-    return pendulum.instance(value.astimezone(pendulum.UTC))
+    try:
+        in_utc = value.astimezone(pendulum.UTC)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        raise InvalidInput(
+            f"{field} is out of range: {value.isoformat()} has no UTC time", field=field
+        ) from None
+    return pendulum.instance(in_utc)
 
 
 def exact_after(instant: pendulum.DateTime, duration: timedelta) -> pendulum.DateTime:

@@ -26,7 +26,6 @@ from komtet_works import bootstrap
 from komtet_works.adapters.backup_store import provider_key
 from komtet_works.adapters.clock import SystemClock
 from komtet_works.adapters.filesystem import FilesystemBackups
-from komtet_works.adapters.mail import MaildirNotifier
 from komtet_works.adapters.memory import ManualClock
 from komtet_works.adapters.sql.stores import SqlBilling
 from komtet_works.domain.customers import Customer
@@ -35,6 +34,7 @@ from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome, WithdrawalReason
+from komtet_works.entrypoints import config
 from komtet_works.entrypoints.ledger import ReceivingLedger, paid_in_billing
 from komtet_works.entrypoints.presenters import (
     conflict_json,
@@ -46,7 +46,7 @@ from komtet_works.entrypoints.presenters import (
     show,
     summary_json,
 )
-from komtet_works.ports import Clock
+from komtet_works.ports import Clock, Notifier
 from komtet_works.reconciliation import reconcile
 from komtet_works.relay import relay, relay_billing
 from komtet_works.use_cases import WorkOrderService
@@ -62,7 +62,7 @@ class Session:
 
     wiring: bootstrap.Wiring
     ledger: ReceivingLedger
-    notifier: MaildirNotifier
+    notifier: Notifier
 
     @property
     def service(self) -> WorkOrderService:
@@ -76,28 +76,29 @@ def instant(text: str, field: str) -> pendulum.DateTime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"{field} is not an ISO 8601 time: {text!r}", field=field) from None
-    aware = require_aware(parsed, field=field)
-    try:
-        aware.astimezone(pendulum.UTC)  # the instant must exist in UTC too
-    except OverflowError:
-        raise InvalidInput(f"{field} is out of range: {text!r}", field=field) from None
-    return aware
+    return require_aware(parsed, field=field)
 
 
 @contextmanager
 def session(arguments: argparse.Namespace) -> Iterator[Session]:
     """Open the database and wire the service (`komtet_works.bootstrap`); close it after."""
+    config.resolve(arguments)
     clock: Clock = (
         SystemClock() if arguments.now is None else ManualClock(instant(arguments.now, "now"))
     )
-    notifier = MaildirNotifier(arguments.mail_dir, clock)
+    notifier = config.notifier(arguments, clock)
     backups = FilesystemBackups(
         sites_root=arguments.sites_root,
         backup_root=arguments.backup_root,
         key=provider_key(arguments.backup_key),
     )
     with bootstrap.on_database(
-        arguments.db, migrate=True, clock=clock, notifier=notifier, backups=backups
+        arguments.db,
+        migrate=True,
+        clock=clock,
+        notifier=notifier,
+        backups=backups,
+        calendar=config.calendar(arguments),
     ) as wiring:
         if not isinstance(wiring.billing, SqlBilling):  # pragma: no cover - on_database's
             raise TypeError("the operator's database keeps its own billing ledger")
@@ -347,7 +348,7 @@ def run_relay(arguments: argparse.Namespace) -> int:
     with session(arguments) as opened:
         done = relay_billing(opened.wiring.orders, opened.ledger)
         sent = relay(opened.wiring.orders, opened.notifier)
-    directory = str(arguments.mail_dir)
+    directory = arguments.smtp_host or str(arguments.mail_dir)
     _show(
         arguments,
         {"sent": sent, "mail_dir": directory, "billing_commands": done},
@@ -431,7 +432,7 @@ def register(subparsers: Subparsers) -> None:
         common.add_argument(
             flag,
             type=Path,
-            default=Path(default),
+            default=None,  # config.resolve: $KOMTET_WORKS_..., the file, then the default
             metavar="DIR",
             help=f"{text} (default ./{default})",
         )

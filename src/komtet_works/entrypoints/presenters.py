@@ -42,6 +42,27 @@ def safe(text: str) -> str:
     )
 
 
+def _json_escape(char: str) -> str:
+    """`char` as JSON's ``\\uXXXX`` escape (a surrogate pair beyond the BMP)."""
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def safe_json(document: object) -> str:
+    """`document` as indented JSON whose every character is printable: the control and
+    format characters JSON allows raw (DEL, C1 controls such as CSI, bidi overrides) are
+    escaped too, so a JSON document on a terminal cannot drive it either."""
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    if text.replace("\n", "").isprintable():
+        return text
+    return "".join(
+        char if char == "\n" or char.isprintable() else _json_escape(char) for char in text
+    )
+
+
 def decimal_text(number: Decimal) -> str:
     """A decimal as plain text, never in exponent form."""
     return f"{number:f}"
@@ -232,12 +253,9 @@ def history_lines(order: WorkOrder) -> list[str]:
 
 
 def show(document: object, lines: list[str], *, as_json: bool) -> None:
-    """Print `document` as one JSON document, or `lines` for people, each made `safe`."""
-    text = (
-        json.dumps(document, indent=2, ensure_ascii=False)
-        if as_json
-        else "\n".join(safe(line) for line in lines)
-    )
+    """Print `document` as one JSON document (`safe_json`), or `lines` for people, each
+    made `safe`."""
+    text = safe_json(document) if as_json else "\n".join(safe(line) for line in lines)
     sys.stdout.write(f"{text}\n")
 
 

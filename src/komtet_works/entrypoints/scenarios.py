@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from komtet_works.entrypoints.cli import UsageError
 from komtet_works.scenarios.conformance import DEFAULT_TIMEOUT, SUITE, run_conformance
 from komtet_works.scenarios.export import export_suite
 from komtet_works.scenarios.loading import Scenario, ScenarioFileError, load_scenario
@@ -40,7 +42,9 @@ def register(subparsers: Subparsers) -> None:
             "each step's time) and print one JSON result document."
         ),
     )
-    scenario.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    scenario.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="a scenario file; - reads stdin"
+    )
     scenario.set_defaults(handler=scenario_command)
 
     conformance = subparsers.add_parser(
@@ -81,8 +85,8 @@ def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be above zero: {text!r}")
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be a finite number above zero: {text!r}")
         return value
 
     return parse
@@ -112,11 +116,7 @@ def scenario_command(arguments: argparse.Namespace) -> int:
 
 def conformance_command(arguments: argparse.Namespace) -> int:
     if (arguments.export is None) == (not arguments.command):
-        print(
-            "komtet-works conformance: give either -- COMMAND... or --export DIR",
-            file=sys.stderr,
-        )
-        return EXIT_INVALID_FILE
+        raise UsageError("conformance: give either -- COMMAND... or --export DIR")
     if arguments.export is not None:
         count = export_suite(arguments.export, suite=arguments.suite)
         print(f"exported {count} scenarios to {arguments.export}")
@@ -127,4 +127,5 @@ def conformance_command(arguments: argparse.Namespace) -> int:
         suite=arguments.suite,
         jobs=arguments.jobs,
         timeout=arguments.timeout,
+        progress=sys.stderr if sys.stderr.isatty() else None,
     )

@@ -17,5 +17,6 @@ class BusinessCalendar(Protocol):
         ...
 
     def working_hours(self, day: date) -> tuple[time, time] | None:
-        """The start and end of work on `day`, or None when nobody works that day."""
+        """The start and end of work on `day`, or None when nobody works that day;
+        `CalendarNotCovered` for a day of a year the calendar holds no data for."""
         ...

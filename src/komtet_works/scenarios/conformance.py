@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 from pathlib import Path
 from typing import Final, TextIO
@@ -161,14 +161,22 @@ def run_conformance(
     suite: Path = SUITE,
     jobs: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    progress: TextIO | None = None,
 ) -> int:
-    """Check `command` over the whole suite; print a report; 0 when every scenario passed."""
+    """Check `command` over the whole suite; print a report ending in a summary line; 0
+    when every scenario passed.  With `progress` (a terminal), how far it has got."""
     cases = suite_cases(suite)
     if not cases:
         raise InvalidInput(f"no scenario files in {suite / 'scenarios'}", field="suite")
     workers = jobs or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(lambda case: check(command, case, timeout=timeout), cases))
+        running = [pool.submit(check, command, case, timeout=timeout) for case in cases]
+        for done, future in enumerate(as_completed(running), start=1):
+            if progress is not None:  # one line, rewritten in place, gone at the end
+                shown = f"{done}/{len(cases)}  {future.result().case.name}"
+                progress.write(f"\r\x1b[K{shown}" if done < len(cases) else "\r\x1b[K")
+                progress.flush()
+        outcomes = [future.result() for future in running]
     for outcome in outcomes:
         if outcome.passed:
             print(f"PASS  {outcome.case.name}", file=out)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Final
 
 from komtet_works._version import __version__
-from komtet_works.domain.errors import InvalidInput
+from komtet_works.domain.errors import InvalidInput, KomtetWorksError
 from komtet_works.scenarios import SUITE_VERSION
 from komtet_works.scenarios.conformance import OPTIONAL_FIELDS, SUITE, suite_cases
 from komtet_works.scenarios.schemas import RESULT_SCHEMA, SCENARIO_SCHEMA, SCHEMA_DIR
@@ -35,8 +35,23 @@ documentation (scenarios.md, conformance.md, spec.md).
 """
 
 
+class ExportFailed(KomtetWorksError):
+    """The suite could not be written where asked: no permission, no such place, no space."""
+
+    code = "export_failed"
+
+
 def export_suite(directory: Path, *, suite: Path = SUITE) -> int:
     """Write the suite into `directory` (absent or empty); return how many scenarios."""
+    try:
+        return _export(directory, suite)
+    except OSError as error:
+        raise ExportFailed(
+            f"cannot write the suite into {directory}: {error.strerror or error}"
+        ) from error
+
+
+def _export(directory: Path, suite: Path) -> int:
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise InvalidInput(
             f"{directory} exists and is not an empty directory; export into a new one",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -29,6 +30,8 @@ from komtet_works.scenarios.schemas import SCENARIO_SCHEMA, validator
 
 #: Larger files are refused before they are parsed: 1 MiB holds thousands of steps.
 MAX_FILE_BYTES: Final = 1024 * 1024
+#: The path that stands for the standard input, as in most Unix tools.
+STDIN: Final = Path("-")
 
 _DURATION: Final = re.compile(
     r"P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
@@ -81,16 +84,20 @@ class Scenario:
 
 
 def load_scenario(path: Path) -> Scenario:
-    """Read and check the scenario file at `path`; raise `ScenarioFileError` if it is not one."""
-    source = str(path)
+    """Read and check the scenario file at `path` (`STDIN`: the standard input); raise
+    `ScenarioFileError` if it is not one."""
+    source = "<stdin>" if path == STDIN else str(path)
     return parse_scenario(read_json(path, source=source), source=source)
 
 
 def read_json(path: Path, *, source: str) -> object:
     """The JSON document in `path`: at most `MAX_FILE_BYTES`, UTF-8, no repeated keys, no NaN."""
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
+        if path == STDIN:
+            data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            with path.open("rb") as file:
+                data = file.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise ScenarioFileError(f"{source}: cannot read the file: {error.strerror}") from None
     if len(data) > MAX_FILE_BYTES:
