@@ -4,15 +4,18 @@
 PostgreSQL for a ``postgresql://`` DSN), with the customer directory and the billing
 ledger in the same database, backups as directory copies (``--sites-root``,
 ``--backup-root``, sealed with the key in ``--backup-key``) and messages as e-mail files
-(``--mail-dir``).  Each command runs one use case and prints the order as it now is: lines
-for people, or one JSON document with ``--json``.  Time is the system clock, or ``--now``
-(an ISO 8601 instant with its offset) for scripted runs.  Refusals are the command line's
-one-line errors.
+(``--mail-dir``), or by SMTP with ``--smtp-host`` (or ``$KOMTET_WORKS_SMTP_HOST``; the
+password only from ``$KOMTET_WORKS_SMTP_PASSWORD``).  Completion dates are suggested by the
+Russian production calendar, in Moscow, 10:00-19:00.  Each command runs one use case and
+prints the order as it now is: lines for people, or one JSON document with ``--json``.
+Time is the system clock, or ``--now`` (an ISO 8601 instant with its offset) for scripted
+runs.  Refusals are the command line's one-line errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,8 +29,9 @@ from komtet_works import bootstrap
 from komtet_works.adapters.backup_store import provider_key
 from komtet_works.adapters.clock import SystemClock
 from komtet_works.adapters.filesystem import FilesystemBackups
-from komtet_works.adapters.mail import MaildirNotifier
+from komtet_works.adapters.mail import MaildirNotifier, SmtpNotifier, SmtpSecurity
 from komtet_works.adapters.memory import ManualClock
+from komtet_works.adapters.russian_calendar import RussianBusinessCalendar
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.instants import require_aware
@@ -35,6 +39,8 @@ from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
 from komtet_works.entrypoints.presenters import (
+    dead_letter_json,
+    dead_letter_lines,
     history_lines,
     order_json,
     order_lines,
@@ -42,7 +48,7 @@ from komtet_works.entrypoints.presenters import (
     show,
     summary_json,
 )
-from komtet_works.ports import Clock
+from komtet_works.ports import Clock, Notifier
 from komtet_works.relay import relay
 from komtet_works.use_cases import WorkOrderService
 
@@ -52,10 +58,10 @@ if TYPE_CHECKING:
 
 @attrs.frozen
 class Session:
-    """One command's world: the service wired over the database, and its mail directory."""
+    """One command's world: the service wired over the database, and where mail goes."""
 
     wiring: bootstrap.Wiring
-    notifier: MaildirNotifier
+    notifier: Notifier
 
     @property
     def service(self) -> WorkOrderService:
@@ -83,16 +89,58 @@ def session(arguments: argparse.Namespace) -> Iterator[Session]:
     clock: Clock = (
         SystemClock() if arguments.now is None else ManualClock(instant(arguments.now, "now"))
     )
-    notifier = MaildirNotifier(arguments.mail_dir, clock)
+    notifier = _notifier(arguments, clock)
     backups = FilesystemBackups(
         sites_root=arguments.sites_root,
         backup_root=arguments.backup_root,
         key=provider_key(arguments.backup_key),
     )
     with bootstrap.on_database(
-        arguments.db, migrate=True, clock=clock, notifier=notifier, backups=backups
+        arguments.db,
+        migrate=True,
+        clock=clock,
+        notifier=notifier,
+        backups=backups,
+        calendar=RussianBusinessCalendar(),
     ) as wiring:
         yield Session(wiring, notifier)
+
+
+#: The environment variables of the SMTP settings; the password is read from nowhere else.
+SMTP_VARIABLES: Final = {
+    name: f"KOMTET_WORKS_SMTP_{name.upper()}"
+    for name in ("host", "port", "security", "user", "password")
+}
+#: The usual port of each kind of connection.
+SMTP_PORTS: Final = {SmtpSecurity.SSL: 465, SmtpSecurity.STARTTLS: 587, SmtpSecurity.NONE: 25}
+
+
+def _notifier(arguments: argparse.Namespace, clock: Clock) -> Notifier:
+    """SMTP when a host is set (``--smtp-host``), else the mail directory."""
+    if not arguments.smtp_host:
+        return MaildirNotifier(arguments.mail_dir, clock)
+    try:
+        security = SmtpSecurity(arguments.smtp_security or SmtpSecurity.STARTTLS.value)
+        port = int(arguments.smtp_port) if arguments.smtp_port else SMTP_PORTS[security]
+    except ValueError:
+        raise InvalidInput(
+            "--smtp-security is ssl, starttls or none, and --smtp-port a number", field="smtp"
+        ) from None
+    return SmtpNotifier(
+        arguments.smtp_host,
+        port,
+        clock,
+        security=security,
+        username=arguments.smtp_user or None,
+        password=os.environ.get(SMTP_VARIABLES["password"]),
+    )
+
+
+def _destination(arguments: argparse.Namespace) -> dict[str, str]:
+    """Where the messages go: the SMTP server, or the mail directory."""
+    if arguments.smtp_host:
+        return {"smtp_host": arguments.smtp_host}
+    return {"mail_dir": str(arguments.mail_dir)}
 
 
 # --- the commands ----------------------------------------------------------------------------
@@ -313,12 +361,38 @@ def run_customer_add(arguments: argparse.Namespace) -> int:
 
 def run_relay(arguments: argparse.Namespace) -> int:
     with session(arguments) as opened:
-        sent = relay(opened.wiring.orders, opened.notifier)
-    directory = str(arguments.mail_dir)
+        sent = relay(opened.wiring.orders, opened.notifier, clock=opened.wiring.clock)
+        dead = len(opened.wiring.orders.dead_letters())
+    destination = _destination(arguments)
+    lines = [f"sent {sent} message{'s' * (sent != 1)} to {next(iter(destination.values()))}"]
+    if dead:
+        lines.append(f"{dead} dead message{'s' * (dead != 1)}: see dead-letters")
+    _show(arguments, {"sent": sent, **destination, "dead": dead}, lines)
+    return 0
+
+
+def run_dead_letters(arguments: argparse.Namespace) -> int:
+    with session(arguments) as opened:
+        dead = opened.wiring.orders.dead_letters(arguments.limit)
     _show(
         arguments,
-        {"sent": sent, "mail_dir": directory},
-        [f"sent {sent} message{'s' * (sent != 1)} to {directory}"],
+        [dead_letter_json(letter) for letter in dead],
+        [line for letter in dead for line in dead_letter_lines(letter)] or ["no dead message"],
+    )
+    return 0
+
+
+def run_requeue(arguments: argparse.Namespace) -> int:
+    with session(arguments) as opened:
+        orders = opened.wiring.orders
+        wanted = arguments.message or [d.id for d in orders.dead_letters(arguments.limit)]
+        requeued = list(orders.requeue(wanted))
+    left = [i for i in wanted if i not in requeued]
+    _show(
+        arguments,
+        {"requeued": requeued, "not_dead": left},
+        [f"requeued {i}" for i in requeued] + [f"not dead, left as it is: {i}" for i in left]
+        or ["no dead message"],
     )
     return 0
 
@@ -342,7 +416,8 @@ def _show(arguments: argparse.Namespace, document: object, lines: list[str]) -> 
 
 
 def register(subparsers: Subparsers) -> None:
-    """The operator's commands: one per use case, and show, list, relay, close-expired."""
+    """The operator's commands: one per use case, and show, list, relay, dead-letters,
+    requeue, close-expired."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document")
     common.add_argument("--now", metavar="ISO8601", help="the time to act at (default: now)")
@@ -358,6 +433,20 @@ def register(subparsers: Subparsers) -> None:
             default=Path(default),
             metavar="DIR",
             help=f"{text} (default ./{default})",
+        )
+
+    smtp = common.add_argument_group("mail by SMTP (else into --mail-dir)")
+    for name, text in (
+        ("host", "the SMTP server; set, mail goes there instead of --mail-dir"),
+        ("port", "its port (default: 465 for ssl, 587 for starttls, 25 for none)"),
+        ("security", "ssl, starttls or none (default starttls)"),
+        ("user", "the login; its password only from $" + SMTP_VARIABLES["password"]),
+    ):
+        variable = SMTP_VARIABLES[name]
+        smtp.add_argument(
+            f"--smtp-{name}",
+            default=os.environ.get(variable),
+            help=f"{text} (or ${variable})",
         )
 
     def command(name: str, text: str) -> argparse.ArgumentParser:
@@ -397,9 +486,18 @@ def register(subparsers: Subparsers) -> None:
     )
     listing.set_defaults(handler=run_list)
 
-    command("relay", "send the outbox's pending messages into --mail-dir").set_defaults(
-        handler=run_relay
+    command(
+        "relay", "send the outbox's due messages (to --smtp-host, or into --mail-dir)"
+    ).set_defaults(handler=run_relay)
+    dead = command("dead-letters", "list the messages parked as dead, with their last error")
+    dead.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    dead.set_defaults(handler=run_dead_letters)
+    requeue = command("requeue", "put dead messages back in the queue for the next relay")
+    requeue.add_argument(
+        "message", nargs="*", metavar="MESSAGE", help="the message ids (default: every dead one)"
     )
+    requeue.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    requeue.set_defaults(handler=run_requeue)
     command(
         "close-expired", "the closing job: close every completed order whose claim window ended"
     ).set_defaults(handler=run_close_expired)
