@@ -93,7 +93,7 @@ def fixture_inbox() -> Iterator[tuple[Inbox, int]]:
         controller.stop()
 
 
-@pytest.mark.rule("N4", "N5")
+@pytest.mark.rule("N4", "N5", "D-RELAY-RETRIES")
 def test_the_relay_gets_past_a_poisoned_message_and_delivers_the_rest(
     tmp_path: Path, inbox: tuple[Inbox, int]
 ) -> None:

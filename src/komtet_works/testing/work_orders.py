@@ -349,7 +349,6 @@ class OutboxContract:
         assert saved == [message for _, message in notifier.sent]
         assert [] == list(orders.pending())
 
-    @pytest.mark.rule("N4")
     def test_a_message_that_fails_is_tried_again_later_while_the_others_go_on(
         self, orders: WorkOrders
     ) -> None:
@@ -372,7 +371,6 @@ class OutboxContract:
         assert [m.id for m in messages] == sorted(notifier.sent_ids)
         assert [] == list(orders.pending())
 
-    @pytest.mark.rule("N5")
     def test_after_the_policys_attempts_a_message_is_parked_with_its_last_error(
         self, orders: WorkOrders
     ) -> None:
@@ -404,7 +402,6 @@ class OutboxContract:
         assert 1 == relay(orders, notifier, clock=clock, policy=QUICK)
         assert [message.id] == notifier.sent_ids
 
-    @pytest.mark.rule("N6")
     def test_a_later_message_of_an_order_waits_for_its_earlier_one(
         self, orders: WorkOrders
     ) -> None:
@@ -423,7 +420,6 @@ class OutboxContract:
         assert 2 == relay(orders, notifier, clock=clock, policy=QUICK)
         assert [first.id, second.id] == notifier.sent_ids
 
-    @pytest.mark.rule("N5", "N6")
     def test_a_dead_message_no_longer_holds_its_orders_later_ones(self, orders: WorkOrders) -> None:
         """Parked as dead after its one allowed try, the first message lets the second go."""
         clock = ManualClock(START.add(hours=1))
@@ -439,7 +435,6 @@ class OutboxContract:
             [d.id for d in orders.dead_letters()],
         )
 
-    @pytest.mark.rule("N6")
     def test_a_claimed_message_is_no_one_elses_until_its_lease_ends(
         self, orders: WorkOrders
     ) -> None:
