@@ -1,16 +1,18 @@
-"""The relay's policy: when a failed message is tried again, and when it is parked."""
+"""The relay's policy (when a failed message is tried again, when it is parked), and its hook."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from komtet_works.adapters.memory import InMemoryNotifier, InMemoryWorkOrders, ManualClock
 from komtet_works.domain.errors import InvalidInput
-from komtet_works.relay import RelayPolicy
-from komtet_works.testing.orders import START
+from komtet_works.ports import CompletionDateFacts, Message
+from komtet_works.relay import RelayPolicy, relay
+from komtet_works.testing.orders import START, requested
 
 
 @pytest.mark.rule("D-RELAY-RETRIES")
@@ -58,3 +60,20 @@ def test_a_policy_that_cannot_work_is_refused(wrong: dict[str, object]) -> None:
     """No attempts, or a wait or lease that is not positive: invalid_input."""
     with pytest.raises(InvalidInput):
         RelayPolicy(**wrong)  # type: ignore[arg-type]
+
+
+def test_the_after_sent_hook_hears_of_each_message_that_went_out_and_when() -> None:
+    """relay(after_sent=...) is told (message, sent at) for each message sent, none other."""
+    clock = ManualClock(START)
+    orders = InMemoryWorkOrders()
+    order = requested("wo-1")
+    message = Message("m-1", "wo-1", "cust-1", CompletionDateFacts(START.add(days=1)))
+    orders.save(order, expected_version=0, messages=[message])
+    heard: list[tuple[Message, datetime]] = []
+    assert 1 == relay(
+        orders,
+        InMemoryNotifier(clock),
+        clock=clock,
+        after_sent=lambda sent, at: heard.append((sent, at)),
+    )
+    assert [(message, START)] == heard
