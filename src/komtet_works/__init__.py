@@ -78,7 +78,7 @@ from komtet_works.domain.pricing import HoursRounding, Quote, Tariff, parse_hour
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import Backup, Claim, ClaimOutcome, WithdrawalReason, Works
 from komtet_works.reconciliation import Difference, reconcile
-from komtet_works.relay import relay, relay_billing
+from komtet_works.relay import RelayPolicy, relay, relay_billing
 from komtet_works.use_cases import WorkOrderService
 
 __all__ = [
@@ -151,6 +151,7 @@ __all__ = [
     "Refund",
     "RefundPayment",
     "RefundsSettled",
+    "RelayPolicy",
     "ReportedPayment",
     "RequestInvoice",
     "RequestSupplemented",

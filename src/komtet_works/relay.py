@@ -1,40 +1,160 @@
 """The outbox relays: what the outboxes hold goes out, at least once, after its commit.
 
-`relay` sends the messages through the notifier; `relay_billing` carries out the billing
-commands (invoices, voids, refunds of unapplied payments) through the billing port.
+`relay` sends the messages through the notifier, retrying those that fail by its
+`RelayPolicy` while the others go on; `relay_billing` carries out the billing commands
+(invoices, voids, refunds of unapplied payments) through the billing port.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Final, Protocol
 
+import attrs
+
+from komtet_works.adapters.clock import SystemClock
 from komtet_works.domain.commands import BillingCommand, RefundPayment, RequestInvoice
-from komtet_works.ports import Billing, Message, Notifier, Outbox
+from komtet_works.domain.errors import InvalidInput
+from komtet_works.ports import Billing, Clock, Message, Notifier, Outbox
 from komtet_works.ports.intake import BillingOutbox, PaymentIntake
+from komtet_works.ports.outbox import Delivery
 
 log = logging.getLogger(__name__)
 
+#: What is called after a message went out and was marked sent: the message, and when.
+AfterSent = Callable[[Message, datetime], None]
 
-def relay(outbox: Outbox, notifier: Notifier, *, batch: int = 100) -> int:
-    """Send every pending message and mark it sent; return how many were sent.
+#: The longest error text kept with a message.
+_LONGEST_ERROR: Final = 300
+#: An e-mail address (a server's refusal names the recipient): never kept, never logged.
+_ADDRESS: Final = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+
+
+def _at_least_one(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if type(value) is not int or value < 1:
+        raise InvalidInput(
+            f"relay policy {attribute.name} must be at least 1", field=attribute.name
+        )
+
+
+def _positive(_: object, attribute: attrs.Attribute[timedelta], value: timedelta) -> None:
+    if value <= timedelta(0):
+        raise InvalidInput(f"relay policy {attribute.name} must be positive", field=attribute.name)
+
+
+@attrs.frozen
+class RelayPolicy:
+    """How the relay retries a message that fails (decision D-RELAY-RETRIES).
+
+    The n-th failed try is followed by a wait of `first_retry` doubled n - 1 times, at
+    most `longest_retry`; after `max_attempts` failed tries the message is parked as dead.
+    The defaults try 10 times over about four hours.  A claim keeps the other relay
+    workers off its messages for `lease`: far longer than any send may take.
+    """
+
+    max_attempts: int = attrs.field(default=10, validator=_at_least_one)
+    first_retry: timedelta = attrs.field(default=timedelta(minutes=1), validator=_positive)
+    longest_retry: timedelta = attrs.field(default=timedelta(hours=1), validator=_positive)
+    lease: timedelta = attrs.field(default=timedelta(minutes=10), validator=_positive)
+
+    def retry_at(self, attempts: int, at: datetime) -> datetime | None:
+        """When to try again after the `attempts`-th failed try at `at`; None: park it."""
+        if attempts >= self.max_attempts:
+            return None
+        return at + min(self.first_retry * (1 << min(attempts - 1, 32)), self.longest_retry)
+
+
+def relay(
+    outbox: Outbox,
+    notifier: Notifier,
+    *,
+    clock: Clock | None = None,
+    policy: RelayPolicy | None = None,
+    batch: int = 100,
+    order_id: str | None = None,
+    after_sent: AfterSent | None = None,
+) -> int:
+    """Send every message due now (of `order_id` only, if given); return how many went out.
 
     A message is marked sent only after the notifier took it, so a crash in between
     sends it again on the next run, with the same id for the receiver to drop.  A
-    `NotificationFailed` stops the run with that message still pending.
+    message that fails is tried again later, by `policy`, and the others go on; after
+    the policy's attempts, or at once if it cannot be read, it is parked as dead and an
+    alert logged (ids only).  An order's messages go out in order.  Several relays may
+    run at once: each message is claimed by one of them (`Outbox.claim`).
     """
+    clock = clock if clock is not None else SystemClock()
+    policy = policy if policy is not None else RelayPolicy()
     sent = 0
-    while messages := outbox.pending(batch):
-        for message in messages:
-            deliver(outbox, notifier, message)
-            sent += 1
-    return sent
+    while True:
+        now = clock.now()
+        claimed = outbox.claim(now, limit=batch, lease=policy.lease, order_id=order_id)
+        for message_id in claimed.unreadable:
+            log.error("ALERT: message %s cannot be read; parked as dead", message_id)
+        if not claimed.deliveries and not claimed.unreadable:
+            return sent
+        for delivery in claimed.deliveries:
+            if clock.now() >= now + policy.lease:
+                break  # the claim has run out: the rest is anyone's again
+            message = delivery.message
+            try:
+                deliver(outbox, notifier, message, after_sent=after_sent)
+            except Exception as error:  # noqa: BLE001 - one failure must not block the others
+                _failed(outbox, delivery, error, clock=clock, policy=policy)
+            else:
+                sent += 1
 
 
-def deliver(outbox: Outbox, notifier: Notifier, message: Message) -> None:
-    """Send one message of the outbox, then mark it sent (never the other way round)."""
-    outbox.mark_sent(message.id, notifier.send(message))
+def deliver(
+    outbox: Outbox, notifier: Notifier, message: Message, *, after_sent: AfterSent | None = None
+) -> None:
+    """Send one message of the outbox, then mark it sent (never the other way round), then
+    tell `after_sent` (the hook for what must follow a message that went out)."""
+    sent_at = notifier.send(message)
+    outbox.mark_sent(message.id, sent_at)
     log.debug("message %s (%s) sent", message.id, message.kind.value)
+    if after_sent is not None:
+        after_sent(message, sent_at)
+
+
+def _failed(
+    outbox: Outbox, delivery: Delivery, error: Exception, *, clock: Clock, policy: RelayPolicy
+) -> None:
+    """Keep the failed try of a message: tried again later, or parked as dead with an alert."""
+    message, attempts = delivery.message, delivery.attempts + 1
+    at = clock.now()
+    retry_at = policy.retry_at(attempts, at)
+    outbox.failed(message.id, at=at, error=described(error, message), retry_at=retry_at)
+    if retry_at is None:
+        log.error(
+            "ALERT: message %s of order %s parked as dead after %d attempts (%s)",
+            message.id,
+            message.order_id,
+            attempts,
+            type(error).__name__,
+        )
+    else:
+        log.warning(
+            "message %s of order %s failed (attempt %d, %s); tried again at %s",
+            message.id,
+            message.order_id,
+            attempts,
+            type(error).__name__,
+            retry_at.isoformat(),
+        )
+
+
+def described(error: Exception, message: Message) -> str:
+    """`error` as one line kept with `message`: its class and words, with the customer's id
+    and any e-mail address taken out, at most 300 characters."""
+    words = _ADDRESS.sub("<address>", str(error))
+    if message.customer_id:
+        words = words.replace(message.customer_id, "<customer>")
+    line = " ".join(f"{type(error).__name__}: {words}".split())
+    return line[:_LONGEST_ERROR]
 
 
 class BillingStore(BillingOutbox, PaymentIntake, Protocol):

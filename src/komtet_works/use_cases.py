@@ -72,7 +72,7 @@ from komtet_works.ports import (
     WorksCompletedFacts,
     WorksStartingFacts,
 )
-from komtet_works.relay import carry_out, deliver
+from komtet_works.relay import carry_out, relay
 
 log = logging.getLogger(__name__)
 
@@ -166,14 +166,13 @@ class WorkOrderService:
         )
         log.info("order %s v%d: %s", order.id, order.version, type(order.events[-1]).__name__)
         self._after_commit(order.id)
-        for message in messages:
+        if messages:  # sent now unless an earlier message of the order still waits
             try:
-                deliver(self.orders, self.notifier, message)
+                relay(self.orders, self.notifier, clock=self.clock, order_id=order.id)
             except Exception as error:  # noqa: BLE001 - committed already; the relay job retries
                 log.warning(
-                    "order %s: message %s stays in the outbox for the relay job (%s)",
+                    "order %s: its messages stay in the outbox for the relay job (%s)",
                     order.id,
-                    message.id,
                     type(error).__name__,
                 )
 

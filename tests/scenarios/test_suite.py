@@ -22,8 +22,11 @@ CASES = suite_cases()
 RULE_HEADING = re.compile(r"^### ([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*) — ", re.MULTILINE)
 #: Rules of the adapters, not of the service a scenario file drives: a scenario runs on the
 #: in-memory notifier and a fixed weekly calendar (docs/scenarios.md), so the notices' words
-#: and mail (N1-N3) and the Russian production calendar are proved by their adapters' tests.
-ADAPTER_RULES = frozenset({"N1", "N2", "N3", "D-BUSINESS-CALENDAR"})
+#: and mail (N1-N3), the relay (N4-N6, D-RELAY-RETRIES) and the Russian production calendar
+#: are proved by their adapters' tests.
+ADAPTER_RULES = frozenset(
+    {"N1", "N2", "N3", "N4", "N5", "N6", "D-RELAY-RETRIES", "D-BUSINESS-CALENDAR"}
+)
 #: A suite scenario's name starts with the rule IDs it exercises: `[P2 P3] ...`.
 NAMED_RULES = re.compile(r"^\[([A-Z0-9 -]+)\] \S")
 

@@ -38,6 +38,7 @@ from komtet_works.ports import (
 )
 from komtet_works.ports.billing import BillingLedger, Invoice, ReceivedPayment, RefundReceipt
 from komtet_works.ports.intake import BillingOutbox, PaymentIntake
+from komtet_works.ports.outbox import Claimed, DeadLetter, Delivery
 
 
 class ManualClock(Clock):
@@ -56,6 +57,17 @@ class ManualClock(Clock):
         self._now = self._now + by
 
 
+@attrs.define
+class _Tries:
+    """The relay's bookkeeping of one message of the in-memory outbox."""
+
+    attempts: int = 0
+    retry_at: datetime | None = None
+    claimed_until: datetime | None = None
+    error: str = ""
+    dead_at: datetime | None = None
+
+
 class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
     """Orders in a dict.  Orders are immutable, so the dict holds them as they were saved.
 
@@ -67,6 +79,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         self._orders: dict[str, WorkOrder] = {}
         self._messages: dict[str, Message] = {}
         self._sent: dict[str, pendulum.DateTime] = {}
+        self._tries: dict[str, _Tries] = {}
         self._commands: dict[str, BillingCommand] = {}
         self._results: dict[str, str] = {}
         self._payments: dict[str, ReportedPayment] = {}
@@ -97,6 +110,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         self._orders[order.id] = order
         for message in messages:
             self._messages.setdefault(message.id, message)
+            self._tries.setdefault(message.id, _Tries())
         self.enqueue(commands)
         self._payments.update((p.id, p) for p in payments)
 
@@ -105,9 +119,65 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
             if payment.id in self._payments:
                 raise ConcurrencyError(f"payment {payment.id!r} was reported meanwhile")
 
+    def _waiting(self) -> list[Message]:
+        return [
+            m
+            for m in self._messages.values()
+            if m.id not in self._sent and self._tries[m.id].dead_at is None
+        ]
+
     def pending(self, limit: int = 100) -> Sequence[Message]:
-        unsent = (m for m in self._messages.values() if m.id not in self._sent)
-        return [m for m, _ in zip(unsent, range(limit), strict=False)]
+        return self._waiting()[:limit]
+
+    def claim(
+        self,
+        now: datetime,
+        *,
+        limit: int = 100,
+        lease: timedelta,
+        order_id: str | None = None,
+    ) -> Claimed:
+        now = require_aware(now, field="now")
+        heads: dict[str, Message] = {}
+        for message in self._waiting():
+            heads.setdefault(message.order_id, message)
+        due = [
+            m
+            for m in heads.values()
+            if order_id in (None, m.order_id)
+            and all(
+                at is None or at <= now
+                for at in (self._tries[m.id].retry_at, self._tries[m.id].claimed_until)
+            )
+        ][:limit]
+        for message in due:
+            self._tries[message.id].claimed_until = now + lease
+        return Claimed([Delivery(m, self._tries[m.id].attempts) for m in due])
+
+    def failed(
+        self, message_id: str, *, at: datetime, error: str, retry_at: datetime | None
+    ) -> None:
+        tries = self._tries.get(message_id)
+        if tries is None or message_id in self._sent or tries.dead_at is not None:
+            return
+        tries.attempts += 1
+        tries.error, tries.retry_at, tries.claimed_until = error, retry_at, None
+        if retry_at is None:
+            tries.dead_at = require_aware(at, field="at")
+
+    def dead_letters(self, limit: int = 100) -> Sequence[DeadLetter]:
+        return [
+            DeadLetter(m.id, m.order_id, m.kind.value, tries.attempts, tries.error, tries.dead_at)
+            for m in self._messages.values()
+            if m.id not in self._sent and (tries := self._tries[m.id]).dead_at is not None
+        ][:limit]
+
+    def requeue(self, message_ids: Sequence[str]) -> Sequence[str]:
+        dead = {letter.id for letter in self.dead_letters(len(self._messages))}
+        requeued = [i for i in dict.fromkeys(message_ids) if i in dead]
+        for message_id in requeued:
+            self._tries[message_id] = _Tries(error=self._tries[message_id].error)
+        return requeued
 
     def mark_sent(self, message_id: str, sent_at: datetime) -> None:
         if message_id in self._messages:

@@ -47,7 +47,7 @@ from typing import Final
 import attrs
 
 from komtet_works.adapters.mail import MaildirNotifier, SmtpNotifier, SmtpSecurity
-from komtet_works.adapters.memory import InMemoryBusinessCalendar
+from komtet_works.adapters.russian_calendar import RussianBusinessCalendar
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.policy import Policy
 from komtet_works.ports import BusinessCalendar, Clock, Notifier
@@ -187,11 +187,9 @@ def resolve(arguments: argparse.Namespace, environ: Mapping[str, str] = os.envir
 
 
 def calendar(arguments: argparse.Namespace) -> BusinessCalendar:
-    """Monday to Friday in the configured office hours, in the configured zone."""
+    """The Russian production calendar, in the configured office hours and zone."""
     hours: tuple[time, time] = arguments.office_hours
-    return InMemoryBusinessCalendar(
-        timezone=arguments.calendar_zone, weekly=dict.fromkeys(range(1, 6), hours)
-    )
+    return RussianBusinessCalendar(timezone=arguments.calendar_zone, office_hours=hours)
 
 
 def notifier(arguments: argparse.Namespace, clock: Clock) -> Notifier:

@@ -4,10 +4,12 @@
 PostgreSQL for a ``postgresql://`` DSN), with the customer directory and the billing
 ledger in the same database, backups as directory copies (``--sites-root``,
 ``--backup-root``, sealed with the key in ``--backup-key``) and messages as e-mail files
-(``--mail-dir``).  Each command runs one use case and prints the order as it now is: lines
-for people, or one JSON document with ``--json``.  Time is the system clock, or ``--now``
-(an ISO 8601 instant with its offset) for scripted runs.  Refusals are the command line's
-one-line errors.
+(``--mail-dir``), or by SMTP with ``--smtp-host`` (or ``$KOMTET_WORKS_SMTP_HOST``; the
+password only from ``$KOMTET_WORKS_SMTP_PASSWORD``).  Completion dates are suggested by the
+Russian production calendar, in Moscow, 10:00-19:00.  Each command runs one use case and
+prints the order as it now is: lines for people, or one JSON document with ``--json``.
+Time is the system clock, or ``--now`` (an ISO 8601 instant with its offset) for scripted
+runs.  Refusals are the command line's one-line errors.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from komtet_works import bootstrap
 from komtet_works.adapters.backup_store import provider_key
 from komtet_works.adapters.clock import SystemClock
 from komtet_works.adapters.filesystem import FilesystemBackups
+from komtet_works.adapters.mail import SmtpSecurity
 from komtet_works.adapters.memory import ManualClock
 from komtet_works.adapters.sql.stores import SqlBilling
 from komtet_works.domain.customers import Customer
@@ -38,6 +41,8 @@ from komtet_works.entrypoints import config
 from komtet_works.entrypoints.ledger import ReceivingLedger, paid_in_billing
 from komtet_works.entrypoints.presenters import (
     conflict_json,
+    dead_letter_json,
+    dead_letter_lines,
     history_lines,
     order_json,
     order_lines,
@@ -58,7 +63,7 @@ if TYPE_CHECKING:
 @attrs.frozen
 class Session:
     """One command's world: the service wired over the database, its billing ledger (the
-    database's own) and its mail directory."""
+    database's own) and where mail goes."""
 
     wiring: bootstrap.Wiring
     ledger: ReceivingLedger
@@ -103,6 +108,13 @@ def session(arguments: argparse.Namespace) -> Iterator[Session]:
         if not isinstance(wiring.billing, SqlBilling):  # pragma: no cover - on_database's
             raise TypeError("the operator's database keeps its own billing ledger")
         yield Session(wiring, wiring.billing, notifier)
+
+
+def _destination(arguments: argparse.Namespace) -> dict[str, str]:
+    """Where the messages go: the SMTP server, or the mail directory."""
+    if arguments.smtp_host:
+        return {"smtp_host": arguments.smtp_host}
+    return {"mail_dir": str(arguments.mail_dir)}
 
 
 # --- the commands ----------------------------------------------------------------------------
@@ -347,15 +359,41 @@ def run_relay(arguments: argparse.Namespace) -> int:
     """Both outboxes: the billing commands waiting (invoices, voids, refunds), the messages."""
     with session(arguments) as opened:
         done = relay_billing(opened.wiring.orders, opened.ledger)
-        sent = relay(opened.wiring.orders, opened.notifier)
-    directory = arguments.smtp_host or str(arguments.mail_dir)
+        sent = relay(opened.wiring.orders, opened.notifier, clock=opened.wiring.clock)
+        dead = len(opened.wiring.orders.dead_letters())
+    destination = _destination(arguments)
+    lines = [
+        f"carried out {done} billing command{'s' * (done != 1)}",
+        f"sent {sent} message{'s' * (sent != 1)} to {next(iter(destination.values()))}",
+    ]
+    if dead:
+        lines.append(f"{dead} dead message{'s' * (dead != 1)}: see dead-letters")
+    _show(arguments, {"sent": sent, **destination, "dead": dead, "billing_commands": done}, lines)
+    return 0
+
+
+def run_dead_letters(arguments: argparse.Namespace) -> int:
+    with session(arguments) as opened:
+        dead = opened.wiring.orders.dead_letters(arguments.limit)
     _show(
         arguments,
-        {"sent": sent, "mail_dir": directory, "billing_commands": done},
-        [
-            f"carried out {done} billing command{'s' * (done != 1)}",
-            f"sent {sent} message{'s' * (sent != 1)} to {directory}",
-        ],
+        [dead_letter_json(letter) for letter in dead],
+        [line for letter in dead for line in dead_letter_lines(letter)] or ["no dead message"],
+    )
+    return 0
+
+
+def run_requeue(arguments: argparse.Namespace) -> int:
+    with session(arguments) as opened:
+        orders = opened.wiring.orders
+        wanted = arguments.message or [d.id for d in orders.dead_letters(arguments.limit)]
+        requeued = list(orders.requeue(wanted))
+    left = [i for i in wanted if i not in requeued]
+    _show(
+        arguments,
+        {"requeued": requeued, "not_dead": left},
+        [f"requeued {i}" for i in requeued] + [f"not dead, left as it is: {i}" for i in left]
+        or ["no dead message"],
     )
     return 0
 
@@ -419,7 +457,8 @@ def _show(arguments: argparse.Namespace, document: object, lines: list[str]) -> 
 
 
 def register(subparsers: Subparsers) -> None:
-    """The operator's commands: one per use case, and show, list, relay, close-expired."""
+    """The operator's commands: one per use case, and show, list, relay, dead-letters,
+    requeue, close-expired."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document")
     common.add_argument("--now", metavar="ISO8601", help="the time to act at (default: now)")
@@ -435,6 +474,20 @@ def register(subparsers: Subparsers) -> None:
             default=None,  # config.resolve: $KOMTET_WORKS_..., the file, then the default
             metavar="DIR",
             help=f"{text} (default ./{default})",
+        )
+
+    smtp = common.add_argument_group("mail by SMTP (else into --mail-dir)")
+    for name, text, kind in (
+        ("host", "the SMTP server; set, mail goes there instead of --mail-dir", str),
+        ("port", "its port (default 587)", int),
+        ("security", "ssl, starttls or none (default starttls)", SmtpSecurity),
+        ("user", f"the login; its password only from ${config.PASSWORD_VARIABLE}", str),
+    ):
+        smtp.add_argument(
+            f"--smtp-{name}",
+            type=kind,
+            default=None,  # config.resolve: $KOMTET_WORKS_SMTP_..., the file, then the default
+            help=f"{text} (or $KOMTET_WORKS_SMTP_{name.upper()})",
         )
 
     def command(name: str, text: str) -> argparse.ArgumentParser:
@@ -474,15 +527,24 @@ def register(subparsers: Subparsers) -> None:
     )
     listing.set_defaults(handler=run_list)
 
-    command(
-        "relay", "carry out the billing commands waiting, send the messages into --mail-dir"
-    ).set_defaults(handler=run_relay)
+    command("relay", "carry out the billing commands waiting, send the due messages").set_defaults(
+        handler=run_relay
+    )
     command(
         "void-lapsed", "the job voiding the invoices of quotes past their payable-until"
     ).set_defaults(handler=run_void_lapsed)
     command("payments", "list payments held unapplied and conflicting reports").set_defaults(
         handler=run_payments
     )
+    dead = command("dead-letters", "list the messages parked as dead, with their last error")
+    dead.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    dead.set_defaults(handler=run_dead_letters)
+    requeue = command("requeue", "put dead messages back in the queue for the next relay")
+    requeue.add_argument(
+        "message", nargs="*", metavar="MESSAGE", help="the message ids (default: every dead one)"
+    )
+    requeue.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    requeue.set_defaults(handler=run_requeue)
     command(
         "reconcile", "check the store against its billing ledger; exit 1 on a difference"
     ).set_defaults(handler=run_reconcile)

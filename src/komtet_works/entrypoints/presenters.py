@@ -23,6 +23,7 @@ from komtet_works.domain.ledger import Payment
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Quote
 from komtet_works.domain.work_order import WorkOrder
+from komtet_works.ports.outbox import DeadLetter
 
 PROG: Final = "komtet-works"
 #: The zone of the human output: the provider's.
@@ -193,8 +194,31 @@ def summary_json(order: WorkOrder) -> dict[str, Any]:
 
 
 def _local(instant: datetime) -> str:
-    """An instant as people at the provider read it: ISO 8601 in the provider's zone."""
-    return pendulum.instance(instant).in_timezone(PROVIDER_ZONE).isoformat()
+    """An instant as people at the provider read it: ISO 8601 in the provider's zone, to the
+    second (``2026-03-05T12:40:37+03:00``; JSON keeps the exact instant)."""
+    return pendulum.instance(instant).in_timezone(PROVIDER_ZONE).format("YYYY-MM-DDTHH:mm:ssZ")
+
+
+def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
+    """A message parked as dead, its instant exact."""
+    return {
+        "id": letter.id,
+        "order_id": letter.order_id,
+        "kind": letter.kind,
+        "attempts": letter.attempts,
+        "error": letter.error,
+        "dead_at": letter.dead_at.isoformat(),
+    }
+
+
+def dead_letter_lines(letter: DeadLetter) -> list[str]:
+    """A message parked as dead, for people: its ids, when, after how many tries, why."""
+    return [
+        f"message {letter.id}",
+        f"  order     {letter.order_id} ({letter.kind})",
+        f"  dead      since {_local(letter.dead_at)}, after {letter.attempts} attempts",
+        f"  error     {letter.error}",
+    ]
 
 
 def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
@@ -281,7 +305,7 @@ def quote_breakdown(quote: Quote) -> list[str]:
         ("total", str(quote.total)),
         ("currency", quote.currency),
         ("tariff version", quote.tariff_version),
-        ("payable until", quote.payable_until.isoformat()),
+        ("payable until", _local(quote.payable_until)),
     )
     width = max(len(label) for label, _ in rows)
     return [f"{label:<{width}}  {value}" for label, value in rows]

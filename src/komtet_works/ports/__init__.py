@@ -23,7 +23,7 @@ from komtet_works.ports.notifications import (
     WorksCompletedFacts,
     WorksStartingFacts,
 )
-from komtet_works.ports.outbox import Outbox
+from komtet_works.ports.outbox import Claimed, DeadLetter, Delivery, Outbox
 from komtet_works.ports.work_orders import WorkOrders
 
 __all__ = [
@@ -32,9 +32,12 @@ __all__ = [
     "Billing",
     "BusinessCalendar",
     "ClaimDecidedFacts",
+    "Claimed",
     "Clock",
     "CompletionDateFacts",
     "CustomerDirectory",
+    "DeadLetter",
+    "Delivery",
     "Facts",
     "Invoice",
     "Message",

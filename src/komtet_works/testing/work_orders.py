@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,7 +29,7 @@ from komtet_works.domain.lifecycle import Action, State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import MAX_TEXT, WorkOrder
 from komtet_works.ports import CompletionDateFacts, Facts, Message, RefundedFacts, WorkOrders
-from komtet_works.relay import relay
+from komtet_works.relay import RelayPolicy, relay
 from komtet_works.testing.orders import START, in_state, requested, take, walk
 
 __all__ = [
@@ -244,14 +244,26 @@ class WorkOrdersContract:
 
 
 class _FailingNotifier:
-    def __init__(self, clock: ManualClock, fail_on: str) -> None:
+    """A notifier that refuses the messages of `fail_on` (for good, or until told)."""
+
+    def __init__(self, clock: ManualClock, *fail_on: str) -> None:
         self.inner = InMemoryNotifier(clock)
-        self.fail_on = fail_on
+        self.fail_on = set(fail_on)
 
     def send(self, message: Message) -> datetime:
-        if message.id == self.fail_on:
-            raise NotificationFailed("the mail server is down")
+        if message.id in self.fail_on:
+            raise NotificationFailed(
+                f"550 mailbox {message.customer_id} <{message.customer_id}@mail.example> refused"
+            )
         return self.inner.send(message)
+
+    @property
+    def sent_ids(self) -> list[str]:
+        return [message.id for _, message in self.inner.sent]
+
+
+#: A policy that gives up soon, for the tests: 1, 2 then 4 minutes, dead after 4 tries.
+QUICK: Final = RelayPolicy(max_attempts=4, first_retry=timedelta(minutes=1))
 
 
 class OutboxContract:
@@ -337,19 +349,123 @@ class OutboxContract:
         assert saved == [message for _, message in notifier.sent]
         assert [] == list(orders.pending())
 
-    def test_a_message_the_notifier_refused_stays_pending(self, orders: WorkOrders) -> None:
-        """A notifier failure stops the relay; the message is sent on the next run."""
+    def test_a_message_that_fails_is_tried_again_later_while_the_others_go_on(
+        self, orders: WorkOrders
+    ) -> None:
+        """The refused message waits 1, then 2 minutes between tries; the others go out."""
         clock = ManualClock(START.add(hours=1))
-        first, second = requested("wo-1"), requested("wo-2")
-        orders.save(first, expected_version=0, messages=[_message(first)])
-        orders.save(second, expected_version=0, messages=[_message(second)])
-        failing = _FailingNotifier(clock, fail_on=_message(second).id)
-        with pytest.raises(NotificationFailed):
-            relay(orders, failing)
-        assert [_message(second)] == list(orders.pending())
-        working = InMemoryNotifier(clock)
-        assert 1 == relay(orders, working)
-        assert [_message(second)] == [message for _, message in working.sent]
+        messages = [_message(_saved_with_message(orders, f"wo-{n}")) for n in range(1, 4)]
+        notifier = _FailingNotifier(clock, messages[1].id)
+        assert 2 == relay(orders, notifier, clock=clock, policy=QUICK)
+        assert [messages[0].id, messages[2].id] == notifier.sent_ids
+        assert [messages[1]] == list(orders.pending())
+        clock.advance(timedelta(seconds=59))
+        assert 0 == relay(orders, notifier, clock=clock, policy=QUICK)
+        clock.advance(timedelta(seconds=1))
+        assert 0 == relay(orders, notifier, clock=clock, policy=QUICK)  # second try failed
+        clock.advance(timedelta(minutes=2) - timedelta(microseconds=1))
+        notifier.fail_on.clear()
+        assert 0 == relay(orders, notifier, clock=clock, policy=QUICK)
+        clock.advance(timedelta(microseconds=1))
+        assert 1 == relay(orders, notifier, clock=clock, policy=QUICK)
+        assert [m.id for m in messages] == sorted(notifier.sent_ids)
+        assert [] == list(orders.pending())
+
+    def test_after_the_policys_attempts_a_message_is_parked_with_its_last_error(
+        self, orders: WorkOrders
+    ) -> None:
+        """Four failed tries park the message as dead, its error kept without the customer's
+        id or address; requeued, it goes out on the next run."""
+        clock = ManualClock(START.add(hours=1))
+        message = _message(_saved_with_message(orders, "wo-1", customer_id="ivan-petrov"))
+        notifier = _FailingNotifier(clock, message.id)
+        dead_after_each_try = []
+        for _ in range(QUICK.max_attempts):
+            assert 0 == relay(orders, notifier, clock=clock, policy=QUICK)
+            dead_after_each_try.append(len(orders.dead_letters()))
+            clock.advance(QUICK.longest_retry)
+        assert [0, 0, 0, 1] == dead_after_each_try
+        [dead] = orders.dead_letters()
+        assert (message.id, "wo-1", message.kind.value, QUICK.max_attempts) == (
+            dead.id,
+            dead.order_id,
+            dead.kind,
+            dead.attempts,
+        )
+        assert "NotificationFailed: 550 mailbox <customer> <<address>> refused" == dead.error
+        assert clock.now() - QUICK.longest_retry == dead.dead_at
+        assert ([], 0) == (list(orders.pending()), relay(orders, notifier, clock=clock))
+        assert [] == list(orders.requeue(["no-such-message"]))
+        assert [message.id] == list(orders.requeue([message.id, message.id]))
+        assert ([message], []) == (list(orders.pending()), list(orders.dead_letters()))
+        notifier.fail_on.clear()
+        assert 1 == relay(orders, notifier, clock=clock, policy=QUICK)
+        assert [message.id] == notifier.sent_ids
+
+    def test_a_later_message_of_an_order_waits_for_its_earlier_one(
+        self, orders: WorkOrders
+    ) -> None:
+        """While an order's first message waits for its retry, its second is not sent; once
+        the first goes out the second follows, in the same run."""
+        clock = ManualClock(START.add(hours=1))
+        order = requested("wo-1")
+        estimated = _next(order, Action.ESTIMATE)
+        first, second = _message(order), _message(estimated)
+        orders.save(order, expected_version=0, messages=[first])
+        orders.save(estimated, expected_version=1, messages=[second])
+        notifier = _FailingNotifier(clock, first.id)
+        assert 0 == relay(orders, notifier, clock=clock, policy=QUICK)
+        clock.advance(timedelta(minutes=1))
+        notifier.fail_on.clear()
+        assert 2 == relay(orders, notifier, clock=clock, policy=QUICK)
+        assert [first.id, second.id] == notifier.sent_ids
+
+    def test_a_dead_message_no_longer_holds_its_orders_later_ones(self, orders: WorkOrders) -> None:
+        """Parked as dead after its one allowed try, the first message lets the second go."""
+        clock = ManualClock(START.add(hours=1))
+        order = requested("wo-1")
+        estimated = _next(order, Action.ESTIMATE)
+        first, second = _message(order), _message(estimated)
+        orders.save(order, expected_version=0, messages=[first])
+        orders.save(estimated, expected_version=1, messages=[second])
+        notifier = _FailingNotifier(clock, first.id)
+        assert 1 == relay(orders, notifier, clock=clock, policy=RelayPolicy(max_attempts=1))
+        assert ([second.id], [first.id]) == (
+            notifier.sent_ids,
+            [d.id for d in orders.dead_letters()],
+        )
+
+    def test_a_claimed_message_is_no_one_elses_until_its_lease_ends(
+        self, orders: WorkOrders
+    ) -> None:
+        """A second claim takes nothing another claim holds; after the lease, it is due again."""
+        now = START.add(hours=1)
+        _saved_with_message(orders, "wo-1")
+        lease = timedelta(minutes=10)
+        [taken] = orders.claim(now, lease=lease).deliveries
+        assert (0, []) == (taken.attempts, list(orders.claim(now, lease=lease).deliveries))
+        assert [] == list(orders.claim(now + lease, lease=lease, order_id="wo-2").deliveries)
+        assert [taken] == list(orders.claim(now + lease, lease=lease, order_id="wo-1").deliveries)
+
+    def test_a_failure_of_a_message_sent_or_unknown_changes_nothing(
+        self, orders: WorkOrders
+    ) -> None:
+        """failed() after mark_sent, or for an id nobody saved, leaves the outbox as it was."""
+        now = START.add(hours=1)
+        message = _message(_saved_with_message(orders, "wo-1"))
+        orders.mark_sent(message.id, now)
+        for message_id in (message.id, "no-such-message"):
+            orders.failed(message_id, at=now, error="Oops: no", retry_at=None)
+        assert ([], []) == (list(orders.pending()), list(orders.dead_letters()))
+
+
+def _saved_with_message(
+    orders: WorkOrders, order_id: str, customer_id: str = "cust-1"
+) -> WorkOrder:
+    """A new order `order_id`, saved with its default message (`_message`)."""
+    order = requested(order_id, customer_id=customer_id)
+    orders.save(order, expected_version=0, messages=[_message(order)])
+    return order
 
 
 class DurableStoreContract(WorkOrdersContract, OutboxContract):

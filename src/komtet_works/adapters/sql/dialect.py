@@ -34,6 +34,9 @@ class Dialect:
     json_list: str
     #: What locks the selected rows until the transaction ends: ``{lock_rows}``.
     lock_rows: str
+    #: What locks the selected rows, skipping those another transaction holds: ``{claim_rows}``
+    #: (relay workers claiming a batch of the outbox side by side).
+    claim_rows: str
     #: An instant as its indexed column keeps it (claim deadline, due date).
     instant: Callable[[datetime | None], object]
     #: Whether a text column can hold NUL; where it cannot, such ids are refused.
@@ -48,6 +51,7 @@ SQLITE: Final = Dialect(
     placeholder="?",
     json_list="SELECT value FROM json_each(?)",
     lock_rows="",
+    claim_rows="",
     instant=micros,
     keeps_nul=True,
     ddl={
@@ -67,6 +71,7 @@ POSTGRES: Final = Dialect(
     placeholder="%s",
     json_list="SELECT json_array_elements_text(%s)",
     lock_rows=" FOR UPDATE",
+    claim_rows=" FOR UPDATE SKIP LOCKED",
     instant=_as_is,
     keeps_nul=False,
     ddl={

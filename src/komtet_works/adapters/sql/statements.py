@@ -2,9 +2,9 @@
 
 A statement is a template: ``?`` marks a parameter (the dialect's marker replaces it), a
 table is named in braces (``{work_orders}``, qualified and quoted by the store for a
-PostgreSQL schema), and ``{json_list}`` and ``{lock_rows}`` are the `Dialect`'s.  Values
-are always parameters; only these identifiers and dialect fragments are put in, once,
-when a store opens (`Statements.rendered`).
+PostgreSQL schema), and ``{json_list}``, ``{lock_rows}`` and ``{claim_rows}`` are the
+`Dialect`'s.  Values are always parameters; only these identifiers and dialect fragments
+are put in, once, when a store opens (`Statements.rendered`).
 
 To add a statement: a field here with its template as the default; the stores call it as
 ``self._sql.<field>``.  To add a table: its name in `TABLES`, and its ``CREATE TABLE`` in
@@ -36,6 +36,18 @@ TABLES: Final = (
     "schema_version",
     "work_order_events",
     "work_orders",
+)
+
+
+#: The outbox's due messages, each the oldest waiting of its order; ``{{of_order}}`` narrows it.
+_CLAIMABLE: Final = (
+    "SELECT id, order_id, customer_id, kind, body, attempts FROM {{outbox}} AS m"
+    " WHERE sent_at IS NULL AND dead_at IS NULL{of_order}"
+    " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
+    " AND (claimed_until IS NULL OR claimed_until <= ?)"
+    " AND NOT EXISTS (SELECT 1 FROM {{outbox}} AS e WHERE e.order_id = m.order_id"
+    " AND e.position < m.position AND e.sent_at IS NULL AND e.dead_at IS NULL)"
+    " ORDER BY position LIMIT ?{{claim_rows}}"
 )
 
 
@@ -91,10 +103,32 @@ class Statements:
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
     )
     pending: str = (
-        "SELECT id, order_id, customer_id, kind, body FROM {outbox}"
-        " WHERE sent_at IS NULL ORDER BY position LIMIT ?"
+        "SELECT id, order_id, customer_id, kind, body, attempts FROM {outbox}"
+        " WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY position LIMIT ?"
     )
     mark_sent: str = "UPDATE {outbox} SET sent_at = ? WHERE id = ? AND sent_at IS NULL"
+    #: The messages due now (never tried, or their retry time come, and no worker's lease
+    #: on them) that are the oldest of their order still waiting: an order's next message
+    #: waits for the one before, which a message parked as dead no longer holds back.
+    claimable: str = _CLAIMABLE.format(of_order="")
+    #: The same, of one order.
+    claimable_of: str = _CLAIMABLE.format(of_order=" AND order_id = ?")
+    lease: str = "UPDATE {outbox} SET claimed_until = ? WHERE id = ?"
+    failed: str = (
+        "UPDATE {outbox} SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+        " dead_at = ?, claimed_until = NULL WHERE id = ? AND sent_at IS NULL AND dead_at IS NULL"
+    )
+    unreadable: str = (
+        "UPDATE {outbox} SET last_error = ?, dead_at = ?, claimed_until = NULL WHERE id = ?"
+    )
+    dead_letters: str = (
+        "SELECT id, order_id, kind, attempts, last_error, dead_at FROM {outbox}"
+        " WHERE dead_at IS NOT NULL AND sent_at IS NULL ORDER BY position LIMIT ?"
+    )
+    requeue: str = (
+        "UPDATE {outbox} SET dead_at = NULL, attempts = 0, next_attempt_at = NULL,"
+        " claimed_until = NULL WHERE id = ? AND dead_at IS NOT NULL AND sent_at IS NULL"
+    )
 
     # --- the payments intake and the billing outbox --------------------------------------
     insert_payment: str = (
@@ -201,7 +235,11 @@ class Statements:
 
     def rendered(self, dialect: Dialect, table: Callable[[str], str] = str) -> Statements:
         """These statements in `dialect`, each table named as `table` spells it."""
-        fragments = {"json_list": dialect.json_list, "lock_rows": dialect.lock_rows}
+        fragments = {
+            "json_list": dialect.json_list,
+            "lock_rows": dialect.lock_rows,
+            "claim_rows": dialect.claim_rows,
+        }
         names = fragments | {name: table(name) for name in TABLES}
         return Statements(
             **{

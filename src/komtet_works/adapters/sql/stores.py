@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, Self, TypeVar
 
 import pendulum
@@ -54,6 +54,7 @@ from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import Billing, CustomerDirectory, Message, MessageKind, WorkOrders
 from komtet_works.ports.billing import BillingLedger, Invoice, ReceivedPayment, RefundReceipt
+from komtet_works.ports.outbox import Claimed, DeadLetter, Delivery
 
 _T = TypeVar("_T")
 
@@ -337,15 +338,75 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         rows = self._database.read(
             lambda cursor: cursor.execute(self._sql.pending, (limit,)).fetchall()
         )
-        return [
-            Message(str(i), str(o), str(c), loads_facts(MessageKind(k), str(b)))
-            for i, o, c, k, b in rows
-        ]
+        return [d.message for d in map(_delivery, rows) if isinstance(d, Delivery)]
 
     def mark_sent(self, message_id: str, sent_at: datetime) -> None:
         at = require_aware(sent_at, field="sent_at").isoformat()
         key = self._text(message_id, "message id")
         self._database.write(lambda cursor: cursor.execute(self._sql.mark_sent, (at, key)))
+
+    def claim(
+        self,
+        now: datetime,
+        *,
+        limit: int = 100,
+        lease: timedelta,
+        order_id: str | None = None,
+    ) -> Claimed:
+        instant, sql = self._database.dialect.instant, self._sql
+        at = instant(require_aware(now, field="now"))
+        until = instant(now + lease)
+        if order_id is not None and not self._storable(order_id):
+            return Claimed()
+        query, parameters = (
+            (sql.claimable, (at, at, limit))
+            if order_id is None
+            else (sql.claimable_of, (order_id, at, at, limit))
+        )
+
+        def claim(cursor: Cursor) -> Claimed:
+            read = [
+                (row[0], _delivery(row)) for row in cursor.execute(query, parameters).fetchall()
+            ]
+            deliveries = [d for _, d in read if isinstance(d, Delivery)]
+            unreadable = [(str(i), error) for i, error in read if isinstance(error, str)]
+            cursor.executemany(sql.lease, [(until, d.message.id) for d in deliveries])
+            cursor.executemany(
+                sql.unreadable, [(error, now.isoformat(), i) for i, error in unreadable]
+            )
+            return Claimed(deliveries, [i for i, _ in unreadable])
+
+        return self._database.write(claim)
+
+    def failed(
+        self, message_id: str, *, at: datetime, error: str, retry_at: datetime | None
+    ) -> None:
+        when = require_aware(at, field="at")
+        row = (
+            self._text(error, "error"),
+            self._database.dialect.instant(when if retry_at is None else retry_at),
+            when.isoformat() if retry_at is None else None,
+            message_id,
+        )
+        if self._storable(message_id):
+            self._database.write(lambda cursor: cursor.execute(self._sql.failed, row))
+
+    def dead_letters(self, limit: int = 100) -> Sequence[DeadLetter]:
+        rows = self._database.read(
+            lambda cursor: cursor.execute(self._sql.dead_letters, (limit,)).fetchall()
+        )
+        return [
+            DeadLetter(str(i), str(o), str(k), int(n), str(e or ""), _instant(d))
+            for i, o, k, n, e, d in rows
+        ]
+
+    def requeue(self, message_ids: Sequence[str]) -> Sequence[str]:
+        keys = [i for i in dict.fromkeys(message_ids) if self._storable(i)]
+
+        def requeue(cursor: Cursor) -> list[str]:
+            return [i for i in keys if cursor.execute(self._sql.requeue, (i,)).rowcount == 1]
+
+        return self._database.write(requeue)
 
     # --- the billing outbox -----------------------------------------------------------------
 
@@ -426,6 +487,22 @@ class SqlWorkOrders(SqlStore, WorkOrders):
     def record_unapplied_refund(self, payment_id: str, reference: str) -> None:
         row = (self._text(reference, "refund reference"), self._text(payment_id, "payment id"))
         self._database.write(lambda cursor: cursor.execute(self._sql.unapplied_refunded, row))
+
+
+def _delivery(row: Sequence[Any]) -> Delivery | str:
+    """The message of an outbox row and its failed tries; one that cannot be read (a row
+    from before typed facts, an unknown kind, garbage): why not, as its error text."""
+    message_id, order_id, customer_id, kind, body, attempts = row
+    try:
+        facts = loads_facts(MessageKind(kind), str(body))
+    except ValueError as error:  # InvalidInput is a ValueError; so is an unknown kind
+        return f"{type(error).__name__}: the stored message cannot be read"
+    return Delivery(Message(str(message_id), str(order_id), str(customer_id), facts), int(attempts))
+
+
+def _instant(value: object) -> datetime:
+    """An instant of an ``{instant}`` column: PostgreSQL's datetime, or SQLite's ISO text."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def _json_list(values: Iterable[str]) -> str:
