@@ -7,7 +7,7 @@ The defaults and their rationale are the decisions D-* of docs/spec.md.
 from __future__ import annotations
 
 import enum
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import attrs
 import pendulum
@@ -86,13 +86,19 @@ class Policy:
         if self.claim_window_measure is ClaimWindowMeasure.ELAPSED:
             return exact_after(notice_sent_at, self.claim_window)
         local = notice_sent_at.in_timezone(self.provider_timezone)
-        window = self.claim_window
+        wall = datetime(  # the wall clock, as a plain naive datetime: days and hours alike
+            local.year, local.month, local.day, local.hour, local.minute, local.second,
+            local.microsecond,
+        )  # fmt: skip
         try:
-            deadline = local.add(
-                days=window.days, seconds=window.seconds, microseconds=window.microseconds
-            )
+            later = wall + self.claim_window
         except OverflowError:
             raise beyond_the_calendar(notice_sent_at) from None
-        # In UTC: Python compares two datetimes of one zone by wall clock, ignoring `fold`, so
-        # a deadline in the hour an autumn night repeats would misjudge claims in that zone.
-        return deadline.in_timezone(pendulum.UTC)
+        # A wall-clock time skipped or repeated by a DST change has two readings; the later
+        # counts, so the customer keeps the longer window.  In UTC: Python compares two
+        # datetimes of one zone by wall clock, ignoring `fold`.
+        readings = (
+            later.replace(tzinfo=local.tzinfo, fold=fold).astimezone(pendulum.UTC)
+            for fold in (0, 1)
+        )
+        return pendulum.instance(max(readings))
