@@ -15,6 +15,7 @@ from komtet_works.domain.errors import (
     CalendarNotCovered,
     CancellationNotAllowed,
     ClaimLimitReached,
+    ClaimMustBeHonoured,
     ClaimVoidCustomerChanges,
     ClaimWindowClosed,
     ClaimWindowOpen,
@@ -41,6 +42,7 @@ from komtet_works.domain.errors import (
     QuoteExpired,
     QuoteOutdated,
     RestoreFailed,
+    ReworkNotAgreed,
     RuleViolation,
     UnknownCurrency,
     UnknownCustomer,
@@ -76,7 +78,14 @@ from komtet_works.domain.money import ExactNumber, Money
 from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock
 from komtet_works.domain.pricing import HoursRounding, Quote, Tariff, parse_hours, price
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import Backup, Claim, ClaimOutcome, WithdrawalReason, Works
+from komtet_works.domain.works import (
+    Backup,
+    Claim,
+    ClaimOutcome,
+    ClaimRemedy,
+    WithdrawalReason,
+    Works,
+)
 from komtet_works.reconciliation import Difference, reconcile
 from komtet_works.relay import relay, relay_billing
 from komtet_works.use_cases import WorkOrderService
@@ -99,8 +108,10 @@ __all__ = [
     "ClaimAccepted",
     "ClaimFiled",
     "ClaimLimitReached",
+    "ClaimMustBeHonoured",
     "ClaimOutcome",
     "ClaimRejected",
+    "ClaimRemedy",
     "ClaimVoidCustomerChanges",
     "ClaimWindowClosed",
     "ClaimWindowMeasure",
@@ -155,6 +166,7 @@ __all__ = [
     "RequestInvoice",
     "RequestSupplemented",
     "RestoreFailed",
+    "ReworkNotAgreed",
     "ReworkStarted",
     "RuleViolation",
     "State",

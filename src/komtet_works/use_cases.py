@@ -51,7 +51,7 @@ from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.scheduling import finish_after
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import Backup, ClaimOutcome, WithdrawalReason
+from komtet_works.domain.works import Backup, ClaimOutcome, ClaimRemedy, WithdrawalReason
 from komtet_works.ports import (
     Backups,
     Billing,
@@ -500,11 +500,21 @@ class WorkOrderService:
         self._save(failed, before=order)
         return self._settle(failed)
 
-    def file_claim(self, order_id: str, *, customer_id: str, text: str) -> WorkOrder:
-        """The customer files a claim; the time is the provider's receipt time."""
+    def file_claim(
+        self,
+        order_id: str,
+        *,
+        customer_id: str,
+        text: str,
+        remedy: ClaimRemedy | str = ClaimRemedy.REFUND,
+    ) -> WorkOrder:
+        """The customer files a claim, asking for a refund or for rework; the time is the
+        provider's receipt time."""
         by = Actor.customer(customer_id)
+        wanted = _claim_remedy(remedy)
         return self._change(
-            order_id, lambda o, now: o.claim(by=by, at=now, text=text, policy=self.policy)
+            order_id,
+            lambda o, now: o.claim(by=by, at=now, text=text, policy=self.policy, remedy=wanted),
         )
 
     def resolve_claim(
@@ -518,7 +528,9 @@ class WorkOrderService:
         order = self.orders.get(order_id)
         if outcome is ClaimOutcome.REFUND and order.state is State.REFUNDING:
             return self._settle(order)
-        resolved = order.resolve_claim(by=by, at=self.clock.now(), outcome=outcome, note=note)
+        resolved = order.resolve_claim(
+            by=by, at=self.clock.now(), outcome=outcome, policy=self.policy, note=note
+        )
         self._save(
             resolved,
             before=order,
@@ -595,3 +607,11 @@ def _withdrawal_reason(reason: WithdrawalReason | str) -> WithdrawalReason:
         raise InvalidInput(
             f"unknown withdrawal reason {reason!r}; one of {known}", field="reason"
         ) from None
+
+
+def _claim_remedy(remedy: ClaimRemedy | str) -> ClaimRemedy:
+    try:
+        return ClaimRemedy(remedy)
+    except ValueError:
+        known = ", ".join(r.value for r in ClaimRemedy)
+        raise InvalidInput(f"unknown remedy {remedy!r}; one of {known}", field="remedy") from None

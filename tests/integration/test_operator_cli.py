@@ -202,7 +202,18 @@ def test_an_accepted_claim_refunds_once_and_puts_the_site_back(shell: Shell) -> 
 def test_failed_works_refund_and_report_a_restore_that_could_not_happen(shell: Shell) -> None:
     """The backup copy damaged before the failure: refunded anyway, restored is false."""
     _walk_to_completed(shell, "o-2")
-    shell.ok("claim", "o-2", "--customer", "c-1", "--text", "no", "--now", T["deadline"])
+    shell.ok(
+        "claim",
+        "o-2",
+        "--customer",
+        "c-1",
+        "--text",
+        "no",
+        "--remedy",
+        "rework",
+        "--now",
+        T["deadline"],
+    )
     shell.ok("resolve", "o-2", "--staff", "s-1", "--outcome", "rework", "--now", T["deadline"])
     (shell.root / "backups" / "bk-o-2-1" / "tree" / "index.html").write_text("tampered")
     failed = shell.ok("fail", "o-2", "--staff", "s-1", "--now", T["after"])

@@ -161,6 +161,19 @@ class ClaimLimitReached(RuleViolation):
     code = "claim_limit_reached"
 
 
+class ClaimMustBeHonoured(RuleViolation):
+    """Rejecting a claim filed in time with no customer change: under the default policy
+    the customer is entitled to the refund and the restore (rule C5)."""
+
+    code = "claim_must_be_honoured"
+
+
+class ReworkNotAgreed(RuleViolation):
+    """Rework of a claim whose customer asked for their money back (rule C5)."""
+
+    code = "rework_not_agreed"
+
+
 class ClaimWindowOpen(RuleViolation):
     """Closing while a claim can still be filed."""
 

@@ -59,6 +59,9 @@ class Policy:
     price_lock: PriceLock = PriceLock.AT_ESTIMATE
     #: D-CLAIMS: how many claims one order may have
     max_claims: int = attrs.field(default=1)
+    #: D-CLAIMS: may staff reject a claim filed in time with no customer change?  The
+    #: service description says such a customer "will be refunded the paid sum" (C5)
+    claims_may_be_rejected: bool = False
     #: D-CANCELLATION: may the customer cancel (full refund) after paying, before works
     #: start?
     cancel_before_start: bool = True

@@ -33,7 +33,7 @@ from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import ClaimOutcome
+from komtet_works.domain.works import ClaimOutcome, ClaimRemedy
 from komtet_works.entrypoints.presenters import (
     history_lines,
     order_json,
@@ -237,11 +237,21 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
     ),
     "claim": (
         "the customer files a claim about completed works",
-        (CUSTOMER, Option("--text", "the claim, in their words")),
-        lambda s, a: s.file_claim(a.order, customer_id=a.customer, text=a.text),
+        (
+            CUSTOMER,
+            Option("--text", "the claim, in their words"),
+            Option(
+                "--remedy",
+                "what the customer asks for: refund (default) or rework",
+                required=False,
+                default=ClaimRemedy.REFUND.value,
+                choices=tuple(r.value for r in ClaimRemedy),
+            ),
+        ),
+        lambda s, a: s.file_claim(a.order, customer_id=a.customer, text=a.text, remedy=a.remedy),
     ),
     "resolve": (
-        "staff decide a claim: refund (and restore), reject, or rework",
+        "staff decide a claim: refund (and restore), rework (if asked for) or reject (if allowed)",
         (
             STAFF,
             Option("--outcome", "the decision", choices=tuple(o.value for o in ClaimOutcome)),
