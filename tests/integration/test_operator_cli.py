@@ -113,7 +113,7 @@ def _walk_to_completed(shell: Shell, order: str = "o-1") -> dict[str, Any]:
         "--now", T["request"],
     )  # fmt: skip
     shell.ok("estimate", order, "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"])
-    shell.ok("pay", order, "--payment", f"p-{order}", "--amount", "1400.00", "--now", T["pay"])
+    shell.ok("pay", order, "--payment", f"p-{order}", "--amount", "1280.00", "--now", T["pay"])
     shell.ok("schedule", order, "--staff", "s-1", "--now", T["schedule"])
     shell.ok("start", order, "--staff", "s-1", "--now", T["start"])
     completed: dict[str, Any] = shell.ok(
@@ -132,11 +132,11 @@ def test_an_order_lives_from_request_to_close_through_the_shell(shell: Shell) ->
     estimated = shell.ok(
         "estimate", "o-1", "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"]
     )
-    assert ("1.75", "350.00", "1400.00") == tuple(
+    assert ("1.6", "320.00", "1280.00") == tuple(
         estimated["current_quote"][k] for k in ("billable_hours", "discount", "total")
     )
-    paid = shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1400.00", "--now", T["pay"])
-    assert ("paid", "1400.00") == (paid["state"], paid["paid"])
+    paid = shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1280.00", "--now", T["pay"])
+    assert ("paid", "1280.00") == (paid["state"], paid["paid"])
     scheduled = shell.ok("schedule", "o-1", "--staff", "s-1", "--now", T["schedule"])
     assert "scheduled" == scheduled["state"]
     started = shell.ok("start", "o-1", "--staff", "s-1", "--now", T["start"])
@@ -187,12 +187,12 @@ def test_an_accepted_claim_refunds_once_and_puts_the_site_back(shell: Shell) -> 
     resolved = shell.ok(
         "resolve", "o-1", "--staff", "s-1", "--outcome", "refund", "--now", T["after"]
     )
-    assert ("refunded", "1400.00", True) == (
+    assert ("refunded", "1280.00", True) == (
         resolved["state"],
         resolved["refunded"],
         resolved["works"]["restored"],
     )
-    assert [{"payment_id": "p-o-1", "amount": "1400.00", "reference": "rf-1"}] == (
+    assert [{"payment_id": "p-o-1", "amount": "1280.00", "reference": "rf-1"}] == (
         resolved["refunds"]
     )
     assert "<h1>shop</h1>" == index.read_text(encoding="utf-8")
@@ -217,7 +217,7 @@ def test_failed_works_refund_and_report_a_restore_that_could_not_happen(shell: S
     shell.ok("resolve", "o-2", "--staff", "s-1", "--outcome", "rework", "--now", T["deadline"])
     (shell.root / "backups" / "bk-o-2-1" / "tree" / "index.html").write_text("tampered")
     failed = shell.ok("fail", "o-2", "--staff", "s-1", "--now", T["after"])
-    assert ("refunded", "1400.00", False) == (
+    assert ("refunded", "1280.00", False) == (
         failed["state"],
         failed["refunded"],
         failed["works"]["restored"],
@@ -324,7 +324,7 @@ def test_the_human_output_names_the_order_its_state_and_its_quote(shell: Shell) 
     assert (0, "") == (code, err)
     assert ["order", "o-1"] == lines[0]
     assert ["state", "estimated", "(version", "2)"] in lines
-    assert ["total", "1400.00", "RUB"] in lines
+    assert ["total", "1280.00", "RUB"] in lines
 
 
 @pytest.mark.parametrize(
@@ -445,7 +445,7 @@ def test_a_change_during_the_works_voids_a_later_claim(shell: Shell) -> None:
         "--now", T["request"],
     )  # fmt: skip
     shell.ok("estimate", "o-1", "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"])
-    shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1400.00", "--now", T["pay"])
+    shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1280.00", "--now", T["pay"])
     shell.ok("schedule", "o-1", "--staff", "s-1", "--now", T["schedule"])
     shell.ok("start", "o-1", "--staff", "s-1", "--now", T["start"])
     changed = shell.ok("change", "o-1", "--customer", "c-1", "--now", "2026-03-02T12:00:00+03:00")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
 
 import attrs
@@ -204,9 +204,9 @@ def as_hours(value: object) -> Decimal | None:
 
 
 def expected_total(hours: Decimal, *, maintained_site: bool) -> Money:
-    """The seed tariff, worked out independently: 1 h minimum, quarter hours up, 20% off."""
-    billable = (max(Decimal(1), hours) * 4).to_integral_value(ROUND_CEILING) / 4
-    gross = (billable * RUB_RATE).quantize(KOPECK)
+    """The seed tariff, worked out independently: 1 h minimum, hours as estimated, 20% off."""
+    billable = max(Decimal(1), hours)
+    gross = (billable * RUB_RATE).quantize(KOPECK, ROUND_HALF_UP)
     discount = (gross * Decimal("0.2")).quantize(KOPECK, ROUND_HALF_UP) if maintained_site else 0
     return Money.of(gross - discount)
 

@@ -320,7 +320,7 @@ def test_an_estimate_asks_billing_for_an_invoice_of_the_quote_total(world: World
     order = world.estimated(hours="1.1")
 
     [(key, invoice)] = world.billing.invoices.items()
-    assert (invoice_key("wo-1", 1), "wo-1", Money.of("1250.00")) == (
+    assert (invoice_key("wo-1", 1), "wo-1", Money.of("1100.00")) == (
         key,
         invoice.order_id,
         invoice.amount,

@@ -157,7 +157,7 @@ def _setup(
 def _tariff(fields: Mapping[str, Any]) -> Tariff:
     seed = Tariff()
     changes: dict[str, Any] = {
-        name: Decimal(fields[name])
+        name: None if fields[name] is None else Decimal(fields[name])
         for name in ("minimum_hours", "billing_increment", "maintenance_discount")
         if name in fields
     }
