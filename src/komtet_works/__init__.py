@@ -8,6 +8,7 @@ from komtet_works.domain.commands import BillingCommand, RefundPayment, RequestI
 from komtet_works.domain.customers import Customer, Target, TargetKind
 from komtet_works.domain.errors import (
     ActorNotAllowed,
+    AmbiguousTarget,
     AmountMismatch,
     BackupFailed,
     BackupNotConfirmed,
@@ -96,6 +97,7 @@ __all__ = [
     "Actor",
     "ActorKind",
     "ActorNotAllowed",
+    "AmbiguousTarget",
     "AmountMismatch",
     "Backup",
     "BackupFailed",

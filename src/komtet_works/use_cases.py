@@ -26,7 +26,7 @@ import attrs
 import pendulum
 
 from komtet_works.domain.commands import RefundPayment, lapsed, owed, refund_key
-from komtet_works.domain.customers import Customer
+from komtet_works.domain.customers import Customer, TargetKind
 from komtet_works.domain.errors import (
     AmountMismatch,
     InvalidInput,
@@ -247,8 +247,11 @@ class WorkOrderService:
         target: str,
         problem: str,
         hosting_fault: bool = False,
+        target_kind: TargetKind | str | None = None,
     ) -> WorkOrder:
-        """A customer describes a problem on one of their sites or servers."""
+        """A customer describes a problem on one of their sites or servers; `target_kind`
+        (site or server) says which where the customer has both of one name (rule E4)."""
+        kind = None if target_kind is None else _target_kind(target_kind)
         try:
             self.orders.get(order_id)
         except UnknownOrder:
@@ -262,6 +265,7 @@ class WorkOrderService:
             problem=problem,
             at=self.clock.now(),
             hosting_fault=hosting_fault,
+            target_kind=kind,
         )
         self._save(order, before=None)
         return order
@@ -615,3 +619,13 @@ def _claim_remedy(remedy: ClaimRemedy | str) -> ClaimRemedy:
     except ValueError:
         known = ", ".join(r.value for r in ClaimRemedy)
         raise InvalidInput(f"unknown remedy {remedy!r}; one of {known}", field="remedy") from None
+
+
+def _target_kind(kind: TargetKind | str) -> TargetKind:
+    try:
+        return TargetKind(kind)
+    except ValueError:
+        known = ", ".join(k.value for k in TargetKind)
+        raise InvalidInput(
+            f"unknown target kind {kind!r}; one of {known}", field="target_kind"
+        ) from None

@@ -224,6 +224,26 @@ def test_failed_works_refund_and_report_a_restore_that_could_not_happen(shell: S
     )
 
 
+@pytest.mark.rule("E4", "P4")
+def test_a_target_of_two_kinds_is_named_with_target_kind(shell: Shell) -> None:
+    """Without --target-kind the name is ambiguous_target; the server pays the full price."""
+    shell.ok(
+        "customer-add", "c-5", "--site", "twin.example", "--server", "twin.example",
+        "--maintained", "twin.example", "--now", T["request"],
+    )  # fmt: skip
+    code, line = shell.refused(
+        "request", "o-5", "--customer", "c-5", "--target", "twin.example", "--problem", "slow",
+        "--now", T["request"],
+    )  # fmt: skip
+    assert (1, True) == (code, line.startswith("komtet-works: error: ambiguous_target: "))
+    shell.ok(
+        "request", "o-5", "--customer", "c-5", "--target", "twin.example",
+        "--target-kind", "server", "--problem", "slow", "--now", T["request"],
+    )  # fmt: skip
+    quoted = shell.ok("estimate", "o-5", "--staff", "s-1", "--hours", "2", "--now", T["estimate"])
+    assert ("server", "2000.00") == (quoted["target"]["kind"], quoted["current_quote"]["total"])
+
+
 @pytest.mark.rule("L5", "D-BACKUP-FAILURE", "L12")
 def test_works_do_not_start_when_the_site_has_no_directory(shell: Shell) -> None:
     """No directory to back up: backup_failed, exit 1, and the order stays scheduled."""

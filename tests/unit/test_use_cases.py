@@ -12,6 +12,7 @@ import pytest
 
 from komtet_works import (
     Actor,
+    AmbiguousTarget,
     AmountMismatch,
     BackupFailed,
     BackupNotConfirmed,
@@ -1131,6 +1132,27 @@ def test_rework_of_a_claim_asking_for_a_refund_is_refused(world: World) -> None:
         ReworkNotAgreed,
         lambda: world.service.resolve_claim("wo-1", staff_id="sam", outcome=ClaimOutcome.REWORK),
     )
+
+
+@pytest.mark.rule("E4")
+def test_a_request_names_the_kind_of_its_target() -> None:
+    """The use case takes target_kind as text; an unknown kind is invalid input."""
+    world = make_world()
+    world.customers.put(
+        attrs.evolve(ALICE, servers=ALICE.servers | {"alice.ru"})  # alice.ru is both now
+    )
+    order = world.service.request(
+        order_id="wo-1", customer_id="alice", target="alice.ru", problem="x", target_kind="server"
+    )
+    assert Target(TargetKind.SERVER, "alice.ru") == order.target
+    with pytest.raises(InvalidInput) as refusal:
+        world.service.request(
+            order_id="wo-2", customer_id="alice", target="alice.ru", problem="x", target_kind="vps"
+        )
+    assert "target_kind" == refusal.value.field
+    with pytest.raises(AmbiguousTarget):
+        world.service.request(order_id="wo-3", customer_id="alice", target="alice.ru", problem="x")
+    assert ["wo-1"] == [o.id for o in world.orders.by_state(State.REQUESTED)]
 
 
 @pytest.mark.rule("C5")

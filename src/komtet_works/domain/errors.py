@@ -75,6 +75,12 @@ class NotCustomerTarget(EligibilityError):
     code = "not_customer_target"
 
 
+class AmbiguousTarget(EligibilityError):
+    """A name that is both a site and a server of the customer, asked for without a kind."""
+
+    code = "ambiguous_target"
+
+
 class NotOrderOwner(EligibilityError):
     code = "not_order_owner"
 

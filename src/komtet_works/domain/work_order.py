@@ -11,7 +11,7 @@ from typing import Any, Final
 import attrs
 import pendulum
 
-from komtet_works.domain.customers import Customer, Target
+from komtet_works.domain.customers import Customer, Target, TargetKind
 from komtet_works.domain.errors import (
     ActorNotAllowed,
     AmountMismatch,
@@ -174,11 +174,13 @@ class WorkOrder:
         problem: str,
         at: object,
         hosting_fault: bool = False,
+        target_kind: TargetKind | None = None,
     ) -> WorkOrder:
-        """Rules L1, E1, E2: a customer describes a problem on one of their own targets."""
+        """Rules L1, E1, E2, E4: a customer describes a problem on one of their own targets,
+        named by its kind where the name alone is both a site and a server."""
         instant = require_aware(at)
         _text(order_id, "order_id")
-        owned = customer.target(target)
+        owned = customer.target(target, target_kind)
         if hosting_fault:
             raise HostingFaultFreeSupport(
                 "problems of the hosting itself or of the provider's service settings are "

@@ -122,6 +122,7 @@ def _request(service: WorkOrderService, a: argparse.Namespace) -> WorkOrder:
         target=a.target,
         problem=a.problem,
         hosting_fault=a.hosting_fault,
+        target_kind=a.target_kind,
     )
 
 
@@ -175,6 +176,12 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
         (
             CUSTOMER,
             Option("--target", "the site or server, by name"),
+            Option(
+                "--target-kind",
+                "site or server, where the customer has both of that name",
+                required=False,
+                choices=("site", "server"),
+            ),
             Option("--problem", "the problem, in the customer's words"),
             Option(
                 "--hosting-fault",

@@ -215,6 +215,7 @@ def _request(world: _World, step: Step) -> Shown:
         target=_text(step, "target"),
         problem=_text(step, "problem"),
         hosting_fault=step.fields.get("hosting_fault") is True,
+        target_kind=step.fields.get("target_kind"),
     )
     world.created.append(order.id)
     return order, {}
