@@ -971,6 +971,22 @@ def test_under_the_default_policy_a_claim_in_time_cannot_be_rejected(
     assert refused(claimed) == claimed
 
 
+@pytest.mark.rule("C5")
+@pytest.mark.parametrize("remedy", ["refund", None, ClaimOutcome.REFUND])
+def test_a_remedy_that_is_no_claim_remedy_is_invalid_input(remedy: object) -> None:
+    """The domain takes a ClaimRemedy only: text or an outcome is refused, naming the field."""
+    done = in_state(State.COMPLETED)
+    with pytest.raises(InvalidInput) as refusal:
+        done.claim(
+            by=Actor.customer(done.customer_id),
+            at=later(done),
+            text="still broken",
+            policy=POLICY,
+            remedy=remedy,  # type: ignore[arg-type]
+        )
+    assert "remedy" == refusal.value.field
+
+
 @pytest.mark.rule("C5", "D-CLAIMS")
 def test_staff_rework_only_a_claim_whose_customer_asked_for_it() -> None:
     """A refund claim cannot be reworked (`rework_not_agreed`), even where rejects are allowed."""
