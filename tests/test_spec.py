@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from textwrap import dedent
 
@@ -154,7 +155,12 @@ def test_the_pricing_examples_in_the_spec_are_what_the_code_quotes(spec_text: st
     assert examples, "the spec's pricing examples are missing"
     computed = []
     for hours, rounding, rate, maintained, *_ in examples:
-        tariff = Tariff(hourly_rate=Money.of(rate), hours_rounding=HoursRounding(rounding))
+        increment, _, mode = rounding.partition(" ")  # "none", or "0.25 up" and the like
+        tariff = Tariff(
+            hourly_rate=Money.of(rate),
+            billing_increment=None if increment == "none" else Decimal(increment),
+            hours_rounding=HoursRounding(mode or "up"),
+        )
         quote = price(
             tariff,
             parse_hours(hours),

@@ -3,11 +3,14 @@
 The public API is re-exported here; the modules behind it are private to the package.
 """
 
+import logging
+
 from komtet_works._version import __version__
 from komtet_works.domain.commands import BillingCommand, RefundPayment, RequestInvoice, VoidInvoice
 from komtet_works.domain.customers import Customer, Target, TargetKind
 from komtet_works.domain.errors import (
     ActorNotAllowed,
+    AmbiguousTarget,
     AmountMismatch,
     BackupFailed,
     BackupNotConfirmed,
@@ -15,6 +18,7 @@ from komtet_works.domain.errors import (
     CalendarNotCovered,
     CancellationNotAllowed,
     ClaimLimitReached,
+    ClaimMustBeHonoured,
     ClaimVoidCustomerChanges,
     ClaimWindowClosed,
     ClaimWindowOpen,
@@ -41,6 +45,7 @@ from komtet_works.domain.errors import (
     QuoteExpired,
     QuoteOutdated,
     RestoreFailed,
+    ReworkNotAgreed,
     RuleViolation,
     UnknownCurrency,
     UnknownCustomer,
@@ -76,10 +81,21 @@ from komtet_works.domain.money import ExactNumber, Money
 from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock
 from komtet_works.domain.pricing import HoursRounding, Quote, Tariff, parse_hours, price
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import Backup, Claim, ClaimOutcome, WithdrawalReason, Works
+from komtet_works.domain.works import (
+    Backup,
+    Claim,
+    ClaimOutcome,
+    ClaimRemedy,
+    WithdrawalReason,
+    Works,
+)
 from komtet_works.reconciliation import Difference, reconcile
 from komtet_works.relay import RelayPolicy, relay, relay_billing
 from komtet_works.use_cases import WorkOrderService
+
+# A library logs; the host decides where it goes (without a handler of the host's, Python's
+# last-resort handler would print warnings to stderr).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "TRANSITIONS",
@@ -87,6 +103,7 @@ __all__ = [
     "Actor",
     "ActorKind",
     "ActorNotAllowed",
+    "AmbiguousTarget",
     "AmountMismatch",
     "Backup",
     "BackupFailed",
@@ -99,8 +116,10 @@ __all__ = [
     "ClaimAccepted",
     "ClaimFiled",
     "ClaimLimitReached",
+    "ClaimMustBeHonoured",
     "ClaimOutcome",
     "ClaimRejected",
+    "ClaimRemedy",
     "ClaimVoidCustomerChanges",
     "ClaimWindowClosed",
     "ClaimWindowMeasure",
@@ -156,6 +175,7 @@ __all__ = [
     "RequestInvoice",
     "RequestSupplemented",
     "RestoreFailed",
+    "ReworkNotAgreed",
     "ReworkStarted",
     "RuleViolation",
     "State",

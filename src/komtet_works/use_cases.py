@@ -26,7 +26,7 @@ import attrs
 import pendulum
 
 from komtet_works.domain.commands import RefundPayment, lapsed, owed, refund_key
-from komtet_works.domain.customers import Customer
+from komtet_works.domain.customers import Customer, TargetKind
 from komtet_works.domain.errors import (
     AmountMismatch,
     EligibilityError,
@@ -52,7 +52,7 @@ from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.scheduling import finish_after
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import Backup, ClaimOutcome, WithdrawalReason
+from komtet_works.domain.works import Backup, ClaimOutcome, ClaimRemedy, WithdrawalReason
 from komtet_works.ports import (
     Backups,
     Billing,
@@ -247,8 +247,11 @@ class WorkOrderService:
         target: str,
         problem: str,
         hosting_fault: bool = False,
+        target_kind: TargetKind | str | None = None,
     ) -> WorkOrder:
-        """A customer describes a problem on one of their sites or servers."""
+        """A customer describes a problem on one of their sites or servers; `target_kind`
+        (site or server) says which where the customer has both of one name (rule E4)."""
+        kind = None if target_kind is None else _target_kind(target_kind)
         try:
             self.orders.get(order_id)
         except UnknownOrder:
@@ -262,6 +265,7 @@ class WorkOrderService:
             problem=problem,
             at=self.clock.now(),
             hosting_fault=hosting_fault,
+            target_kind=kind,
         )
         self._save(order, before=None)
         return order
@@ -500,11 +504,21 @@ class WorkOrderService:
         self._save(failed, before=order)
         return self._settle(failed)
 
-    def file_claim(self, order_id: str, *, customer_id: str, text: str) -> WorkOrder:
-        """The customer files a claim; the time is the provider's receipt time."""
+    def file_claim(
+        self,
+        order_id: str,
+        *,
+        customer_id: str,
+        text: str,
+        remedy: ClaimRemedy | str = ClaimRemedy.REFUND,
+    ) -> WorkOrder:
+        """The customer files a claim, asking for a refund or for rework; the time is the
+        provider's receipt time."""
         by = Actor.customer(customer_id)
+        wanted = _claim_remedy(remedy)
         return self._change(
-            order_id, lambda o, now: o.claim(by=by, at=now, text=text, policy=self.policy)
+            order_id,
+            lambda o, now: o.claim(by=by, at=now, text=text, policy=self.policy, remedy=wanted),
         )
 
     def resolve_claim(
@@ -518,7 +532,9 @@ class WorkOrderService:
         order = self.orders.get(order_id)
         if outcome is ClaimOutcome.REFUND and order.state is State.REFUNDING:
             return self._settle(order)
-        resolved = order.resolve_claim(by=by, at=self.clock.now(), outcome=outcome, note=note)
+        resolved = order.resolve_claim(
+            by=by, at=self.clock.now(), outcome=outcome, policy=self.policy, note=note
+        )
         self._save(
             resolved,
             before=order,
@@ -594,4 +610,22 @@ def _withdrawal_reason(reason: WithdrawalReason | str) -> WithdrawalReason:
         known = ", ".join(r.value for r in WithdrawalReason)
         raise InvalidInput(
             f"unknown withdrawal reason {reason!r}; one of {known}", field="reason"
+        ) from None
+
+
+def _claim_remedy(remedy: ClaimRemedy | str) -> ClaimRemedy:
+    try:
+        return ClaimRemedy(remedy)
+    except ValueError:
+        known = ", ".join(r.value for r in ClaimRemedy)
+        raise InvalidInput(f"unknown remedy {remedy!r}; one of {known}", field="remedy") from None
+
+
+def _target_kind(kind: TargetKind | str) -> TargetKind:
+    try:
+        return TargetKind(kind)
+    except ValueError:
+        known = ", ".join(k.value for k in TargetKind)
+        raise InvalidInput(
+            f"unknown target kind {kind!r}; one of {known}", field="target_kind"
         ) from None

@@ -239,7 +239,9 @@ class Worker:
             case Action.FAIL:
                 return service.report_failure(order.id, staff_id="staff-1", note="no luck")
             case Action.CLAIM:
-                return service.file_claim(order.id, customer_id=customer, text="broken again")
+                return service.file_claim(
+                    order.id, customer_id=customer, text="broken again", remedy="rework"
+                )
             case Action.ACCEPT_CLAIM | Action.REJECT_CLAIM | Action.REWORK:
                 return service.resolve_claim(order.id, staff_id="staff-1", outcome=OUTCOME[action])
             case Action.SETTLE_REFUND:
@@ -277,6 +279,7 @@ def main(argv: Sequence[str]) -> None:
             notifier=notifier,
             clock=clock,
             calendar=InMemoryBusinessCalendar(),
+            policy=Policy(claims_may_be_rejected=True),  # every claim decision is reachable
         )
         worker = Worker(store=store, service=service, clock=clock, acks=acks, rng=rng, run=int(run))
         sys.stdout.write("ready\n")

@@ -19,6 +19,7 @@ from komtet_works.adapters.codec import (
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
+from komtet_works.domain.works import ClaimRemedy
 from komtet_works.testing.orders import in_state, requested
 from komtet_works.testing.strategies import histories
 
@@ -142,3 +143,23 @@ def test_text_that_is_not_unicode_is_refused_before_storage() -> None:
     )
     with pytest.raises(InvalidInput):
         dumps_event(broken.events[-1])
+
+
+@pytest.mark.rule("C5", "L11")
+def test_a_claim_stored_before_remedies_existed_reads_back_as_a_refund_claim() -> None:
+    """A ClaimFiled record without `remedy` (written before C5) decodes with the refund remedy."""
+    order = in_state(State.CLAIMED)
+    record = encode_event(order.events[-1])
+    del record["remedy"]
+    decoded = decode_event(record)
+    assert ClaimRemedy.REFUND is decoded.remedy  # type: ignore[attr-defined]
+    assert State.CLAIMED is WorkOrder.replay((*order.events[:-1], decoded)).state
+
+
+@pytest.mark.rule("L11")
+def test_a_record_missing_a_field_without_a_default_is_refused() -> None:
+    """Only fields added later with a default may be absent: a missing `text` is refused."""
+    record = encode_event(in_state(State.CLAIMED).events[-1])
+    del record["text"]
+    with pytest.raises(InvalidInput):
+        decode_event(record)

@@ -115,7 +115,7 @@ def _walk_to_completed(shell: Shell, order: str = "o-1") -> dict[str, Any]:
         "--now", T["request"],
     )  # fmt: skip
     shell.ok("estimate", order, "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"])
-    shell.ok("pay", order, "--payment", f"p-{order}", "--amount", "1400.00", "--now", T["pay"])
+    shell.ok("pay", order, "--payment", f"p-{order}", "--amount", "1280.00", "--now", T["pay"])
     shell.ok("schedule", order, "--staff", "s-1", "--now", T["schedule"])
     shell.ok("start", order, "--staff", "s-1", "--now", T["start"])
     completed: dict[str, Any] = shell.ok(
@@ -134,11 +134,11 @@ def test_an_order_lives_from_request_to_close_through_the_shell(shell: Shell) ->
     estimated = shell.ok(
         "estimate", "o-1", "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"]
     )
-    assert ("1.75", "350.00", "1400.00") == tuple(
+    assert ("1.6", "320.00", "1280.00") == tuple(
         estimated["current_quote"][k] for k in ("billable_hours", "discount", "total")
     )
-    paid = shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1400.00", "--now", T["pay"])
-    assert ("paid", "1400.00") == (paid["state"], paid["paid"])
+    paid = shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1280.00", "--now", T["pay"])
+    assert ("paid", "1280.00") == (paid["state"], paid["paid"])
     scheduled = shell.ok("schedule", "o-1", "--staff", "s-1", "--now", T["schedule"])
     assert "scheduled" == scheduled["state"]
     started = shell.ok("start", "o-1", "--staff", "s-1", "--now", T["start"])
@@ -189,12 +189,12 @@ def test_an_accepted_claim_refunds_once_and_puts_the_site_back(shell: Shell) -> 
     resolved = shell.ok(
         "resolve", "o-1", "--staff", "s-1", "--outcome", "refund", "--now", T["after"]
     )
-    assert ("refunded", "1400.00", True) == (
+    assert ("refunded", "1280.00", True) == (
         resolved["state"],
         resolved["refunded"],
         resolved["works"]["restored"],
     )
-    assert [{"payment_id": "p-o-1", "amount": "1400.00", "reference": "rf-1"}] == (
+    assert [{"payment_id": "p-o-1", "amount": "1280.00", "reference": "rf-1"}] == (
         resolved["refunds"]
     )
     assert "<h1>shop</h1>" == index.read_text(encoding="utf-8")
@@ -204,15 +204,46 @@ def test_an_accepted_claim_refunds_once_and_puts_the_site_back(shell: Shell) -> 
 def test_failed_works_refund_and_report_a_restore_that_could_not_happen(shell: Shell) -> None:
     """The backup copy damaged before the failure: refunded anyway, restored is false."""
     _walk_to_completed(shell, "o-2")
-    shell.ok("claim", "o-2", "--customer", "c-1", "--text", "no", "--now", T["deadline"])
+    shell.ok(
+        "claim",
+        "o-2",
+        "--customer",
+        "c-1",
+        "--text",
+        "no",
+        "--remedy",
+        "rework",
+        "--now",
+        T["deadline"],
+    )
     shell.ok("resolve", "o-2", "--staff", "s-1", "--outcome", "rework", "--now", T["deadline"])
     (shell.root / "backups" / "bk-o-2-1" / "tree" / "index.html").write_text("tampered")
     failed = shell.ok("fail", "o-2", "--staff", "s-1", "--now", T["after"])
-    assert ("refunded", "1400.00", False) == (
+    assert ("refunded", "1280.00", False) == (
         failed["state"],
         failed["refunded"],
         failed["works"]["restored"],
     )
+
+
+@pytest.mark.rule("E4", "P4")
+def test_a_target_of_two_kinds_is_named_with_target_kind(shell: Shell) -> None:
+    """Without --target-kind the name is ambiguous_target; the server pays the full price."""
+    shell.ok(
+        "customer-add", "c-5", "--site", "twin.example", "--server", "twin.example",
+        "--maintained", "twin.example", "--now", T["request"],
+    )  # fmt: skip
+    code, line = shell.refused(
+        "request", "o-5", "--customer", "c-5", "--target", "twin.example", "--problem", "slow",
+        "--now", T["request"],
+    )  # fmt: skip
+    assert (1, True) == (code, line.startswith("komtet-works: error: ambiguous_target: "))
+    shell.ok(
+        "request", "o-5", "--customer", "c-5", "--target", "twin.example",
+        "--target-kind", "server", "--problem", "slow", "--now", T["request"],
+    )  # fmt: skip
+    quoted = shell.ok("estimate", "o-5", "--staff", "s-1", "--hours", "2", "--now", T["estimate"])
+    assert ("server", "2000.00") == (quoted["target"]["kind"], quoted["current_quote"]["total"])
 
 
 @pytest.mark.rule("L5", "D-BACKUP-FAILURE", "L12")
@@ -321,7 +352,7 @@ def test_the_human_output_names_the_order_its_state_and_its_quote(shell: Shell) 
     assert (0, "") == (code, err)
     assert ["order", "o-1"] == lines[0]
     assert ["state", "estimated", "(version", "2)"] in lines
-    assert ["total", "1400.00", "RUB"] in lines
+    assert ["total", "1280.00", "RUB"] in lines
 
 
 @pytest.mark.parametrize(
@@ -442,7 +473,7 @@ def test_a_change_during_the_works_voids_a_later_claim(shell: Shell) -> None:
         "--now", T["request"],
     )  # fmt: skip
     shell.ok("estimate", "o-1", "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"])
-    shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1400.00", "--now", T["pay"])
+    shell.ok("pay", "o-1", "--payment", "p-1", "--amount", "1280.00", "--now", T["pay"])
     shell.ok("schedule", "o-1", "--staff", "s-1", "--now", T["schedule"])
     shell.ok("start", "o-1", "--staff", "s-1", "--now", T["start"])
     changed = shell.ok("change", "o-1", "--customer", "c-1", "--now", "2026-03-02T12:00:00+03:00")

@@ -35,6 +35,7 @@ from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory,
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import InvalidTransition, NotificationFailed
 from komtet_works.domain.keys import operation_key
+from komtet_works.domain.policy import Policy
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
 from komtet_works.ports import Billing, CustomerDirectory, Message, WorkOrders
@@ -156,6 +157,8 @@ def _service(
         notifier=notifier,
         clock=clock,
         calendar=InMemoryBusinessCalendar(),
+        # every decision of a claim, its reason text included, is planted (C5)
+        policy=Policy(claims_may_be_rejected=True),
     )
 
 
@@ -192,7 +195,7 @@ def whole_lives(host: Host) -> list[WorkOrder]:
     host.at(4)
     service.complete("wo-claimed", staff_id=STAFF)
     host.at(5)
-    service.file_claim("wo-claimed", customer_id=EMAIL, text=TEXTS["claim"])
+    service.file_claim("wo-claimed", customer_id=EMAIL, text=TEXTS["claim"], remedy="rework")
     host.at(6)
     service.resolve_claim(
         "wo-claimed", staff_id=STAFF, outcome=ClaimOutcome.REWORK, note=TEXTS["rework"]
@@ -320,6 +323,7 @@ def test_the_scenario_runner_logs_no_personal_data(
     scenario = parse_scenario(
         {
             "name": "planted personal data",
+            "policy": {"claims_may_be_rejected": True},
             "customers": [{"id": EMAIL, "sites": [SITE]}],
             "steps": [
                 {"at": (MONDAY + timedelta(hours=n)).isoformat(), "order": "o1", **step}

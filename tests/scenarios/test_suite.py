@@ -53,7 +53,7 @@ def named_rules(case: Case) -> list[str]:
 @pytest.mark.rule(
     "M1", "M2", "M3", "M4", "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8",
     "L1", "L2", "L3", "L4", "L5", "L6", "L7", "L8", "L10", "L11", "L12", "L13", "L14",
-    "I1", "I2", "I3", "I4", "C1", "C2", "C3", "C4", "E1", "E2", "E3",
+    "I1", "I2", "I3", "I4", "C1", "C2", "C3", "C4", "C5", "E1", "E2", "E3", "E4",
     "D-INCREMENT", "D-MONEY-ROUNDING", "D-OVERRUN", "D-DISCOUNT-STACKING", "D-PRICE-LOCK",
     "D-QUOTE-VALIDITY", "D-CLAIM-WINDOW", "D-CLOCK", "D-CHANGES", "D-CLAIMS",
     "D-CANCELLATION", "D-BACKUP-FAILURE", "D-RESTORE",

@@ -379,6 +379,28 @@ def test_a_change_before_the_works_started_does_not_void_the_claim() -> None:
     assert State.CLAIMED is claim(order, notice.add(hours=1)).state
 
 
+@pytest.mark.rule("C2", "L6", "D-CHANGES")
+@given(before_start=st.booleans())
+def test_the_order_of_the_steps_decides_at_one_and_the_same_instant(before_start: bool) -> None:
+    """A change and the start at one instant: recorded before the start it never voids the
+    claim; recorded after it, it does."""
+    scheduled = in_state(State.SCHEDULED)
+    at = scheduled.events[-1].at.add(minutes=10)
+    backup = Backup("bk-wo-1", at, verified=True)
+    if before_start:
+        started = change(scheduled, at).start(by=STAFF, at=at, backup=backup)
+    else:
+        started = change(scheduled.start(by=STAFF, at=at, backup=backup), at)
+    notice = at.add(hours=2)
+    order = started.complete(by=STAFF, at=notice, notice_sent_at=notice, policy=ELAPSED)
+    assert (at,) == order.works.customer_changes
+    if before_start:
+        assert State.CLAIMED is claim(order, notice.add(hours=1)).state
+    else:
+        with pytest.raises(ClaimVoidCustomerChanges):
+            claim(order, notice.add(hours=1))
+
+
 @pytest.mark.rule("C2", "C1")
 def test_the_window_is_checked_before_the_customer_changes() -> None:
     """Late and void: a claim after the deadline is `claim_window_closed` first."""
@@ -391,8 +413,12 @@ def test_the_window_is_checked_before_the_customer_changes() -> None:
 # --- C3: the claim limit ----------------------------------------------------------------
 
 
+#: A host whose terms let staff reject a claim (C5): the claim limit is seen after a rejection.
+REJECTING = Policy(claims_may_be_rejected=True)
+
+
 def rejected(order: WorkOrder, at: pendulum.DateTime) -> WorkOrder:
-    return order.resolve_claim(by=STAFF, at=at, outcome=ClaimOutcome.REJECT)
+    return order.resolve_claim(by=STAFF, at=at, outcome=ClaimOutcome.REJECT, policy=REJECTING)
 
 
 @pytest.mark.rule("C3", "D-CLAIMS")

@@ -83,17 +83,17 @@ def test_a_quote_is_payable_for_seven_days_from_its_issue(
 
 @pytest.mark.rule("P3", "P4", "P6")
 def test_the_human_breakdown_shows_every_figure_aligned(capsys: pytest.CaptureFixture[str]) -> None:
-    """1.6 maintained hours: 1.75 billable, 1750.00 gross, 350.00 off, 1400.00 total."""
+    """1.6 maintained hours: 1.6 billable, 1600.00 gross, 320.00 off, 1280.00 total."""
     assert 0 == main(["quote", "--hours", "1.6", "--maintenance"])
     lines = capsys.readouterr().out.splitlines()
     rows = {line[:18].rstrip(): line[20:] for line in lines}
     assert {
         "hours as estimated": "1.6",
-        "billable hours": "1.75",
+        "billable hours": "1.6",
         "rate": "1000.00 RUB per hour",
-        "gross": "1750.00 RUB",
-        "discount": "350.00 RUB (site_maintenance)",
-        "total": "1400.00 RUB",
+        "gross": "1600.00 RUB",
+        "discount": "320.00 RUB (site_maintenance)",
+        "total": "1280.00 RUB",
         "currency": "RUB",
         "tariff version": "seed",
     } == {label: value for label, value in rows.items() if label != "payable until"}

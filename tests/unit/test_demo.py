@@ -26,13 +26,13 @@ def test_the_demo_tells_the_same_story_on_every_run(
 
 
 @pytest.mark.rule("P3", "P4", "P6")
-def test_the_demo_quotes_1_6_maintained_hours_at_1400_rubles(told: str) -> None:
-    """1.6 hours on the maintained site: 1.75 billable, 350.00 off, 1400.00 to pay."""
-    assert "billable hours      1.75" in told
-    assert "gross               1750.00 RUB" in told
-    assert "discount            350.00 RUB (site_maintenance)" in told
-    assert "total               1400.00 RUB" in told
-    assert "billing reports payment p-1 of 1400.00 RUB" in told
+def test_the_demo_quotes_1_6_maintained_hours_at_1280_rubles(told: str) -> None:
+    """1.6 hours on the maintained site: billed as estimated, 320.00 off, 1280.00 to pay."""
+    assert "billable hours      1.6" in told
+    assert "gross               1600.00 RUB" in told
+    assert "discount            320.00 RUB (site_maintenance)" in told
+    assert "total               1280.00 RUB" in told
+    assert "billing reports payment p-1 of 1280.00 RUB" in told
 
 
 @pytest.mark.rule("C1", "L7")
@@ -55,7 +55,7 @@ def test_a_claim_one_second_after_the_deadline_is_refused(told: str) -> None:
 def test_the_first_order_ends_closed_without_refunds(told: str) -> None:
     """After the window the closing job closes order o-1; nothing was refunded."""
     assert "the closing job closes o-1; the order is closed" in told
-    assert "paid 1400.00 RUB, refunded 0.00 RUB" in told
+    assert "paid 1280.00 RUB, refunded 0.00 RUB" in told
 
 
 @pytest.mark.rule("L5", "L8")

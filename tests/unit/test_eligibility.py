@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from komtet_works import (
     Actor,
+    AmbiguousTarget,
     Customer,
     HostingFaultFreeSupport,
     Money,
@@ -62,6 +63,69 @@ def estimated(order: WorkOrder, customer: Customer) -> WorkOrder:
         customer=customer,
         policy=Policy(),
     )
+
+
+# --- E4: targets by kind ----------------------------------------------------------------
+
+TWIN = "twin.example"
+
+
+def twins(customer: Customer, name: str) -> Customer:
+    """The customer with `name` as one of their sites and one of their servers, maintained."""
+    return Customer(
+        customer.id,
+        sites=customer.sites | {name},
+        servers=customer.servers | {name},
+        maintained_sites=customer.maintained_sites | {name},
+    )
+
+
+@pytest.mark.rule("E4")
+@given(customer=customers(), name=TARGET_NAMES)
+def test_a_name_that_is_a_site_and_a_server_needs_its_kind(customer: Customer, name: str) -> None:
+    """Without a kind the name is `ambiguous_target`; with one, it is that target."""
+    both = twins(customer, name)
+    with pytest.raises(AmbiguousTarget) as refused:
+        both.target(name)
+    assert "ambiguous_target" == refused.value.code
+    for kind in TargetKind:
+        assert Target(kind, name) == both.target(name, kind)
+
+
+@pytest.mark.rule("E4", "E1")
+@given(pair=customer_targets())
+def test_a_kind_the_name_is_not_is_not_the_customers_target(pair: tuple[Customer, str]) -> None:
+    """A site asked for as a server (or the reverse) is `not_customer_target`."""
+    customer, name = pair
+    own = TargetKind.SITE if name in customer.sites else TargetKind.SERVER
+    other = TargetKind.SERVER if own is TargetKind.SITE else TargetKind.SITE
+    assert Target(own, name) == customer.target(name, own)
+    with pytest.raises(NotCustomerTarget):
+        customer.target(name, other)
+
+
+@pytest.mark.rule("E4", "P4")
+def test_the_discount_applies_to_the_site_not_to_the_server_of_the_same_name() -> None:
+    """Works on the server of a maintained site's name pay the full price."""
+    both = twins(SUBSCRIBER, TWIN)
+    totals = {
+        kind: estimated(
+            WorkOrder.request(
+                order_id="o1",
+                customer=both,
+                target=TWIN,
+                problem="a module fails",
+                at=START,
+                target_kind=kind,
+            ),
+            both,
+        )
+        .ledger.quotes[-1]
+        .total
+        for kind in TargetKind
+    }
+    expected = {TargetKind.SITE: Money.of("1600.00"), TargetKind.SERVER: Money.of("2000.00")}
+    assert expected == totals
 
 
 # --- E1 --------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
 
 import attrs
@@ -42,7 +42,9 @@ from komtet_works import (
     BillingFailed,
     CancellationNotAllowed,
     ClaimLimitReached,
+    ClaimMustBeHonoured,
     ClaimOutcome,
+    ClaimRemedy,
     ClaimVoidCustomerChanges,
     ClaimWindowClosed,
     ClaimWindowOpen,
@@ -62,6 +64,7 @@ from komtet_works import (
     PaymentConflict,
     Policy,
     QuoteExpired,
+    ReworkNotAgreed,
     State,
     UnknownCustomer,
     UnknownOrder,
@@ -201,9 +204,9 @@ def as_hours(value: object) -> Decimal | None:
 
 
 def expected_total(hours: Decimal, *, maintained_site: bool) -> Money:
-    """The seed tariff, worked out independently: 1 h minimum, quarter hours up, 20% off."""
-    billable = (max(Decimal(1), hours) * 4).to_integral_value(ROUND_CEILING) / 4
-    gross = (billable * RUB_RATE).quantize(KOPECK)
+    """The seed tariff, worked out independently: 1 h minimum, hours as estimated, 20% off."""
+    billable = max(Decimal(1), hours)
+    gross = (billable * RUB_RATE).quantize(KOPECK, ROUND_HALF_UP)
     discount = (gross * Decimal("0.2")).quantize(KOPECK, ROUND_HALF_UP) if maintained_site else 0
     return Money.of(gross - discount)
 
@@ -222,13 +225,17 @@ class Expected:
     payments: dict[str, Money] = attrs.Factory(dict)
     refunded: set[str] = attrs.Factory(set)
     started_at: pendulum.DateTime | None = None
-    changes: list[pendulum.DateTime] = attrs.Factory(list)
+    #: whether a change was recorded after the start step (C2: by the order of the steps)
+    changed_during_works: bool = False
     deadline: pendulum.DateTime | None = None
     claims: int = 0
+    #: claims filed since the last completion notice (C3, C5: one window each)
+    window_claims: int = 0
+    remedy: ClaimRemedy = ClaimRemedy.REFUND
     restored: bool | None = None
 
     def changed_since_start(self) -> bool:
-        return self.started_at is not None and any(at >= self.started_at for at in self.changes)
+        return self.changed_during_works
 
 
 class LifecycleMachine(RuleBasedStateMachine):
@@ -237,6 +244,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock(START)
+        #: the remedy the customer of `move_along` asks for
+        self._remedy_for = ClaimRemedy.REFUND
         self.orders = InMemoryWorkOrders()
         self.customers = {c.id: c for c in CUSTOMERS}
         self.directory = InMemoryCustomerDirectory(CUSTOMERS)
@@ -541,7 +550,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             lambda: self.service.record_customer_change(order_id, customer_id=customer),
         )
         if order is not None:
-            self.expected[order_id].changes.append(self.clock.now())
+            model = self.expected[order_id]
+            model.changed_during_works |= model.started_at is not None
 
     def _complete(self, order_id: str) -> None:
         refusal = self._refusal(order_id, Action.COMPLETE, Actor.staff("sam"))
@@ -555,6 +565,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             deadline = self.clock.now() + CLAIM_WINDOW
             assert deadline == order.works.claim_deadline
             self.expected[order_id].deadline = deadline
+            self.expected[order_id].window_claims = 0
 
     def _report_failure(self, order_id: str, *, billing_down: bool, restore_fails: bool) -> None:
         by = Actor.staff("sam")
@@ -567,13 +578,15 @@ class LifecycleMachine(RuleBasedStateMachine):
             restore_fails=restore_fails,
         )
 
-    def _claim(self, order_id: str, someone: str | None) -> None:
+    def _claim(
+        self, order_id: str, someone: str | None, remedy: ClaimRemedy = ClaimRemedy.REFUND
+    ) -> None:
         model = self.expected[order_id]
         customer = self._customer(order_id, someone)
         refusal = self._refusal(order_id, Action.CLAIM, Actor.customer(customer))
         if refusal is None:
             assert model.deadline is not None
-            if model.claims >= 1:
+            if model.window_claims >= 1:
                 refusal = ClaimLimitReached
             elif self.clock.now() > model.deadline:
                 refusal = ClaimWindowClosed
@@ -583,10 +596,14 @@ class LifecycleMachine(RuleBasedStateMachine):
             order_id,
             Action.CLAIM,
             refusal,
-            lambda: self.service.file_claim(order_id, customer_id=customer, text="still broken"),
+            lambda: self.service.file_claim(
+                order_id, customer_id=customer, text="still broken", remedy=remedy
+            ),
         )
         if order is not None:
             model.claims += 1
+            model.window_claims += 1
+            model.remedy = remedy
 
     def _resolve(
         self, order_id: str, outcome: ClaimOutcome, *, billing_down: bool, restore_fails: bool
@@ -607,7 +624,12 @@ class LifecycleMachine(RuleBasedStateMachine):
                 restore_fails=restore_fails,
             )
         else:
-            self._attempt(order_id, action, self._refusal(order_id, action, by), step)
+            refusal = self._refusal(order_id, action, by)
+            if refusal is None and outcome is ClaimOutcome.REJECT:
+                refusal = ClaimMustBeHonoured  # the default policy (C5)
+            elif refusal is None and self.expected[order_id].remedy is not ClaimRemedy.REWORK:
+                refusal = ReworkNotAgreed
+            self._attempt(order_id, action, refusal, step)
 
     def _settle(self, order_id: str, *, billing_down: bool, restore_fails: bool) -> None:
         """The settlement use case on its own: only a pending refund can be settled."""
@@ -811,9 +833,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._settle(self._order_id(pick), billing_down=billing_down, restore_fails=restore_fails)
 
     @precondition(lambda self: bool(self.expected))
-    @rule(pick=PICK, someone=SOMEONE)
-    def file_claim(self, pick: int, someone: str | None) -> None:
-        self._claim(self._order_id(pick), someone)
+    @rule(pick=PICK, someone=SOMEONE, remedy=st.sampled_from(ClaimRemedy))
+    def file_claim(self, pick: int, someone: str | None, remedy: ClaimRemedy) -> None:
+        self._claim(self._order_id(pick), someone, remedy)
 
     @precondition(lambda self: bool(self.expected))
     @rule(
@@ -885,6 +907,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         elif state is State.IN_PROGRESS:
             self._finish(order_id, solved=solved, meddle=meddle)
         elif state is State.COMPLETED and claim != "never":
+            # the customer asks for rework when staff will rework: the agreed path (C5)
+            self._remedy_for = (
+                ClaimRemedy.REWORK if outcome is ClaimOutcome.REWORK else ClaimRemedy.REFUND
+            )
             self._claim_when(order_id, claim)
         elif state is State.COMPLETED:
             self._close_when_due(order_id)
@@ -909,7 +935,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         offsets = {"at the deadline": timedelta(0), "too late": timedelta(microseconds=1)}
         if when in offsets:
             self.clock.set(max(self.clock.now(), deadline + offsets[when]))
-        self._claim(order_id, None)
+        self._claim(order_id, None, self._remedy_for)
 
     def _close_when_due(self, order_id: str) -> None:
         """The closing job tries now, at the deadline instant, and a microsecond after it."""
@@ -1105,27 +1131,34 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def claims_only_inside_the_window_and_without_changes(self) -> None:
-        """Claims were filed only inside the window and with no change since the start."""
+        """Claims were filed only inside their window, one per window (max_claims 1), with no
+        change recorded after the start step; none was rejected, none reworked unasked."""
         for order, _ in self._stored():
             deadline = None
             started = None
-            changes = []
-            claims = 0
+            changed_after_start = False
+            window_claims = 0
+            remedy = None
             for step in order.events:
                 if isinstance(step, WorksStarted):
                     started = step.at
                 elif isinstance(step, CustomerChangeRecorded):
-                    changes.append(step.at)
+                    changed_after_start |= started is not None
                 elif isinstance(step, WorksCompleted):
                     deadline = step.claim_deadline
+                    window_claims = 0
                 elif isinstance(step, ClaimFiled):
-                    claims += 1
+                    window_claims += 1
+                    remedy = step.remedy
                     assert deadline is not None
                     assert started is not None
                     assert step.at <= deadline
-                    assert all(at < started for at in changes)
-            assert claims <= 1
-            assert claims == len(order.works.claims)
+                    assert not changed_after_start
+                    assert window_claims <= 1
+                elif isinstance(step, ReworkStarted):
+                    assert ClaimRemedy.REWORK is remedy
+                assert not isinstance(step, ClaimRejected)
+            assert window_claims == order.works.window_claims
 
     @invariant()
     def the_customer_is_told_when_works_start(self) -> None:

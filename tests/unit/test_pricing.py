@@ -35,6 +35,8 @@ from strategies import (
 AT = pendulum.datetime(2026, 3, 2, 10, tz="Europe/Moscow")
 WEEK = timedelta(days=7)
 SEED = Tariff()
+#: The quarter-hour increment a host may set (D-INCREMENT).
+QUARTER = Decimal("0.25")
 
 
 def quote(tariff: Tariff, hours: Decimal | str, *, maintained_site: bool = False) -> Quote:
@@ -60,10 +62,10 @@ def test_one_hour_costs_a_thousand_rubles() -> None:
 
 
 @pytest.mark.rule("D-INCREMENT", "P2")
-def test_the_seed_tariff_bills_quarter_hours_rounded_up_above_one_hour() -> None:
-    """The defaults: minimum 1 h, increment 0.25 h, rounding up, 20% maintenance discount."""
+def test_the_seed_tariff_bills_the_estimate_as_given_above_one_hour() -> None:
+    """The defaults: minimum 1 h, no increment, rounding up (for hosts that set one), 20%."""
     assert Decimal(1) == SEED.minimum_hours
-    assert Decimal("0.25") == SEED.billing_increment
+    assert SEED.billing_increment is None
     assert HoursRounding.UP is SEED.hours_rounding
     assert Decimal("0.20") == SEED.maintenance_discount
     assert "seed" == SEED.version
@@ -76,16 +78,29 @@ def test_the_seed_tariff_bills_quarter_hours_rounded_up_above_one_hour() -> None
         ("0.000001", "1"),
         ("0.5", "1"),
         ("1", "1"),
-        ("1.01", "1.25"),
+        ("1.01", "1.01"),
         ("1.25", "1.25"),
-        ("1.26", "1.5"),
+        ("1.6", "1.6"),
         ("2", "2"),
-        ("2.999999", "3"),
+        ("2.999999", "2.999999"),
     ],
 )
 def test_seed_billable_hours(estimated: str, billable: str) -> None:
-    """Below the minimum an hour is billed; above it, the next quarter hour."""
+    """Below the minimum an hour is billed; above it, the hours staff estimated."""
     assert Decimal(billable) == quote(SEED, estimated).billable_hours
+
+
+@pytest.mark.rule("P3", "D-INCREMENT", "P6")
+@given(estimated=hours(), minimum=st.sampled_from(["0.5", "1", "1.1", "2"]))
+def test_without_an_increment_the_estimate_is_billed_as_given(
+    estimated: Decimal, minimum: str
+) -> None:
+    """With no increment, billable hours are exactly the larger of estimate and minimum."""
+    tariff = Tariff(minimum_hours=Decimal(minimum))
+    hours_in = parse_hours(estimated)
+    billable = tariff.billable_hours(hours_in)
+    assert canonical(max(Decimal(minimum), hours_in)) == billable
+    assert Money.rounded(billable * Decimal("1000.00"), "RUB") == quote(tariff, billable).gross
 
 
 @pytest.mark.rule("P3")
@@ -105,7 +120,7 @@ def test_each_rounding_mode_rounds_hours_to_the_increment(
     rounding: HoursRounding, estimated: str, billable: str
 ) -> None:
     """Up, nearest (a half increment goes up) and down, never below the minimum."""
-    tariff = Tariff(hours_rounding=rounding)
+    tariff = Tariff(billing_increment=QUARTER, hours_rounding=rounding)
     assert Decimal(billable) == quote(tariff, estimated).billable_hours
 
 
@@ -123,6 +138,7 @@ def test_billable_hours_are_a_whole_number_of_increments_in_every_mode(
 ) -> None:
     """Billable hours are always k x increment, for up, nearest and down alike."""
     billable = tariff.billable_hours(parse_hours(estimated))
+    assert tariff.billing_increment is not None
     assert Decimal(0) == billable % tariff.billing_increment
 
 
@@ -135,6 +151,7 @@ def test_billable_hours_are_within_one_increment_of_the_counted_hours(
     counted = max(tariff.minimum_hours, estimated)
     billable = tariff.billable_hours(parse_hours(estimated))
     step = tariff.billing_increment
+    assert step is not None
     if tariff.hours_rounding is HoursRounding.UP:
         assert counted <= billable < counted + step
     elif tariff.hours_rounding is HoursRounding.DOWN:
@@ -301,7 +318,7 @@ def test_equal_decimals_give_the_same_quote(
 @pytest.mark.rule("P7")
 def test_a_quote_carries_its_whole_breakdown() -> None:
     """Hours, billable hours, rate, gross, discount, total, tariff and validity are on it."""
-    tariff = Tariff(version="2026-03")
+    tariff = Tariff(version="2026-03", billing_increment=QUARTER)
     offer = quote(tariff, "1.1", maintained_site=True)
     assert Decimal("1.1") == offer.hours
     assert Decimal("1.25") == offer.billable_hours
@@ -422,7 +439,7 @@ def test_canonical_is_the_shortest_exact_form(number: str, shown: str) -> None:
         ({"billing_increment": Decimal(0)}, "billing_increment"),
         ({"billing_increment": Decimal("NaN")}, "billing_increment"),
         ({"billing_increment": Decimal("-Infinity")}, "billing_increment"),
-        ({"minimum_hours": Decimal("1.1")}, "minimum_hours"),
+        ({"minimum_hours": Decimal("1.1"), "billing_increment": QUARTER}, "minimum_hours"),
         ({"billing_increment": Decimal("0.3")}, "minimum_hours"),
         ({"maintenance_discount": Decimal(1)}, "maintenance_discount"),
         ({"maintenance_discount": Decimal("-0.01")}, "maintenance_discount"),

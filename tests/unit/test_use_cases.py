@@ -12,13 +12,15 @@ import pytest
 
 from komtet_works import (
     Actor,
+    AmbiguousTarget,
     AmountMismatch,
     BackupFailed,
     BackupNotConfirmed,
     BillingFailed,
     CancellationNotAllowed,
-    ClaimLimitReached,
+    ClaimMustBeHonoured,
     ClaimOutcome,
+    ClaimRemedy,
     ClaimVoidCustomerChanges,
     ClaimWindowClosed,
     ClaimWindowOpen,
@@ -39,6 +41,7 @@ from komtet_works import (
     Policy,
     QuoteExpired,
     Refund,
+    ReworkNotAgreed,
     State,
     Target,
     TargetKind,
@@ -161,10 +164,14 @@ class World:
         self.clock.advance(timedelta(hours=2))
         return self.service.complete(order_id, staff_id="sam")
 
-    def claimed(self, order_id: str = "wo-1") -> WorkOrder:
+    def claimed(
+        self, order_id: str = "wo-1", remedy: ClaimRemedy = ClaimRemedy.REFUND
+    ) -> WorkOrder:
         self.completed(order_id)
         self.clock.advance(timedelta(hours=5))
-        return self.service.file_claim(order_id, customer_id="alice", text="still broken")
+        return self.service.file_claim(
+            order_id, customer_id="alice", text="still broken", remedy=remedy
+        )
 
     def messages(self, kind: MessageKind) -> list[tuple[datetime, Message]]:
         return [(at, m) for at, m in self.notifier.sent if m.kind is kind]
@@ -314,7 +321,7 @@ def test_an_estimate_asks_billing_for_an_invoice_of_the_quote_total(world: World
     order = world.estimated(hours="1.1")
 
     [(key, invoice)] = world.billing.invoices.items()
-    assert (invoice_key("wo-1", 1), "wo-1", Money.of("1250.00")) == (
+    assert (invoice_key("wo-1", 1), "wo-1", Money.of("1100.00")) == (
         key,
         invoice.order_id,
         invoice.amount,
@@ -1087,9 +1094,10 @@ def test_an_accepted_claim_retried_after_a_billing_outage_settles_once(world: Wo
     assert (State.REFUNDED, order.ledger.paid) == (order.state, order.ledger.refunded)
 
 
-@pytest.mark.rule("C3")
-def test_a_rejected_claim_returns_the_order_to_completed(world: World) -> None:
-    """A rejection keeps the money and sends the order back to completed."""
+@pytest.mark.rule("C3", "C5")
+def test_where_the_policy_allows_it_a_rejected_claim_returns_the_order_to_completed() -> None:
+    """A host whose terms allow rejections keeps the money and sends the order back."""
+    world = make_world(policy=Policy(claims_may_be_rejected=True))
     world.claimed()
 
     order = world.service.resolve_claim("wo-1", staff_id="sam", outcome=ClaimOutcome.REJECT)
@@ -1100,10 +1108,67 @@ def test_a_rejected_claim_returns_the_order_to_completed(world: World) -> None:
     assert not world.billing.refunded
 
 
-@pytest.mark.rule("C3", "C1")
-def test_rework_reopens_the_works_and_a_second_claim_is_refused(world: World) -> None:
-    """Rework puts the order back in progress; its new notice opens a new window, no new claim."""
+@pytest.mark.rule("C5")
+def test_under_the_default_policy_a_claim_cannot_be_rejected(world: World) -> None:
+    """Reject is `claim_must_be_honoured`: the order stays claimed, nothing is told."""
     world.claimed()
+
+    refused(
+        world,
+        "wo-1",
+        ClaimMustBeHonoured,
+        lambda: world.service.resolve_claim("wo-1", staff_id="sam", outcome=ClaimOutcome.REJECT),
+    )
+
+
+@pytest.mark.rule("C5", "C3")
+def test_rework_of_a_claim_asking_for_a_refund_is_refused(world: World) -> None:
+    """Only the customer agrees to rework: staff cannot rework a refund claim."""
+    world.claimed()
+
+    refused(
+        world,
+        "wo-1",
+        ReworkNotAgreed,
+        lambda: world.service.resolve_claim("wo-1", staff_id="sam", outcome=ClaimOutcome.REWORK),
+    )
+
+
+@pytest.mark.rule("E4")
+def test_a_request_names_the_kind_of_its_target() -> None:
+    """The use case takes target_kind as text; an unknown kind is invalid input."""
+    world = make_world()
+    world.customers.put(
+        attrs.evolve(ALICE, servers=ALICE.servers | {"alice.ru"})  # alice.ru is both now
+    )
+    order = world.service.request(
+        order_id="wo-1", customer_id="alice", target="alice.ru", problem="x", target_kind="server"
+    )
+    assert Target(TargetKind.SERVER, "alice.ru") == order.target
+    with pytest.raises(InvalidInput) as refusal:
+        world.service.request(
+            order_id="wo-2", customer_id="alice", target="alice.ru", problem="x", target_kind="vps"
+        )
+    assert "target_kind" == refusal.value.field
+    with pytest.raises(AmbiguousTarget):
+        world.service.request(order_id="wo-3", customer_id="alice", target="alice.ru", problem="x")
+    assert ["wo-1"] == [o.id for o in world.orders.by_state(State.REQUESTED)]
+
+
+@pytest.mark.rule("C5")
+def test_an_unknown_remedy_is_invalid_input(world: World) -> None:
+    """A remedy other than refund or rework is refused with the field named."""
+    world.completed()
+    with pytest.raises(InvalidInput) as refusal:
+        world.service.file_claim("wo-1", customer_id="alice", text="x", remedy="discount")
+    assert "remedy" == refusal.value.field
+
+
+@pytest.mark.rule("C3", "C5", "C1")
+def test_rework_reopens_the_works_and_the_new_notice_opens_a_new_window(world: World) -> None:
+    """Rework the customer asked for puts the order back in progress; the new notice opens a
+    new window with its own claim, and one more in it is refused."""
+    world.claimed(remedy=ClaimRemedy.REWORK)
     world.service.resolve_claim("wo-1", staff_id="sam", outcome=ClaimOutcome.REWORK)
     assert State.IN_PROGRESS is world.orders.get("wo-1").state
     world.clock.advance(timedelta(hours=3))
@@ -1111,12 +1176,9 @@ def test_rework_reopens_the_works_and_a_second_claim_is_refused(world: World) ->
     order = world.service.complete("wo-1", staff_id="sam")
 
     assert world.clock.now() + CLAIM_WINDOW == order.works.claim_deadline
-    refused(
-        world,
-        "wo-1",
-        ClaimLimitReached,
-        lambda: world.service.file_claim("wo-1", customer_id="alice", text="still broken"),
-    )
+    world.clock.advance(timedelta(hours=1))
+    again = world.service.file_claim("wo-1", customer_id="alice", text="still broken")
+    assert (State.CLAIMED, 2) == (again.state, len(again.works.claims))
 
 
 @pytest.mark.rule("L14", "L12")
@@ -1195,7 +1257,7 @@ def test_the_closing_job_reports_an_order_it_could_not_close_and_closes_the_rest
 @pytest.mark.rule("L11")
 def test_the_events_of_a_whole_lifecycle_rebuild_the_order(world: World) -> None:
     """Every step of a claimed, reworked and closed order is an event; replaying rebuilds it."""
-    world.claimed()
+    world.claimed(remedy=ClaimRemedy.REWORK)
     world.service.resolve_claim("wo-1", staff_id="sam", outcome=ClaimOutcome.REWORK)
     completed = world.service.complete("wo-1", staff_id="sam")
     assert completed.works.claim_deadline is not None

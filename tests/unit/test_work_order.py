@@ -23,7 +23,10 @@ from komtet_works import (
     Backup,
     BackupNotConfirmed,
     CancellationNotAllowed,
+    ClaimLimitReached,
+    ClaimMustBeHonoured,
     ClaimOutcome,
+    ClaimRemedy,
     Customer,
     InvalidHours,
     InvalidInput,
@@ -43,6 +46,7 @@ from komtet_works import (
     QuoteExpired,
     QuoteOutdated,
     Refund,
+    ReworkNotAgreed,
     State,
     Tariff,
     WorkOrder,
@@ -51,6 +55,8 @@ from komtet_works.domain.events import EstimateIssued, OrderRequested, RequestSu
 from komtet_works.domain.lifecycle import ACTORS, TERMINAL, allowed_actions
 from komtet_works.domain.work_order import MAX_TEXT
 from komtet_works.testing.orders import (
+    POLICY,
+    REJECTING,
     STAFF,
     START,
     customer_for,
@@ -883,7 +889,9 @@ def test_refunds_due_are_the_payments_not_yet_refunded_in_full() -> None:
 def test_an_accepted_claim_refunds_everything_and_records_the_restore(restored: bool) -> None:
     """Outcome refund: the order is refunded in full, the claim marked refund."""
     claimed = in_state(State.CLAIMED)
-    accepted = claimed.resolve_claim(by=STAFF, at=later(claimed), outcome=ClaimOutcome.REFUND)
+    accepted = claimed.resolve_claim(
+        by=STAFF, at=later(claimed), outcome=ClaimOutcome.REFUND, policy=POLICY
+    )
     assert (State.REFUNDING, ()) == (accepted.state, accepted.ledger.refunds)
     done = settle(accepted, receipts(claimed), restored=restored)
     assert State.REFUNDED is done.state
@@ -896,18 +904,24 @@ def test_an_accepted_claim_refunds_everything_and_records_the_restore(restored: 
 def test_an_accepted_claim_must_refund_in_full() -> None:
     """Half a refund does not settle an accepted claim: `invalid_refund`."""
     claimed = in_state(State.CLAIMED)
-    accepted = claimed.resolve_claim(by=STAFF, at=later(claimed), outcome=ClaimOutcome.REFUND)
+    accepted = claimed.resolve_claim(
+        by=STAFF, at=later(claimed), outcome=ClaimOutcome.REFUND, policy=POLICY
+    )
     with pytest.raises(InvalidRefund):
         settle(accepted, halved(accepted), restored=True)
     assert refused(accepted) == accepted
 
 
-@pytest.mark.rule("C3", "D-CLAIMS")
+@pytest.mark.rule("C3", "C5", "D-CLAIMS")
 def test_a_rejected_claim_returns_to_completed_with_the_same_deadline() -> None:
-    """Outcome reject: back to completed, the claim marked reject, the deadline unchanged."""
+    """Reject where the policy allows it: back to completed, the deadline unchanged."""
     claimed = in_state(State.CLAIMED)
     done = claimed.resolve_claim(
-        by=STAFF, at=later(claimed), outcome=ClaimOutcome.REJECT, note="works as specified"
+        by=STAFF,
+        at=later(claimed),
+        outcome=ClaimOutcome.REJECT,
+        policy=REJECTING,
+        note="works as specified",
     )
     assert State.COMPLETED is done.state
     assert ClaimOutcome.REJECT is done.works.claims[-1].outcome
@@ -919,13 +933,114 @@ def test_a_rejected_claim_returns_to_completed_with_the_same_deadline() -> None:
 def test_rework_reopens_the_works_and_the_next_notice_sets_a_new_deadline() -> None:
     """Outcome rework: back in progress; completing again restarts the window."""
     claimed = in_state(State.CLAIMED)
-    reworked = claimed.resolve_claim(by=STAFF, at=later(claimed), outcome=ClaimOutcome.REWORK)
+    reworked = claimed.resolve_claim(
+        by=STAFF, at=later(claimed), outcome=ClaimOutcome.REWORK, policy=POLICY
+    )
     assert State.IN_PROGRESS is reworked.state
     assert ClaimOutcome.REWORK is reworked.works.claims[-1].outcome
     sent = later(reworked)
     again = reworked.complete(by=STAFF, at=sent, notice_sent_at=sent, policy=Policy())
     assert sent + timedelta(days=3) == again.works.claim_deadline
     assert sent == again.works.notice_sent_at
+
+
+# --- C5: claims honoured -----------------------------------------------------------------
+
+
+def claimed_for(remedy: ClaimRemedy) -> WorkOrder:
+    """A completed order with a claim in time, no customer change, asking for `remedy`."""
+    done = in_state(State.COMPLETED)
+    customer = Actor.customer(done.customer_id)
+    return done.claim(
+        by=customer, at=later(done), text="still broken", policy=POLICY, remedy=remedy
+    )
+
+
+@pytest.mark.rule("C5", "D-CLAIMS")
+@given(remedy=st.sampled_from(ClaimRemedy), note=st.text(max_size=20))
+def test_under_the_default_policy_a_claim_in_time_cannot_be_rejected(
+    remedy: ClaimRemedy, note: str
+) -> None:
+    """Whatever the customer asked for and staff say, reject is `claim_must_be_honoured`."""
+    claimed = claimed_for(remedy)
+    with pytest.raises(ClaimMustBeHonoured) as refusal:
+        claimed.resolve_claim(
+            by=STAFF, at=later(claimed), outcome=ClaimOutcome.REJECT, policy=POLICY, note=note
+        )
+    assert "claim_must_be_honoured" == refusal.value.code
+    assert refused(claimed) == claimed
+
+
+@pytest.mark.rule("C5")
+@pytest.mark.parametrize("remedy", ["refund", None, ClaimOutcome.REFUND])
+def test_a_remedy_that_is_no_claim_remedy_is_invalid_input(remedy: object) -> None:
+    """The domain takes a ClaimRemedy only: text or an outcome is refused, naming the field."""
+    done = in_state(State.COMPLETED)
+    with pytest.raises(InvalidInput) as refusal:
+        done.claim(
+            by=Actor.customer(done.customer_id),
+            at=later(done),
+            text="still broken",
+            policy=POLICY,
+            remedy=remedy,  # type: ignore[arg-type]
+        )
+    assert "remedy" == refusal.value.field
+
+
+@pytest.mark.rule("C5", "D-CLAIMS")
+def test_staff_rework_only_a_claim_whose_customer_asked_for_it() -> None:
+    """A refund claim cannot be reworked (`rework_not_agreed`), even where rejects are allowed."""
+    claimed = claimed_for(ClaimRemedy.REFUND)
+    for policy in (POLICY, REJECTING):
+        with pytest.raises(ReworkNotAgreed) as refusal:
+            claimed.resolve_claim(
+                by=STAFF, at=later(claimed), outcome=ClaimOutcome.REWORK, policy=policy
+            )
+        assert "rework_not_agreed" == refusal.value.code
+    assert ClaimRemedy.REFUND is claimed.works.claims[-1].remedy
+
+
+@pytest.mark.rule("C5", "D-CLAIMS")
+@pytest.mark.parametrize("remedy", list(ClaimRemedy))
+def test_the_refund_is_always_open_whatever_the_remedy(remedy: ClaimRemedy) -> None:
+    """The seed's right is the refund: staff may refund a claim that asked for rework too."""
+    claimed = claimed_for(remedy)
+    accepted = claimed.resolve_claim(
+        by=STAFF, at=later(claimed), outcome=ClaimOutcome.REFUND, policy=POLICY
+    )
+    assert State.REFUNDING is accepted.state
+
+
+@pytest.mark.rule("C5", "C3", "D-CLAIMS")
+@given(max_claims=st.integers(min_value=1, max_value=3), windows=st.integers(1, 3))
+def test_max_claims_counts_per_completion_notice(max_claims: int, windows: int) -> None:
+    """Each notice opens a window for `max_claims` claims; one more in it is refused."""
+    policy = Policy(max_claims=max_claims, claims_may_be_rejected=True)
+    order = in_state(State.COMPLETED)
+    customer = Actor.customer(order.customer_id)
+    for window in range(windows):
+        for _ in range(max_claims - 1):
+            order = order.claim(by=customer, at=later(order), text="again", policy=policy)
+            order = order.resolve_claim(
+                by=STAFF, at=later(order), outcome=ClaimOutcome.REJECT, policy=policy
+            )
+        order = order.claim(
+            by=customer, at=later(order), text="again", policy=policy, remedy=ClaimRemedy.REWORK
+        )
+        assert max_claims == order.works.window_claims
+        if window < windows - 1:
+            order = order.resolve_claim(
+                by=STAFF, at=later(order), outcome=ClaimOutcome.REWORK, policy=policy
+            )
+            sent = later(order)
+            order = order.complete(by=STAFF, at=sent, notice_sent_at=sent, policy=policy)
+            assert 0 == order.works.window_claims
+    order = order.resolve_claim(
+        by=STAFF, at=later(order), outcome=ClaimOutcome.REJECT, policy=policy
+    )
+    with pytest.raises(ClaimLimitReached):
+        order.claim(by=customer, at=later(order), text="once more", policy=policy)
+    assert max_claims * windows == len(order.works.claims)
 
 
 # --- D-CANCELLATION ---------------------------------------------------------------------

@@ -290,18 +290,20 @@ def _tuple_decoder(inner: _Decoder) -> _Decoder:
 def _attrs_decoder(cls: type[Any]) -> _Decoder:
     hints = typing.get_type_hints(cls)
     fields = {f.name: _decoder_for(hints[f.name]) for f in attrs.fields(cls)}
+    # A field added later with a default may be absent from a record written before it.
+    required = {f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING}
 
     def decode(value: object, field: str) -> object:
         if not isinstance(value, dict):
             raise _refuse(field, f"a {cls.__name__} record", value)
-        if value.keys() != fields.keys():
+        if not required <= value.keys() <= fields.keys():
             raise InvalidInput(
                 f"{field} has fields {sorted(value)}, a {cls.__name__} has {sorted(fields)}",
                 field=field,
             )
         prefix = f"{field}." if field else ""
         try:
-            return cls(**{name: fields[name](value[name], prefix + name) for name in fields})
+            return cls(**{name: fields[name](value[name], prefix + name) for name in value})
         except InvalidInput:
             raise
         except (TypeError, ValueError) as error:  # pragma: no cover - validators of attrs

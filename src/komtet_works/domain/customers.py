@@ -6,7 +6,7 @@ import enum
 
 import attrs
 
-from komtet_works.domain.errors import NotCustomerTarget
+from komtet_works.domain.errors import AmbiguousTarget, NotCustomerTarget
 
 
 class TargetKind(enum.Enum):
@@ -37,15 +37,27 @@ class Customer:
     servers: frozenset[str] = frozenset()
     maintained_sites: frozenset[str] = frozenset()
 
-    def target(self, name: str) -> Target:
-        """The customer's own site or server called `name` (rule E1)."""
-        if name in self.sites:
-            return Target(TargetKind.SITE, name)
-        if name in self.servers:
-            return Target(TargetKind.SERVER, name)
-        raise NotCustomerTarget(
-            f"{name!r} is not a site or server of customer {self.id!r} on this hosting"
+    def target(self, name: str, kind: TargetKind | None = None) -> Target:
+        """The customer's own site or server called `name` (rules E1, E4).
+
+        Without `kind` the name must be one target only: a name that is both a site and a
+        server of the customer is `AmbiguousTarget`.
+        """
+        owned = tuple(
+            each
+            for each, names in ((TargetKind.SITE, self.sites), (TargetKind.SERVER, self.servers))
+            if name in names and kind in (None, each)
         )
+        if len(owned) > 1:
+            raise AmbiguousTarget(
+                f"{name!r} is both a site and a server of customer {self.id!r}: say which"
+            )
+        if not owned:
+            what = "a site or server" if kind is None else f"a {kind.value}"
+            raise NotCustomerTarget(
+                f"{name!r} is not {what} of customer {self.id!r} on this hosting"
+            )
+        return Target(owned[0], name)
 
     def has_maintenance_on(self, target: Target) -> bool:
         """Rule P4/E3: the discount is for the serviced site under an active subscription."""

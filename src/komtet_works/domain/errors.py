@@ -75,6 +75,12 @@ class NotCustomerTarget(EligibilityError):
     code = "not_customer_target"
 
 
+class AmbiguousTarget(EligibilityError):
+    """A name that is both a site and a server of the customer, asked for without a kind."""
+
+    code = "ambiguous_target"
+
+
 class NotOrderOwner(EligibilityError):
     code = "not_order_owner"
 
@@ -159,6 +165,19 @@ class ClaimVoidCustomerChanges(RuleViolation):
 
 class ClaimLimitReached(RuleViolation):
     code = "claim_limit_reached"
+
+
+class ClaimMustBeHonoured(RuleViolation):
+    """Rejecting a claim filed in time with no customer change: under the default policy
+    the customer is entitled to the refund and the restore (rule C5)."""
+
+    code = "claim_must_be_honoured"
+
+
+class ReworkNotAgreed(RuleViolation):
+    """Rework of a claim whose customer asked for their money back (rule C5)."""
+
+    code = "rework_not_agreed"
 
 
 class ClaimWindowOpen(RuleViolation):

@@ -13,7 +13,7 @@ from komtet_works.domain.customers import Target
 from komtet_works.domain.ledger import Payment, Refund
 from komtet_works.domain.lifecycle import ActorKind, State
 from komtet_works.domain.pricing import Quote
-from komtet_works.domain.works import Backup, WithdrawalReason
+from komtet_works.domain.works import Backup, ClaimRemedy, WithdrawalReason
 
 
 @attrs.frozen
@@ -119,6 +119,8 @@ class WorksFailed(Event):
 @attrs.frozen
 class ClaimFiled(Event):
     text: str = attrs.field(kw_only=True, repr=_redact)
+    #: the customer's choice (C5); events stored before it existed decode as a refund
+    remedy: ClaimRemedy = attrs.field(default=ClaimRemedy.REFUND, kw_only=True)
 
 
 @attrs.frozen

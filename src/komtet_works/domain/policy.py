@@ -59,6 +59,9 @@ class Policy:
     price_lock: PriceLock = PriceLock.AT_ESTIMATE
     #: D-CLAIMS: how many claims one order may have
     max_claims: int = attrs.field(default=1)
+    #: D-CLAIMS: may staff reject a claim filed in time with no customer change?  The
+    #: service description says such a customer "will be refunded the paid sum" (C5)
+    claims_may_be_rejected: bool = False
     #: D-CANCELLATION: may the customer cancel (full refund) after paying, before works
     #: start?
     cancel_before_start: bool = True
@@ -86,7 +89,8 @@ class Policy:
         if self.claim_window_measure is ClaimWindowMeasure.ELAPSED:
             return exact_after(notice_sent_at, self.claim_window)
         local = notice_sent_at.in_timezone(self.provider_timezone)
-        wall = datetime(  # the wall clock, as a plain naive datetime: days and hours alike
+        # The wall clock as a plain naive datetime, so days and hours alike add to it.
+        wall = datetime(  # noqa: DTZ001 - naive on purpose: localised below
             local.year, local.month, local.day, local.hour, local.minute, local.second,
             local.microsecond,
         )  # fmt: skip

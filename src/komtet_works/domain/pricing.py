@@ -3,8 +3,9 @@
 The order of operations is part of the specification (rule P6):
 
 1. the minimum term: hours below `Tariff.minimum_hours` are billed as the minimum;
-2. the billing increment: the result is rounded to a whole number of increments,
-   up, to the nearest (half-up) or down, as the tariff says;
+2. the billing increment, if the tariff has one (by default it has none: the hours are
+   billed as estimated): the result is rounded to a whole number of increments, up, to the
+   nearest (half-up) or down, as the tariff says;
 3. the rate: gross = billable hours x hourly rate;
 4. the discount: the Site Maintenance discount, a share of gross;
 5. money rounding, once per computed amount (half-up to kopecks); the total is
@@ -95,8 +96,8 @@ def _minimum_hours(value: ExactNumber) -> Decimal:
     return _figure(value, "minimum_hours")
 
 
-def _billing_increment(value: ExactNumber) -> Decimal:
-    return _figure(value, "billing_increment")
+def _billing_increment(value: ExactNumber | None) -> Decimal | None:
+    return None if value is None else _figure(value, "billing_increment")
 
 
 def _maintenance_discount(value: ExactNumber) -> Decimal:
@@ -110,12 +111,16 @@ def _positive(name: str, value: Decimal) -> None:
 
 @attrs.frozen
 class Tariff:
-    """The price list of the service; the default is the one the service description gives."""
+    """The price list of the service; the default is the one the service description gives.
+
+    `billing_increment` is None by default (decision D-INCREMENT): above the minimum the
+    staff's hours are billed as estimated; a host may set an increment and its rounding.
+    """
 
     version: str = "seed"
     hourly_rate: Money = SEED_HOURLY_RATE
     minimum_hours: Decimal = attrs.field(default=Decimal(1), converter=_minimum_hours)
-    billing_increment: Decimal = attrs.field(default=Decimal("0.25"), converter=_billing_increment)
+    billing_increment: Decimal | None = attrs.field(default=None, converter=_billing_increment)
     hours_rounding: HoursRounding = HoursRounding.UP
     maintenance_discount: Decimal = attrs.field(
         default=Decimal("0.20"), converter=_maintenance_discount
@@ -130,9 +135,18 @@ class Tariff:
             )
         _positive("hourly_rate", self.hourly_rate.amount)
         _positive("minimum_hours", self.minimum_hours)
-        _positive("billing_increment", self.billing_increment)
+        if self.billing_increment is not None:
+            self._check_increment(self.billing_increment)
+        share = self.maintenance_discount
+        if not (share.is_finite() and 0 <= share < 1):  # NaN cannot even be compared
+            raise InvalidInput(
+                "tariff maintenance_discount is a share in [0, 1)", field="maintenance_discount"
+            )
+
+    def _check_increment(self, increment: Decimal) -> None:
+        _positive("billing_increment", increment)
         try:
-            misaligned = self.minimum_hours % self.billing_increment
+            misaligned = self.minimum_hours % increment
         except InvalidOperation:  # more increments than the decimal context can count
             raise InvalidInput(
                 "tariff minimum_hours is more billing increments than can be counted exactly",
@@ -143,25 +157,21 @@ class Tariff:
                 "tariff minimum_hours must be a whole number of billing increments",
                 field="minimum_hours",
             )
-        share = self.maintenance_discount
-        if not (share.is_finite() and 0 <= share < 1):  # NaN cannot even be compared
-            raise InvalidInput(
-                "tariff maintenance_discount is a share in [0, 1)", field="maintenance_discount"
-            )
 
     @property
     def no_discount(self) -> Money:
         return Money.zero(self.hourly_rate.currency)
 
     def billable_hours(self, hours: Decimal) -> Decimal:
-        """Steps 1 and 2: the minimum term, then the billing increment."""
+        """Steps 1 and 2: the minimum term, then the billing increment if there is one."""
         counted = max(self.minimum_hours, hours)
-        if not counted % self.billing_increment:
+        increment = self.billing_increment
+        if increment is None or not counted % increment:
             return counted
-        increments = (counted / self.billing_increment).quantize(
+        increments = (counted / increment).quantize(
             _ONE, rounding=_DECIMAL_ROUNDING[self.hours_rounding]
         )
-        return canonical(increments * self.billing_increment)
+        return canonical(increments * increment)
 
 
 @attrs.frozen

@@ -11,13 +11,14 @@ from typing import Any, Final
 import attrs
 import pendulum
 
-from komtet_works.domain.customers import Customer, Target
+from komtet_works.domain.customers import Customer, Target, TargetKind
 from komtet_works.domain.errors import (
     ActorNotAllowed,
     AmountMismatch,
     BackupNotConfirmed,
     CancellationNotAllowed,
     ClaimLimitReached,
+    ClaimMustBeHonoured,
     ClaimVoidCustomerChanges,
     ClaimWindowClosed,
     ClaimWindowOpen,
@@ -30,6 +31,7 @@ from komtet_works.domain.errors import (
     OutOfOrder,
     QuoteExpired,
     QuoteOutdated,
+    ReworkNotAgreed,
 )
 from komtet_works.domain.events import (
     Actor,
@@ -66,7 +68,14 @@ from komtet_works.domain.lifecycle import (
 from komtet_works.domain.money import ExactNumber
 from komtet_works.domain.policy import Policy, PriceLock
 from komtet_works.domain.pricing import Tariff, parse_hours, price
-from komtet_works.domain.works import Backup, Claim, ClaimOutcome, WithdrawalReason, Works
+from komtet_works.domain.works import (
+    Backup,
+    Claim,
+    ClaimOutcome,
+    ClaimRemedy,
+    WithdrawalReason,
+    Works,
+)
 
 #: Longest free text accepted in a problem, supplement, claim or note.
 MAX_TEXT: Final = 100_000
@@ -165,11 +174,13 @@ class WorkOrder:
         problem: str,
         at: object,
         hosting_fault: bool = False,
+        target_kind: TargetKind | None = None,
     ) -> WorkOrder:
-        """Rules L1, E1, E2: a customer describes a problem on one of their own targets."""
+        """Rules L1, E1, E2, E4: a customer describes a problem on one of their own targets,
+        named by its kind where the name alone is both a site and a server."""
         instant = require_aware(at)
         _text(order_id, "order_id")
-        owned = customer.target(target)
+        owned = customer.target(target, target_kind)
         if hosting_fault:
             raise HostingFaultFreeSupport(
                 "problems of the hosting itself or of the provider's service settings are "
@@ -336,12 +347,23 @@ class WorkOrder:
         instant, after = self.check(Action.FAIL, by, at)
         return self._record(WorksFailed(self.id, by, instant, self.state, after, note=_note(note)))
 
-    def claim(self, *, by: Actor, at: object, text: str, policy: Policy) -> WorkOrder:
-        """Rules C1, C2: inside the window, and only without customer changes."""
+    def claim(
+        self,
+        *,
+        by: Actor,
+        at: object,
+        text: str,
+        policy: Policy,
+        remedy: ClaimRemedy = ClaimRemedy.REFUND,
+    ) -> WorkOrder:
+        """Rules C1, C2, C3, C5: inside the window, and only without customer changes; the
+        customer chooses the remedy, their money back (the default) or the works again."""
         instant, after = self.check(Action.CLAIM, by, at)
         works = self.works
-        if len(works.claims) >= policy.max_claims:
-            raise ClaimLimitReached(f"an order may have {policy.max_claims} claim(s)")
+        if works.window_claims >= policy.max_claims:
+            raise ClaimLimitReached(
+                f"a completion notice opens a window for {policy.max_claims} claim(s)"
+            )
         deadline = works.claim_deadline
         if deadline is None or instant > deadline:
             raise ClaimWindowClosed(
@@ -351,16 +373,28 @@ class WorkOrder:
             raise ClaimVoidCustomerChanges(
                 "the customer changed the target during or after the works"
             )
+        if not isinstance(remedy, ClaimRemedy):
+            raise InvalidInput("a claim's remedy is refund or rework", field="remedy")
         return self._record(
-            ClaimFiled(self.id, by, instant, self.state, after, text=_text(text, "text"))
+            ClaimFiled(
+                self.id, by, instant, self.state, after, text=_text(text, "text"), remedy=remedy
+            )
         )
 
     def resolve_claim(
-        self, *, by: Actor, at: object, outcome: ClaimOutcome, note: str = ""
+        self, *, by: Actor, at: object, outcome: ClaimOutcome, policy: Policy, note: str = ""
     ) -> WorkOrder:
-        """Decision D-CLAIMS: refund and restore (`refunding`), reject, or rework."""
+        """Decision D-CLAIMS, rule C5: refund and restore (`refunding`), reject (only where
+        the policy allows it), or rework (only a claim whose customer asked for it)."""
         action = _RESOLUTIONS[outcome]
         instant, after = self.check(action, by, at)
+        remedy = self.works.claims[-1].remedy
+        if outcome is ClaimOutcome.REJECT and not policy.claims_may_be_rejected:
+            raise ClaimMustBeHonoured(
+                "a claim filed in time with no customer change is refunded and restored"
+            )
+        if outcome is ClaimOutcome.REWORK and remedy is not ClaimRemedy.REWORK:
+            raise ReworkNotAgreed("the customer asked for a refund, not for the works again")
         event = _DECISIONS[outcome](self.id, by, instant, self.state, after, note=_note(note))
         return self._record(event)
 
@@ -529,7 +563,11 @@ def _changed(order: WorkOrder, event: CustomerChangeRecorded) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(works, customer_changes=(*works.customer_changes, event.at)),
+        works=attrs.evolve(
+            works,
+            customer_changes=(*works.customer_changes, event.at),
+            changed_during_works=works.changed_during_works or works.started_at is not None,
+        ),
     )
 
 
@@ -538,7 +576,10 @@ def _completed(order: WorkOrder, event: WorksCompleted) -> WorkOrder:
         order,
         event,
         works=attrs.evolve(
-            order.works, notice_sent_at=event.notice_sent_at, claim_deadline=event.claim_deadline
+            order.works,
+            notice_sent_at=event.notice_sent_at,
+            claim_deadline=event.claim_deadline,
+            window_claims=0,
         ),
     )
 
@@ -548,7 +589,11 @@ def _claimed(order: WorkOrder, event: ClaimFiled) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(works, claims=(*works.claims, Claim(event.at, event.text))),
+        works=attrs.evolve(
+            works,
+            claims=(*works.claims, Claim(event.at, event.text, remedy=event.remedy)),
+            window_claims=works.window_claims + 1,
+        ),
     )
 
 

@@ -29,6 +29,14 @@ class ClaimOutcome(enum.Enum):
     REWORK = "rework"
 
 
+class ClaimRemedy(enum.Enum):
+    """What the customer asks for in a claim (rule C5): their money back, or the works done
+    again.  Rework happens only with the customer's agreement, so only they choose it."""
+
+    REFUND = "refund"
+    REWORK = "rework"
+
+
 class WithdrawalReason(enum.Enum):
     """Why staff end an order before its works start (rule W1)."""
 
@@ -53,6 +61,7 @@ class Claim:
     filed_at: pendulum.DateTime
     text: str = attrs.field(repr=False)
     outcome: ClaimOutcome | None = None
+    remedy: ClaimRemedy = ClaimRemedy.REFUND
 
 
 @attrs.frozen
@@ -62,13 +71,17 @@ class Works:
     started_at: pendulum.DateTime | None = None
     #: when the customer changed something on the target, as recorded
     customer_changes: tuple[pendulum.DateTime, ...] = ()
+    #: whether a change was recorded after the works started, by the order of the steps
+    changed_during_works: bool = False
     notice_sent_at: pendulum.DateTime | None = None
     claim_deadline: pendulum.DateTime | None = None
     claims: tuple[Claim, ...] = ()
+    #: claims filed since the last completion notice: `max_claims` counts per window (C3)
+    window_claims: int = 0
     #: None until a restore was due; then whether the data came back
     restored: bool | None = None
 
     def changed_since_start(self) -> bool:
-        """Rule C2: a change during or after the works voids claims."""
-        started = self.started_at
-        return started is not None and any(at >= started for at in self.customer_changes)
+        """Rule C2: a change recorded after the start step (during or after the works) voids
+        claims; one recorded before it never does, even at the same instant."""
+        return self.changed_during_works

@@ -36,7 +36,7 @@ from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import ClaimOutcome, WithdrawalReason
+from komtet_works.domain.works import ClaimOutcome, ClaimRemedy, WithdrawalReason
 from komtet_works.entrypoints import config
 from komtet_works.entrypoints.ledger import ReceivingLedger, paid_in_billing
 from komtet_works.entrypoints.presenters import (
@@ -144,6 +144,7 @@ def _request(opened: Session, a: argparse.Namespace) -> WorkOrder:
         target=a.target,
         problem=a.problem,
         hosting_fault=a.hosting_fault,
+        target_kind=a.target_kind,
     )
 
 
@@ -212,6 +213,12 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
         (
             CUSTOMER,
             Option("--target", "the site or server, by name"),
+            Option(
+                "--target-kind",
+                "site or server, where the customer has both of that name",
+                required=False,
+                choices=("site", "server"),
+            ),
             Option("--problem", "the problem, in the customer's words"),
             Option(
                 "--hosting-fault",
@@ -272,11 +279,23 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
     ),
     "claim": (
         "the customer files a claim about completed works",
-        (CUSTOMER, Option("--text", "the claim, in their words")),
-        lambda o, a: o.service.file_claim(a.order, customer_id=a.customer, text=a.text),
+        (
+            CUSTOMER,
+            Option("--text", "the claim, in their words"),
+            Option(
+                "--remedy",
+                "what the customer asks for: refund (default) or rework",
+                required=False,
+                default=ClaimRemedy.REFUND.value,
+                choices=tuple(r.value for r in ClaimRemedy),
+            ),
+        ),
+        lambda o, a: o.service.file_claim(
+            a.order, customer_id=a.customer, text=a.text, remedy=a.remedy
+        ),
     ),
     "resolve": (
-        "staff decide a claim: refund (and restore), reject, or rework",
+        "staff decide a claim: refund (and restore), rework (if asked for) or reject (if allowed)",
         (
             STAFF,
             Option("--outcome", "the decision", choices=tuple(o.value for o in ClaimOutcome)),

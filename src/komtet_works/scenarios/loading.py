@@ -164,7 +164,7 @@ def _setup(
 def _tariff(fields: Mapping[str, Any]) -> Tariff:
     seed = Tariff()
     changes: dict[str, Any] = {
-        name: Decimal(fields[name])
+        name: None if fields[name] is None else Decimal(fields[name])
         for name in ("minimum_hours", "billing_increment", "maintenance_discount")
         if name in fields
     }
@@ -184,7 +184,13 @@ def _tariff(fields: Mapping[str, Any]) -> Tariff:
 def _policy(fields: Mapping[str, Any]) -> Policy:
     changes: dict[str, Any] = {
         name: fields[name]
-        for name in ("provider_timezone", "max_claims", "cancel_before_start", "refund_unapplied")
+        for name in (
+            "provider_timezone",
+            "max_claims",
+            "cancel_before_start",
+            "refund_unapplied",
+            "claims_may_be_rejected",
+        )
         if name in fields
     }
     for name in ("claim_window", "quote_valid_for"):

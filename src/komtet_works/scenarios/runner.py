@@ -32,7 +32,7 @@ from komtet_works.domain.events import WorksStarted
 from komtet_works.domain.keys import operation_key
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import ClaimOutcome
+from komtet_works.domain.works import ClaimOutcome, ClaimRemedy
 from komtet_works.entrypoints.ledger import paid_in_billing
 from komtet_works.entrypoints.presenters import decimal_text, quote_json
 from komtet_works.reconciliation import reconcile
@@ -195,6 +195,7 @@ def _request(world: _World, step: Step) -> Shown:
         target=_text(step, "target"),
         problem=_text(step, "problem"),
         hosting_fault=step.fields.get("hosting_fault") is True,
+        target_kind=step.fields.get("target_kind"),
     )
     world.created.append(order.id)
     return order, {}
@@ -270,7 +271,8 @@ def _fail(world: _World, step: Step) -> Shown:
 
 def _claim(world: _World, step: Step) -> Shown:
     by, text = _text(step, "by"), _text(step, "text")
-    return world.service.file_claim(step.order, customer_id=by, text=text), {}
+    remedy = str(step.fields.get("remedy", ClaimRemedy.REFUND.value))
+    return world.service.file_claim(step.order, customer_id=by, text=text, remedy=remedy), {}
 
 
 def _resolve_claim(world: _World, step: Step) -> Shown:

@@ -77,3 +77,14 @@ class CustomerDirectoryContract(Generic[_Adapter]):
         self.add(customers, ALICE)
         self.add(customers, carol)
         assert (ALICE, carol) == (customers.find("alice"), customers.find("carol"))
+
+    def test_a_site_and_a_server_of_one_name_are_two_targets(self, customers: _Adapter) -> None:
+        """A name that is both a maintained site and a server comes back as both (rule E4)."""
+        both = Customer(
+            "dave",
+            sites=frozenset({"dave.example"}),
+            servers=frozenset({"dave.example"}),
+            maintained_sites=frozenset({"dave.example"}),
+        )
+        self.add(customers, both)
+        assert both == customers.find("dave")

@@ -19,12 +19,19 @@ from komtet_works.domain.money import ExactNumber
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import Backup, ClaimOutcome, WithdrawalReason
+from komtet_works.domain.works import Backup, ClaimOutcome, ClaimRemedy, WithdrawalReason
 from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
 
 START: Final = pendulum.datetime(2026, 3, 2, 10, tz="Europe/Moscow")
 STAFF: Final = Actor.staff("staff-1")
 POLICY: Final = Policy()
+#: A host whose terms let staff reject claims (C5), so the walk reaches every transition.
+REJECTING: Final = Policy(claims_may_be_rejected=True)
+_OUTCOMES: Final = {
+    Action.ACCEPT_CLAIM: ClaimOutcome.REFUND,
+    Action.REJECT_CLAIM: ClaimOutcome.REJECT,
+    Action.REWORK: ClaimOutcome.REWORK,
+}
 TARIFF: Final = Tariff()
 
 #: The actions that lead from a new order to each state (one route per state).
@@ -133,13 +140,14 @@ def take(  # noqa: C901, PLR0911, PLR0912
         case Action.FAIL:
             return order.fail(by=STAFF, at=at, note=text)
         case Action.CLAIM:
-            return order.claim(by=customer, at=at, text=words, policy=POLICY)
-        case Action.ACCEPT_CLAIM:
-            return order.resolve_claim(by=STAFF, at=at, outcome=ClaimOutcome.REFUND, note=text)
-        case Action.REJECT_CLAIM:
-            return order.resolve_claim(by=STAFF, at=at, outcome=ClaimOutcome.REJECT, note=text)
-        case Action.REWORK:
-            return order.resolve_claim(by=STAFF, at=at, outcome=ClaimOutcome.REWORK, note=text)
+            # the customer asks for rework, so every decision of the table stays open
+            return order.claim(
+                by=customer, at=at, text=words, policy=POLICY, remedy=ClaimRemedy.REWORK
+            )
+        case Action.ACCEPT_CLAIM | Action.REJECT_CLAIM | Action.REWORK:
+            return order.resolve_claim(
+                by=STAFF, at=at, outcome=_OUTCOMES[action], policy=REJECTING, note=text
+            )
         case Action.SETTLE_REFUND:
             restored = None if order.state in BEFORE_THE_WORKS else True
             return order.settle_refunds(
