@@ -3,7 +3,9 @@
 The core here builds the parser and turns refusals into one line on stderr (or, with
 ``--json``, one JSON document on stdout).  Commands come from the modules named in
 `COMMAND_MODULES`: each exposes ``register(subparsers)``, which adds its subcommand and
-sets ``handler``, a function from the parsed arguments to an exit code.
+sets ``handler``, a function from the parsed arguments to an exit code.  Only the module
+of the command asked for is imported (`modules_for`): `komtet-works quote` does not load
+the stores, the mail, the templates or the scenario suite's schemas.
 
 Exit codes: 0 done, 2 bad input (``invalid_input``, and argparse's usage errors), 1 any
 other refusal.
@@ -25,13 +27,14 @@ from komtet_works.entrypoints.presenters import PROG, error_json, error_line, sh
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]  # noqa: SLF001
 
-#: The modules whose ``register(subparsers)`` add the subcommands, in help order.
-COMMAND_MODULES: Final = (
-    "komtet_works.entrypoints.quote",
-    "komtet_works.entrypoints.demo",
-    "komtet_works.entrypoints.scenarios",
-    "komtet_works.entrypoints.operations",
-)
+#: The modules whose ``register(subparsers)`` add the subcommands, in help order, each with
+#: the commands it adds; the last, the operator's, adds every other one.
+COMMAND_MODULES: Final[dict[str, tuple[str, ...] | None]] = {
+    "komtet_works.entrypoints.quote": ("quote",),
+    "komtet_works.entrypoints.demo": ("demo",),
+    "komtet_works.entrypoints.scenarios": ("scenario", "conformance"),
+    "komtet_works.entrypoints.operations": None,
+}
 
 #: The environment variable naming the operator commands' database.
 DATABASE_VARIABLE: Final = "KOMTET_WORKS_DB"
@@ -43,7 +46,27 @@ EXIT_INVALID_INPUT: Final = 2
 Handler = Callable[[argparse.Namespace], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_in(argv: Sequence[str]) -> str | None:
+    """The command word of `argv`, if there is one before any option but ``--db``."""
+    words = iter(argv)
+    for word in words:
+        if word == "--db":
+            next(words, None)
+        elif not word.startswith("--db="):
+            return None if word.startswith("-") else word
+    return None
+
+
+def modules_for(command: str | None) -> tuple[str, ...]:
+    """The command modules to import for `command`: its own, or all to list them all."""
+    owners = [name for name, commands in COMMAND_MODULES.items() if command in (commands or ())]
+    if command is None:
+        return tuple(COMMAND_MODULES)
+    return tuple(owners or [name for name, commands in COMMAND_MODULES.items() if not commands])
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of `command` (with only its module's commands), or of every command."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="The Additional Works service of a hosting provider: pricing and lifecycle.",
@@ -57,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"(default: ${DATABASE_VARIABLE}, else {DEFAULT_DATABASE})",
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    for name in modules_for(command):
         register: Callable[[Subparsers], None] = importlib.import_module(name).register
         register(subparsers)
     return parser
@@ -65,9 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code.  Refusals never show a traceback."""
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = build_parser(command_in(words))
     try:
-        arguments = parser.parse_args(argv)
+        arguments = parser.parse_args(words)
     except SystemExit as exit_:  # argparse has printed the usage or the help
         return exit_.code if isinstance(exit_.code, int) else EXIT_INVALID_INPUT
     if arguments.db is None:
