@@ -7,7 +7,6 @@ and name the classes; what the statements mean and how rows become orders is her
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, Protocol, Self, TypeVar
@@ -300,7 +299,8 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         return self._orders(self._sql.by_customer, customer_id)
 
     def by_state(self, *states: State) -> Sequence[WorkOrder]:
-        return self._orders(self._sql.by_state, _json_list(s.value for s in states))
+        states_list = self._database.dialect.text_list([s.value for s in states])
+        return self._orders(self._sql.by_state, states_list)
 
     # --- queries for hosts' jobs ----------------------------------------------------------
 
@@ -426,11 +426,6 @@ class SqlWorkOrders(SqlStore, WorkOrders):
     def record_unapplied_refund(self, payment_id: str, reference: str) -> None:
         row = (self._text(reference, "refund reference"), self._text(payment_id, "payment id"))
         self._database.write(lambda cursor: cursor.execute(self._sql.unapplied_refunded, row))
-
-
-def _json_list(values: Iterable[str]) -> str:
-    """`values` as one JSON list parameter, which ``{json_list}`` takes apart in SQL."""
-    return json.dumps(list(values))
 
 
 class SqlCustomerDirectory(SqlStore, CustomerDirectory):
