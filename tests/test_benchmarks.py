@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,18 @@ def test_the_benchmark_runs_and_reports_a_ratio_per_figure(name: str, tmp_path: 
     assert [] == [r for r in ratios if not (math.isfinite(r) and r > 0)]
     assert {"platform", "cpus", "load_average"} <= set(document["machine"])
     assert document["packages"]["komtet-works"] is not None
+
+
+@pytest.mark.postgres
+def test_the_storage_benchmark_runs_on_postgres(pg_database: str, tmp_path: Path) -> None:
+    """On PostgreSQL too, the storage benchmark's smoke run reports its four ratios."""
+    results = tmp_path / "storage.json"
+    subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(BENCHMARKS / "storage.py"), "--smoke", "--json", str(results)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "KOMTET_WORKS_PG_DSN": pg_database},
+    )
+    figures = json.loads(results.read_text(encoding="utf-8"))["figures"]
+    assert 4 == len(figures)
+    assert ["PostgreSQL", "PostgreSQL"] == [f["name"].split(":")[0] for f in figures[2:]]
