@@ -120,3 +120,12 @@ def test_the_help_still_lists_every_command(capsys: pytest.CaptureFixture[str]) 
     assert 0 == cli.main(["--help"])
     listed = capsys.readouterr().out
     assert [] == [c for c in ("quote", "demo", "scenario", "show", "relay") if c not in listed]
+
+
+def test_an_unknown_command_is_refused_with_every_command_offered(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A mistyped command exits 2, its usage error naming the commands of every module."""
+    assert 2 == cli.main(["qoute", "--hours", "2"])
+    refusal = capsys.readouterr().err
+    assert [] == [c for c in ("quote", "demo", "scenario", "show") if f"'{c}'" not in refusal]

@@ -58,11 +58,17 @@ def command_in(argv: Sequence[str]) -> str | None:
 
 
 def modules_for(command: str | None) -> tuple[str, ...]:
-    """The command modules to import for `command`: its own, or all to list them all."""
-    owners = [name for name, commands in COMMAND_MODULES.items() if command in (commands or ())]
+    """The command modules to import for `command`: the one naming it, else the one adding
+    every other command; all of them when there is no command, to list them all."""
     if command is None:
         return tuple(COMMAND_MODULES)
-    return tuple(owners or [name for name, commands in COMMAND_MODULES.items() if not commands])
+    named = [name for name, commands in COMMAND_MODULES.items() if command in (commands or ())]
+    return tuple(named or [name for name, commands in COMMAND_MODULES.items() if not commands])
+
+
+def _register(module: str, subparsers: Subparsers) -> None:
+    register: Callable[[Subparsers], None] = importlib.import_module(module).register
+    register(subparsers)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -80,9 +86,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         f"(default: ${DATABASE_VARIABLE}, else {DEFAULT_DATABASE})",
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for name in modules_for(command):
-        register: Callable[[Subparsers], None] = importlib.import_module(name).register
-        register(subparsers)
+    first = modules_for(command)
+    for module in first:
+        _register(module, subparsers)
+    if command is not None and command not in subparsers.choices:  # unknown: offer them all
+        for module in COMMAND_MODULES:
+            if module not in first:
+                _register(module, subparsers)
     return parser
 
 
