@@ -56,8 +56,11 @@ docs: $(STAMP)
 spec: $(STAMP)
 	$(BIN)/python tools/spec.py
 
+# Every figure of issue 12 against its same-run baseline; results in benchmarks/results/.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/core.py
+	$(BIN)/python benchmarks/lifecycle.py
+	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/storage.py
 
 clean:

@@ -1,10 +1,11 @@
 """Storage benchmark: persist orders through the stores, against a raw executemany baseline.
 
-    python benchmarks/storage.py [ORDERS] [--single ORDERS] [--repeat RUNS] [--no-postgres]
+    python benchmarks/storage.py [--orders N] [--single N] [--no-postgres] [--rounds N]
+                                 [--smoke] [--json PATH]
 
-Issue 4's benchmark: 100,000 orders by default (give ORDERS to run fewer).  For SQLite (a
-file, WAL, synchronous=FULL) and PostgreSQL (a throwaway database on KOMTET_WORKS_PG_DSN,
-default the local server), prints orders/s for:
+Issue 4's benchmark: 20,000 orders a round by default.  For SQLite (a file, WAL,
+synchronous=FULL) and PostgreSQL (a throwaway database on KOMTET_WORKS_PG_DSN, default
+the local server), the time per order of:
 
 - raw: the same rows (order rows and event rows, JSON already encoded) inserted with two
   ``executemany`` calls in one transaction, on the same schema: the floor;
@@ -12,23 +13,20 @@ default the local server), prints orders/s for:
 - single: ``save`` one order per transaction, as one use case does (on the first
   ``--single`` orders, as each commit waits for the disk).
 
-Each order is a paid order with its three events.  Each figure is the best of ``--repeat``
-runs (default 3), each on a fresh database, the runs of raw, batched and single taking
-turns: a machine busy with something else for a moment then does not decide the ratio.
-The design target of issue 4 is batched within 2x of raw.  Nothing here asserts: speed is
-reported, not tested.
+Each order is a paid order with its three events.  Each round writes into a fresh
+database, the runs taking turns (`harness`); the figure is the median per order.  The
+design target of issue 4 is batched within 2x of raw.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import secrets
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -37,6 +35,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from harness import Batch, Bench, options
 from komtet_works.adapters.codec import dumps_event
 from komtet_works.adapters.postgres import PostgresWorkOrders
 from komtet_works.adapters.sql.dialect import micros
@@ -45,7 +44,7 @@ from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.testing.orders import in_state
 
-ORDERS = 100_000
+ORDERS = 20_000
 BATCH = 1_000
 _T = TypeVar("_T")
 PG_DSN = os.environ.get("KOMTET_WORKS_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -115,22 +114,25 @@ def _batches(orders: Sequence[WorkOrder]) -> list[list[tuple[WorkOrder, int]]]:
     ]
 
 
-def _best(runs: dict[str, Run], repeat: int) -> dict[str, float]:
-    """The shortest time of each of `runs` over `repeat` rounds, the runs taking turns."""
-    best = dict.fromkeys(runs, math.inf)
-    for number in range(repeat):
-        for name, run in runs.items():
-            best[name] = min(best[name], run(number))
-    return best
+def _per_order(run: Run, orders: int) -> Batch:
+    """A batch of `run`s, each on a fresh database (numbered), in seconds per order."""
+    runs = iter(range(1_000_000))
+
+    def batch(number: int) -> float:
+        return sum(run(next(runs)) for _ in range(number)) / orders
+
+    return batch
 
 
-def _report(best: dict[str, float], counts: dict[str, int]) -> None:
-    raw_rate = counts["raw"] / best["raw"]
-    for name, seconds in best.items():
-        rate = counts[name] / seconds
-        print(
-            f"  {name:<8} {counts[name]:>8} orders {seconds:8.2f} s {rate:>10,.0f} orders/s"
-            f"   raw/this = {raw_rate / rate:5.2f}x"
+def _compare(bench: Bench, where: str, runs: Mapping[str, Run], counts: Mapping[str, int]) -> None:
+    raw = _per_order(runs["raw"], counts["raw"])
+    for name, text in (("batched", "save_many, 1,000 a batch"), ("single", "save, one a commit")):
+        bench.compare(
+            f"{where}: {text}, per order",
+            _per_order(runs[name], counts[name]),
+            raw,
+            baseline_name="raw executemany",
+            goal="<= 2x" if name == "batched" else "reported",
         )
 
 
@@ -148,8 +150,7 @@ def _sqlite_file(path: Path) -> Iterator[Path]:
             leftover.unlink(missing_ok=True)
 
 
-def bench_sqlite(orders: Sequence[WorkOrder], single: int, repeat: int, directory: Path) -> None:
-    print(f"SQLite (WAL, synchronous=FULL) in {directory}, best of {repeat}")
+def bench_sqlite(bench: Bench, orders: Sequence[WorkOrder], single: int, directory: Path) -> None:
     order_rows, event_rows = _rows(orders, sqlite=True)
     batches = _batches(orders)
 
@@ -189,8 +190,8 @@ def bench_sqlite(orders: Sequence[WorkOrder], single: int, repeat: int, director
         ):
             return _timed(_each(lambda o: store.save(o, expected_version=0), orders[:single]))
 
-    best = _best({"raw": raw, "batched": batched, "single": one_by_one}, repeat)
-    _report(best, {"raw": len(orders), "batched": len(orders), "single": single})
+    runs = {"raw": raw, "batched": batched, "single": one_by_one}
+    _compare(bench, "SQLite", runs, {"raw": len(orders), "batched": len(orders), "single": single})
 
 
 @contextmanager
@@ -217,8 +218,7 @@ def _schema(dsn: str, name: str) -> Iterator[str]:
             db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
 
 
-def bench_postgres(orders: Sequence[WorkOrder], single: int, repeat: int) -> None:
-    print(f"PostgreSQL at {PG_DSN} (a throwaway database), best of {repeat}")
+def bench_postgres(bench: Bench, orders: Sequence[WorkOrder], single: int) -> None:
     order_rows, event_rows = _rows(orders, sqlite=False)
     batches = _batches(orders)
     with _throwaway_database() as dsn:
@@ -259,24 +259,33 @@ def bench_postgres(orders: Sequence[WorkOrder], single: int, repeat: int) -> Non
                 save = _each(lambda o: store.save(o, expected_version=0), orders[:single])
                 return _timed(save)
 
-        best = _best({"raw": raw, "batched": batched, "single": one_by_one}, repeat)
-        _report(best, {"raw": len(orders), "batched": len(orders), "single": single})
+        runs = {"raw": raw, "batched": batched, "single": one_by_one}
+        counts = {"raw": len(orders), "batched": len(orders), "single": single}
+        _compare(bench, "PostgreSQL", runs, counts)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("orders", nargs="?", type=int, default=ORDERS)
-    parser.add_argument("--single", type=int, default=2_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-postgres", action="store_true")
-    arguments = parser.parse_args()
-    orders = _orders(arguments.orders)
-    single = min(arguments.single, arguments.orders)
-    repeat = max(arguments.repeat, 1)
+def _more_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--orders", type=int, default=ORDERS, help="orders a round")
+    parser.add_argument("--single", type=int, default=2_000, help="orders saved one by one")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    arguments = options(
+        "storage",
+        "Storage: orders persisted through the stores against raw executemany",
+        argv,
+        _more_options,
+    )
+    bench = Bench("storage", arguments.rounds, arguments.smoke)
+    count = 20 if arguments.smoke else arguments.orders
+    orders = _orders(count)
+    single = min(arguments.single, count)
     with tempfile.TemporaryDirectory() as directory:
-        bench_sqlite(orders, single, repeat, Path(directory))
+        bench_sqlite(bench, orders, single, Path(directory))
     if not arguments.no_postgres:
-        bench_postgres(orders, single, repeat)
+        bench_postgres(bench, orders, single)
+    bench.write(arguments.json)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,17 @@
 """komtet-works: the reference implementation of a hosting provider's paid Additional Works.
 
 The public API is re-exported here; the modules behind it are private to the package.
+The domain and the relay are imported at once; the service and the reconciliation on first
+use (PEP 562), so a quote or a script using the domain alone does not pay for them.  (The
+relay stays eager: its module and its function share the name ``relay``, and a lazy import
+of the module would leave the module, not the function, under that name.)
 """
 
+from __future__ import annotations
+
+import importlib
 import logging
+from typing import TYPE_CHECKING, Final
 
 from komtet_works._version import __version__
 from komtet_works.domain.commands import BillingCommand, RefundPayment, RequestInvoice, VoidInvoice
@@ -89,9 +97,18 @@ from komtet_works.domain.works import (
     WithdrawalReason,
     Works,
 )
-from komtet_works.reconciliation import Difference, reconcile
 from komtet_works.relay import RelayPolicy, relay, relay_billing
-from komtet_works.use_cases import WorkOrderService
+
+if TYPE_CHECKING:
+    from komtet_works.reconciliation import Difference, reconcile
+    from komtet_works.use_cases import WorkOrderService
+
+#: The names imported on first use, and their modules.
+_LAZY: Final = {
+    "Difference": "komtet_works.reconciliation",
+    "reconcile": "komtet_works.reconciliation",
+    "WorkOrderService": "komtet_works.use_cases",
+}
 
 # A library logs; the host decides where it goes (without a handler of the host's, Python's
 # last-resort handler would print warnings to stderr).
@@ -201,3 +218,17 @@ __all__ = [
     "relay",
     "relay_billing",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`name`, imported from its module the first time it is asked for."""
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -94,8 +94,9 @@ def test_no_formatted_string_holds_sql(path: Path) -> None:
 
 
 def test_templates_leave_open_only_tables_and_dialect_fragments() -> None:
-    """A template's braces name a known table, ``json_list`` or ``lock_rows``: never a value."""
-    allowed = {*TABLES, "json_list", "lock_rows", "claim_rows"}
+    """A template's braces name a known table, ``one_of``, ``lock_rows`` or ``claim_rows``:
+    never a value."""
+    allowed = {*TABLES, "one_of", "lock_rows", "claim_rows"}
     named = {
         name
         for field in attrs.fields(Statements)

@@ -2,22 +2,55 @@
 
 The PostgreSQL adapters (`komtet_works.adapters.postgres`) need the optional extra
 ``postgres`` (psycopg), so they are imported from their module, not from here.
+
+Each name below is imported from its module on first use (PEP 562): importing one
+adapter, or `komtet_works.adapters.clock` for the quote, does not load the mail, the
+templates, the holidays calendar and sqlite3 along with it.
 """
 
-from komtet_works.adapters.clock import SystemClock
-from komtet_works.adapters.filesystem import FilesystemBackups
-from komtet_works.adapters.mail import MaildirNotifier, SmtpNotifier
-from komtet_works.adapters.memory import (
-    InMemoryBackups,
-    InMemoryBilling,
-    InMemoryBusinessCalendar,
-    InMemoryCustomerDirectory,
-    InMemoryNotifier,
-    InMemoryWorkOrders,
-    ManualClock,
-)
-from komtet_works.adapters.russian_calendar import RussianBusinessCalendar
-from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory, SqliteWorkOrders
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from komtet_works.adapters.clock import SystemClock
+    from komtet_works.adapters.filesystem import FilesystemBackups
+    from komtet_works.adapters.mail import MaildirNotifier, SmtpNotifier
+    from komtet_works.adapters.memory import (
+        InMemoryBackups,
+        InMemoryBilling,
+        InMemoryBusinessCalendar,
+        InMemoryCustomerDirectory,
+        InMemoryNotifier,
+        InMemoryWorkOrders,
+        ManualClock,
+    )
+    from komtet_works.adapters.russian_calendar import RussianBusinessCalendar
+    from komtet_works.adapters.sqlite import (
+        SqliteBilling,
+        SqliteCustomerDirectory,
+        SqliteWorkOrders,
+    )
+
+#: Each public name and the module that defines it.
+_HOMES: Final = {
+    "FilesystemBackups": "filesystem",
+    "InMemoryBackups": "memory",
+    "InMemoryBilling": "memory",
+    "InMemoryBusinessCalendar": "memory",
+    "InMemoryCustomerDirectory": "memory",
+    "InMemoryNotifier": "memory",
+    "InMemoryWorkOrders": "memory",
+    "MaildirNotifier": "mail",
+    "ManualClock": "memory",
+    "RussianBusinessCalendar": "russian_calendar",
+    "SmtpNotifier": "mail",
+    "SqliteBilling": "sqlite",
+    "SqliteCustomerDirectory": "sqlite",
+    "SqliteWorkOrders": "sqlite",
+    "SystemClock": "clock",
+}
 
 __all__ = [
     "FilesystemBackups",
@@ -36,3 +69,17 @@ __all__ = [
     "SqliteWorkOrders",
     "SystemClock",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """The adapter `name`, imported from its module the first time it is asked for."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import TypeVar
@@ -72,14 +73,19 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
     """Orders in a dict.  Orders are immutable, so the dict holds them as they were saved.
 
     Also the outboxes (messages with when they were sent, billing commands with their
-    results) and the payments intake.
+    results) and the payments intake.  What is pending is kept apart, in the order it came
+    (and, for commands, per order too), so reading it costs what is pending, not what was
+    ever sent or done.
     """
 
     def __init__(self) -> None:
         self._orders: dict[str, WorkOrder] = {}
         self._messages: dict[str, Message] = {}
         self._sent: dict[str, pendulum.DateTime] = {}
+        self._unsent: dict[str, Message] = {}
         self._tries: dict[str, _Tries] = {}
+        self._undone: dict[str, BillingCommand] = {}
+        self._undone_of: dict[str, dict[str, BillingCommand]] = {}
         self._commands: dict[str, BillingCommand] = {}
         self._results: dict[str, str] = {}
         self._payments: dict[str, ReportedPayment] = {}
@@ -109,8 +115,9 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         self._check_unreported(payments)
         self._orders[order.id] = order
         for message in messages:
-            self._messages.setdefault(message.id, message)
-            self._tries.setdefault(message.id, _Tries())
+            if message.id not in self._messages:
+                self._messages[message.id] = self._unsent[message.id] = message
+                self._tries[message.id] = _Tries()
         self.enqueue(commands)
         self._payments.update((p.id, p) for p in payments)
 
@@ -120,11 +127,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
                 raise ConcurrencyError(f"payment {payment.id!r} was reported meanwhile")
 
     def _waiting(self) -> list[Message]:
-        return [
-            m
-            for m in self._messages.values()
-            if m.id not in self._sent and self._tries[m.id].dead_at is None
-        ]
+        return [m for m in self._unsent.values() if self._tries[m.id].dead_at is None]
 
     def pending(self, limit: int = 100) -> Sequence[Message]:
         return self._waiting()[:limit]
@@ -182,24 +185,27 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
     def mark_sent(self, message_id: str, sent_at: datetime) -> None:
         if message_id in self._messages:
             self._sent.setdefault(message_id, require_aware(sent_at, field="sent_at"))
+            self._unsent.pop(message_id, None)
 
     def pending_commands(
         self, limit: int = 100, *, order_id: str | None = None
     ) -> Sequence[BillingCommand]:
-        unsent = (
-            c
-            for c in self._commands.values()
-            if c.id not in self._results and order_id in (None, c.order_id)
-        )
-        return [c for c, _ in zip(unsent, range(limit), strict=False)]
+        undone = self._undone if order_id is None else self._undone_of.get(order_id, {})
+        return list(itertools.islice(undone.values(), limit))
 
     def enqueue(self, commands: Sequence[BillingCommand]) -> None:
         for command in commands:
-            self._commands.setdefault(command.id, command)
+            key = command.id
+            if key not in self._commands:
+                self._commands[key] = self._undone[key] = command
+                self._undone_of.setdefault(command.order_id, {})[key] = command
 
     def mark_done(self, command_id: str, result: str) -> None:
-        if command_id in self._commands:
+        command = self._commands.get(command_id)
+        if command is not None:
             self._results.setdefault(command_id, result)
+            self._undone.pop(command_id, None)
+            self._undone_of.get(command.order_id, {}).pop(command_id, None)
 
     def command_result(self, command_id: str) -> str | None:
         return self._results.get(command_id)

@@ -3,7 +3,9 @@
 The core here builds the parser and turns refusals into one line on stderr (or, with
 ``--json``, one JSON document on stdout).  Commands come from the modules named in
 `COMMAND_MODULES`: each exposes ``register(subparsers)``, which adds its subcommand and
-sets ``handler``, a function from the parsed arguments to an exit code.
+sets ``handler``, a function from the parsed arguments to an exit code.  Only the module
+of the command asked for is imported (`modules_for`): `komtet-works quote` does not load
+the stores, the mail, the templates or the scenario suite's schemas.
 
 Exit codes: 0 done, 2 bad input (``invalid_input``, and argparse's usage errors), 1 any
 other refusal.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final, NoReturn, cast
@@ -24,13 +27,16 @@ from komtet_works.entrypoints.presenters import PROG, error_json, error_line, sh
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]  # noqa: SLF001
 
-#: The modules whose ``register(subparsers)`` add the subcommands, in help order.
-COMMAND_MODULES: Final = (
-    "komtet_works.entrypoints.quote",
-    "komtet_works.entrypoints.demo",
-    "komtet_works.entrypoints.scenarios",
-    "komtet_works.entrypoints.operations",
-)
+#: The modules whose ``register(subparsers)`` add the subcommands, in help order, each with
+#: the commands it adds; the last, the operator's, adds every other one.
+COMMAND_MODULES: Final[dict[str, tuple[str, ...] | None]] = {
+    "komtet_works.entrypoints.quote": ("quote",),
+    "komtet_works.entrypoints.demo": ("demo",),
+    "komtet_works.entrypoints.scenarios": ("scenario", "conformance"),
+    "komtet_works.entrypoints.operations": None,
+}
+#: The options before the command that take a value.
+_GLOBAL_OPTIONS: Final = ("--db", "--config")
 
 EXIT_REFUSED: Final = 1
 EXIT_INVALID_INPUT: Final = 2
@@ -49,7 +55,33 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_in(argv: Sequence[str]) -> str | None:
+    """The command word of `argv`, if there is one before any option but the global ones."""
+    words = iter(argv)
+    for word in words:
+        if word in _GLOBAL_OPTIONS:
+            next(words, None)
+        elif not word.startswith(tuple(f"{option}=" for option in _GLOBAL_OPTIONS)):
+            return None if word.startswith("-") else word
+    return None
+
+
+def modules_for(command: str | None) -> tuple[str, ...]:
+    """The command modules to import for `command`: the one naming it, else the one adding
+    every other command; all of them when there is no command, to list them all."""
+    if command is None:
+        return tuple(COMMAND_MODULES)
+    named = [name for name, commands in COMMAND_MODULES.items() if command in (commands or ())]
+    return tuple(named or [name for name, commands in COMMAND_MODULES.items() if not commands])
+
+
+def _register(module: str, subparsers: Subparsers) -> None:
+    register: Callable[[Subparsers], None] = importlib.import_module(module).register
+    register(subparsers)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of `command` (with only its module's commands), or of every command."""
     parser = Parser(
         prog=PROG,
         description="The Additional Works service of a hosting provider: pricing and lifecycle.",
@@ -72,9 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = cast(  # each a `Parser` too: argparse makes them of the parent's class
         "Subparsers", parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     )
-    for name in COMMAND_MODULES:
-        register: Callable[[Subparsers], None] = importlib.import_module(name).register
-        register(subparsers)
+    first = modules_for(command)
+    for module in first:
+        _register(module, subparsers)
+    if command is not None and command not in subparsers.choices:  # unknown: offer them all
+        for module in COMMAND_MODULES:
+            if module not in first:
+                _register(module, subparsers)
     return parser
 
 
@@ -84,12 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     as_json = "--json" in words
     try:
         _refuse_undecodable(words)
-        arguments = build_parser().parse_args(words)
+        arguments = build_parser(command_in(words)).parse_args(words)
         as_json = getattr(arguments, "json", False)
         handler: Handler = arguments.handler
         return handler(arguments)
     except SystemExit as exit_:  # argparse has printed the help or the version
         return exit_.code if isinstance(exit_.code, int) else EXIT_INVALID_INPUT
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KomtetWorksError as error:
         if as_json:
             show(error_json(error), [], as_json=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
@@ -30,8 +31,12 @@ class Dialect:
     name: Literal["sqlite", "postgres"]
     #: The driver's parameter marker, put where a statement says ``?``.
     placeholder: str
-    #: A subquery of the texts of one parameter holding a JSON list: ``{json_list}``.
-    json_list: str
+    #: "is one of the texts of one list parameter", after a column: ``{one_of}``.  On
+    #: PostgreSQL an array compared with ``= ANY``, which the planner reads through an
+    #: index (a subquery of a JSON list has it join the whole table: issue 12's plans).
+    one_of: str
+    #: The list parameter ``{one_of}`` takes, as the driver binds it.
+    text_list: Callable[[Sequence[str]], object]
     #: What locks the selected rows until the transaction ends: ``{lock_rows}``.
     lock_rows: str
     #: What locks the selected rows, skipping those another transaction holds: ``{claim_rows}``
@@ -49,7 +54,8 @@ class Dialect:
 SQLITE: Final = Dialect(
     name="sqlite",
     placeholder="?",
-    json_list="SELECT value FROM json_each(?)",
+    one_of=" IN (SELECT value FROM json_each(?))",
+    text_list=json.dumps,
     lock_rows="",
     claim_rows="",
     instant=micros,
@@ -69,7 +75,8 @@ SQLITE: Final = Dialect(
 POSTGRES: Final = Dialect(
     name="postgres",
     placeholder="%s",
-    json_list="SELECT json_array_elements_text(%s)",
+    one_of=" = ANY(%s)",
+    text_list=list,
     lock_rows=" FOR UPDATE",
     claim_rows=" FOR UPDATE SKIP LOCKED",
     instant=_as_is,

@@ -2,7 +2,7 @@
 
 A statement is a template: ``?`` marks a parameter (the dialect's marker replaces it), a
 table is named in braces (``{work_orders}``, qualified and quoted by the store for a
-PostgreSQL schema), and ``{json_list}``, ``{lock_rows}`` and ``{claim_rows}`` are the
+PostgreSQL schema), and ``{one_of}``, ``{lock_rows}`` and ``{claim_rows}`` are the
 `Dialect`'s.  Values are always parameters; only these identifiers and dialect fragments
 are put in, once, when a store opens (`Statements.rendered`).
 
@@ -83,7 +83,7 @@ class Statements:
     by_state: str = (
         "SELECT e.order_id, e.payload FROM {work_orders} AS o"
         " JOIN {work_order_events} AS e ON e.order_id = o.id"
-        " WHERE o.state IN ({json_list}) ORDER BY o.position, e.seq"
+        " WHERE o.state{one_of} ORDER BY o.position, e.seq"
     )
     claim_window_ended: str = (
         "SELECT e.order_id, e.payload FROM {work_orders} AS o"
@@ -236,7 +236,7 @@ class Statements:
     def rendered(self, dialect: Dialect, table: Callable[[str], str] = str) -> Statements:
         """These statements in `dialect`, each table named as `table` spells it."""
         fragments = {
-            "json_list": dialect.json_list,
+            "one_of": dialect.one_of,
             "lock_rows": dialect.lock_rows,
             "claim_rows": dialect.claim_rows,
         }

@@ -7,7 +7,6 @@ and name the classes; what the statements mean and how rows become orders is her
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, Self, TypeVar
@@ -301,7 +300,8 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         return self._orders(self._sql.by_customer, customer_id)
 
     def by_state(self, *states: State) -> Sequence[WorkOrder]:
-        return self._orders(self._sql.by_state, _json_list(s.value for s in states))
+        states_list = self._database.dialect.text_list([s.value for s in states])
+        return self._orders(self._sql.by_state, states_list)
 
     # --- queries for hosts' jobs ----------------------------------------------------------
 
@@ -503,11 +503,6 @@ def _delivery(row: Sequence[Any]) -> Delivery | str:
 def _instant(value: object) -> datetime:
     """An instant of an ``{instant}`` column: PostgreSQL's datetime, or SQLite's ISO text."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
-def _json_list(values: Iterable[str]) -> str:
-    """`values` as one JSON list parameter, which ``{json_list}`` takes apart in SQL."""
-    return json.dumps(list(values))
 
 
 class SqlCustomerDirectory(SqlStore, CustomerDirectory):

@@ -1,0 +1,62 @@
+"""A smoke run of every benchmark: each runs at its smallest size and reports its ratios."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
+
+#: Each benchmark, the options of its smoke run, and how many figures it reports.
+SMOKE: dict[str, tuple[tuple[str, ...], int]] = {
+    "lifecycle": ((), 5),
+    "startup": ((), 2),
+    "scale": ((), 8),
+    "storage": (("--no-postgres",), 2),
+}
+
+
+def test_every_benchmark_has_a_smoke_run() -> None:
+    """Every script in benchmarks/ but the harness is smoke-run here: none rots unseen."""
+    scripts = {p.stem for p in BENCHMARKS.glob("*.py")} - {"harness"}
+    assert sorted(scripts) == sorted(SMOKE)
+
+
+@pytest.mark.parametrize("name", sorted(SMOKE))
+def test_the_benchmark_runs_and_reports_a_ratio_per_figure(name: str, tmp_path: Path) -> None:
+    """The benchmark's smoke run writes its figures, each with a finite positive ratio."""
+    options, figures = SMOKE[name]
+    results = tmp_path / f"{name}.json"
+    script = BENCHMARKS / f"{name}.py"
+    subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(script), "--smoke", *options, "--json", str(results)],
+        check=True,
+        capture_output=True,
+    )
+    document = json.loads(results.read_text(encoding="utf-8"))
+    ratios = [figure["ratio"] for figure in document["figures"]]
+    assert figures == len(ratios)
+    assert [] == [r for r in ratios if not (math.isfinite(r) and r > 0)]
+    assert {"platform", "cpus", "load_average"} <= set(document["machine"])
+    assert document["packages"]["komtet-works"] is not None
+
+
+@pytest.mark.postgres
+def test_the_storage_benchmark_runs_on_postgres(pg_database: str, tmp_path: Path) -> None:
+    """On PostgreSQL too, the storage benchmark's smoke run reports its four ratios."""
+    results = tmp_path / "storage.json"
+    subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(BENCHMARKS / "storage.py"), "--smoke", "--json", str(results)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "KOMTET_WORKS_PG_DSN": pg_database},
+    )
+    figures = json.loads(results.read_text(encoding="utf-8"))["figures"]
+    assert 4 == len(figures)
+    assert ["PostgreSQL", "PostgreSQL"] == [f["name"].split(":")[0] for f in figures[2:]]
