@@ -136,13 +136,20 @@ class FaultyBilling(Billing, BillingLedger):
         return self.inner.voided()
 
 
-def wire(where: str, clock: ManualClock, plan: Plan = no_faults) -> tuple[Wiring, FaultyBilling]:
-    """A process's service on `where` ("memory", a SQLite path or a PostgreSQL DSN), its
-    billing behind `FaultyBilling`; the schema migrated and alice a customer."""
+#: Where a process keeps its orders: "memory", a SQLite file, or a PostgreSQL DSN (any other text).
+Where = str | Path
+
+
+def wire(where: Where, clock: ManualClock, plan: Plan = no_faults) -> tuple[Wiring, FaultyBilling]:
+    """A process's service on `where`, its billing behind `FaultyBilling`; the schema
+    migrated and alice a customer."""
     if where == "memory":
         wiring = bootstrap.in_memory(customers=[ALICE], clock=clock)
     else:
-        wiring = bootstrap.on_database(where, migrate=True, clock=clock)
+        if isinstance(where, Path):
+            wiring = bootstrap.on_sqlite(where, migrate=True, clock=clock)
+        else:
+            wiring = bootstrap.on_postgres(where, migrate=True, clock=clock)
         wiring.customers.put(ALICE)
     ledger = wiring.billing
     assert isinstance(ledger, InMemoryBilling | SqlBilling)
@@ -152,10 +159,10 @@ def wire(where: str, clock: ManualClock, plan: Plan = no_faults) -> tuple[Wiring
 
 
 @contextmanager
-def sqlite_file() -> Iterator[str]:
+def sqlite_file() -> Iterator[Path]:
     """The path of a SQLite file in a directory removed afterwards."""
     with tempfile.TemporaryDirectory() as directory:
-        yield str(Path(directory) / "works.sqlite")
+        yield Path(directory) / "works.sqlite"
 
 
 def money_differences(store: WorkOrders, billing: FaultyBilling) -> list[str]:

@@ -26,6 +26,7 @@ import psycopg
 import pytest
 from billing_faults import (
     MONDAY_9AM,
+    Where,
     money_differences,
     settled_differences,
     sqlite_file,
@@ -65,7 +66,7 @@ TALLY: Counter[str] = Counter()
 class MoneyMachine(RuleBasedStateMachine):
     """One store and one billing system; `where` names the store (see `billing_faults.wire`)."""
 
-    open_where: Callable[[], str]
+    open_where: Callable[[], Where]
 
     def __init__(self) -> None:
         super().__init__()
@@ -326,7 +327,7 @@ def test_money_in_memory_is_never_lost_nor_paid_twice() -> None:
     class InMemory(MoneyMachine):
         open_where = staticmethod(lambda: "memory")
 
-    _run(InMemory, examples=300, steps=60)
+    _run(InMemory, examples=150, steps=60)
 
 
 @pytest.mark.rule("K2", "K3", "K4", "K5", "W1", "D-UNAPPLIED")
@@ -334,7 +335,7 @@ def test_money_on_sqlite_is_never_lost_nor_paid_twice() -> None:
     """The same on one SQLite file: orders, intake, outbox and the ledger in it."""
 
     class OnSqlite(MoneyMachine):
-        def open_where(self) -> str:
+        def open_where(self) -> Where:
             return self.resources.enter_context(sqlite_file())
 
     _run(OnSqlite, examples=25, steps=40)
@@ -346,7 +347,7 @@ def test_money_on_postgres_is_never_lost_nor_paid_twice(pg_database: str) -> Non
     """The same on PostgreSQL, a schema per example."""
 
     class OnPostgres(MoneyMachine):
-        def open_where(self) -> str:
+        def open_where(self) -> Where:
             schema = f"money_{secrets.token_hex(6)}"
             with psycopg.connect(pg_database, autocommit=True) as db:
                 db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
