@@ -131,12 +131,20 @@ class MoneyMachine(RuleBasedStateMachine):
     def some_orders(self, order_ids: list[str], estimated: int) -> None:
         """Orders requested, the first `estimated` of them estimated."""
         for number, order_id in enumerate(order_ids):
-            self.request(order_id)
+            self._request(order_id)
             if number < estimated:
                 self.service.estimate(order_id, staff_id="sam", hours="2")
 
-    @rule(order_id=st.sampled_from(ORDERS))
-    def request(self, order_id: str) -> None:
+    @precondition(lambda self: len(self.states) < len(ORDERS))
+    @rule(data=st.data())
+    def request(self, data: st.DataObject) -> None:
+        """A new order three times in four; else an id that may be taken."""
+        new = [i for i in ORDERS if i not in self.states] or list(ORDERS)
+        likely = st.sampled_from(new)
+        order_id = data.draw(st.one_of(likely, likely, likely, st.sampled_from(ORDERS)))
+        self._request(order_id)
+
+    def _request(self, order_id: str) -> None:
         self._take(
             order_id,
             lambda: self.service.request(
