@@ -16,6 +16,7 @@ office hours, the seed tariff and policy).  Nothing is opened at import time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol, Self, TypedDict, Unpack
@@ -230,6 +231,10 @@ def on_postgres(
     )
 
 
+#: A libpq connection string of ``keyword=value`` pairs (``host=db dbname=works``).
+_LIBPQ_KEYWORDS: Final = re.compile(r"\s*[a-z_]+\s*=")
+
+
 def on_database(
     database: str | Path,
     *,
@@ -237,7 +242,10 @@ def on_database(
     migrate: bool = False,
     **host: Unpack[HostAdapters],
 ) -> Wiring:
-    """`on_postgres` for a ``postgresql://`` DSN, `on_sqlite` for anything else (a path)."""
-    if isinstance(database, str) and database.startswith(POSTGRES_SCHEMES):
+    """`on_postgres` for a PostgreSQL DSN (``postgresql://...``, or libpq's
+    ``host=... dbname=...`` keywords), `on_sqlite` for anything else (a path)."""
+    if isinstance(database, str) and (
+        database.startswith(POSTGRES_SCHEMES) or _LIBPQ_KEYWORDS.match(database)
+    ):
         return on_postgres(database, schema=schema, migrate=migrate, **host)
     return on_sqlite(database, migrate=migrate, **host)

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool
 
+from komtet_works import bootstrap
 from komtet_works.adapters.postgres import PostgresBilling, PostgresWorkOrders
 from komtet_works.adapters.sql.migrations import migrations
 from komtet_works.adapters.sql.statements import TABLES
@@ -181,3 +182,15 @@ def test_a_postgres_constraint_is_constraint_violated(pg_dsn: str) -> None:
                 lambda cursor: cursor.execute("INSERT INTO customers (id) VALUES (NULL)")
             )
         assert not raised.value.duplicate
+
+
+@pytest.mark.postgres
+def test_a_libpq_keyword_dsn_opens_postgresql_not_a_file_of_that_name(
+    pg_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``host=... dbname=...`` is a PostgreSQL DSN: no SQLite file is made of it."""
+    monkeypatch.chdir(tmp_path)
+    assert "=" in pg_dsn
+    with bootstrap.on_database(pg_dsn, migrate=True) as wiring:
+        assert isinstance(wiring.orders, PostgresWorkOrders)
+    assert [] == list(tmp_path.iterdir())
