@@ -149,6 +149,19 @@ class BackupNotConfirmed(RuleViolation):
     code = "backup_not_confirmed"
 
 
+class TargetBusy(RuleViolation):
+    """Another order's works on the same site or server are in progress (rule L13): one
+    order in works per target, whoever's it is."""
+
+    code = "target_busy"
+
+
+class RestoreNotPending(RuleViolation):
+    """A staff decision on a restore that is not waiting for one (rule L15)."""
+
+    code = "restore_not_pending"
+
+
 class ClaimWindowClosed(RuleViolation):
     code = "claim_window_closed"
 

@@ -48,6 +48,15 @@ class WithdrawalReason(enum.Enum):
         return self is WithdrawalReason.HOSTING_FAULT
 
 
+class RestoreWithheldReason(enum.Enum):
+    """Why a restore owed by a refund was not made (rules L14, L15)."""
+
+    #: the target is no longer the customer's: the new owner's data stays (rule L14)
+    NOT_CUSTOMER_TARGET = "not_customer_target"
+    #: another order's works on the target started after this backup (rule L15)
+    RESTORE_CONFLICT = "restore_conflict"
+
+
 @attrs.frozen
 class Claim:
     filed_at: pendulum.DateTime
@@ -67,6 +76,20 @@ class Works:
     claims: tuple[Claim, ...] = ()
     #: None until a restore was due; then whether the data came back
     restored: bool | None = None
+    #: why a restore owed was not made (then `restored` is False)
+    restore_withheld: RestoreWithheldReason | None = None
+    #: the later order whose works stand in the way of the restore (rule L15)
+    conflicting_order: str | None = None
+    #: staff's decision on a withheld restore: restore anyway (True), or not (False)
+    restore_override: bool | None = None
+
+    @property
+    def restore_pending_decision(self) -> bool:
+        """Rule L15: a restore conflict waits for staff to decide."""
+        return (
+            self.restore_withheld is RestoreWithheldReason.RESTORE_CONFLICT
+            and self.restore_override is None
+        )
 
     def changed_since_start(self) -> bool:
         """Rule C2: a change during or after the works voids claims."""
