@@ -170,6 +170,19 @@ def test_a_restore_gives_back_the_database_as_it_was_backed_up(
     assert before == server.contents()
 
 
+@pytest.mark.rule("D-BACKUP-CUSTOMER", "D-DATABASE-BACKUPS")
+def test_a_dump_is_restored_only_for_its_customer(server: Server, tmp_path: Path) -> None:
+    """A restore of a database backup for another customer than the seal names is
+    restore_failed; the database stays as the works left it."""
+    backups = _backups(server, tmp_path)
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
+    server.run(*WORKS)
+    after_works = server.contents()
+    with pytest.raises(RestoreFailed, match="another customer"):
+        backups.restore(reference, customer_id="cust-new")
+    assert after_works == server.contents()
+
+
 @pytest.mark.rule("D-BACKUP-SEAL", "D-DATABASE-BACKUPS")
 def test_a_tampered_dump_neither_verifies_nor_restores(server: Server, tmp_path: Path) -> None:
     """One byte of the dump changed: not verified, restore_failed, the database untouched."""

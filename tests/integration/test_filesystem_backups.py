@@ -299,8 +299,9 @@ def _reseal_with(
         lambda record: record["entries"].update({"index.html": "file:644:" + "0" * 64}),
         lambda record: record["entries"].pop("img/logo.png"),
         lambda record: record.update(order_id="o-2"),
+        lambda record: record.update(customer_id="cust-new"),
     ],
-    ids=["target-renamed", "hash-rewritten", "entry-removed", "order-changed"],
+    ids=["target-renamed", "hash-rewritten", "entry-removed", "order-changed", "customer-changed"],
 )
 def test_a_tampered_record_neither_verifies_nor_restores(
     backups: FilesystemBackups, change: Callable[[dict[str, Any]], None]
@@ -313,6 +314,21 @@ def test_a_tampered_record_neither_verifies_nor_restores(
     assert not backups.verify(reference)
     with pytest.raises(RestoreFailed):
         backups.restore(reference, customer_id=CUSTOMER)
+    assert before == manifest_of(_site(backups))
+    assert [SHOP.name] == [p.name for p in backups.sites_root.iterdir()]
+
+
+@pytest.mark.rule("D-BACKUP-CUSTOMER")
+def test_a_site_backup_is_restored_only_for_its_customer(backups: FilesystemBackups) -> None:
+    """The seal names the order's customer; a restore for another is restore_failed and
+    leaves the site as the new owner has it."""
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
+    seal = json.loads((backups.backup_root / reference / "seal.json").read_text("ascii"))
+    assert CUSTOMER == seal["record"]["customer_id"]
+    (_site(backups) / "index.html").write_text("the new owner's", encoding="utf-8")
+    before = manifest_of(_site(backups))
+    with pytest.raises(RestoreFailed, match="another customer"):
+        backups.restore(reference, customer_id="cust-new")
     assert before == manifest_of(_site(backups))
     assert [SHOP.name] == [p.name for p in backups.sites_root.iterdir()]
 

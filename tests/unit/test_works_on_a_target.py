@@ -1,5 +1,6 @@
 """Works on a target: one order in works at a time, ownership checked again, restores that
-would undo later works or overwrite a new owner's data withheld (rules WT1-WT4)."""
+would undo later works or overwrite a new owner's data withheld (rules WT1-WT3), and the
+customer bound to each backup (D-BACKUP-CUSTOMER)."""
 
 from __future__ import annotations
 
@@ -232,7 +233,7 @@ def test_only_staff_decide_a_restore_conflict(world: World) -> None:
         )
 
 
-@pytest.mark.rule("WT4")
+@pytest.mark.rule("D-BACKUP-CUSTOMER")
 def test_the_backup_at_start_is_taken_for_the_orders_customer(world: World) -> None:
     """start passes the order's customer to the backups, which bind it to the backup."""
     started = world.started("wo-1")

@@ -149,6 +149,6 @@ class BackupStore:
 
 
 def refuse_another_customer(record: Record, customer_id: str) -> None:
-    """Rule WT4: a backup is restored only for the customer its seal names."""
+    """Rule D-BACKUP-CUSTOMER: a backup is restored only for the customer its seal names."""
     if record.get("customer_id") != customer_id:
         raise TreeRefused("it was taken for another customer")

@@ -13,7 +13,7 @@ class Backups(Protocol):
         return its reference.  Raises `BackupFailed`.
 
         An adapter binds the customer to the backup (a keyed seal) so that `restore` can
-        refuse it for anyone else (rule WT4).
+        refuse it for anyone else (rule D-BACKUP-CUSTOMER).
         """
         ...
 
@@ -24,5 +24,5 @@ class Backups(Protocol):
     def restore(self, reference: str, *, customer_id: str) -> None:
         """Put the target back as the backup holds it.  Raises `RestoreFailed`, and
         restores nothing, when the backup was taken for another customer than
-        `customer_id` (rule WT4)."""
+        `customer_id` (rule D-BACKUP-CUSTOMER)."""
         ...
