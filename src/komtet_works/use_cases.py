@@ -96,7 +96,7 @@ QUEUED = (State.PAID, State.SCHEDULED, State.IN_PROGRESS)
 
 @attrs.frozen
 class RestoreWithheld:
-    """Why a settlement makes no restore, and the later order in the way (rule WT3)."""
+    """Why a settlement makes no restore, and the later order in the way (rule T3)."""
 
     reason: RestoreWithheldReason
     order: str = ""
@@ -237,7 +237,7 @@ class WorkOrderService:
         )
 
     def _restore(self, order: WorkOrder) -> tuple[bool | None, RestoreWithheld | None]:
-        """Restore the start-of-works backup, unless it must be withheld (rules WT2, WT3);
+        """Restore the start-of-works backup, unless it must be withheld (rules T2, T3);
         a failed restore is recorded, not raised.
 
         The refund has gone out by then and must stay on record (decision D-RESTORE).  A
@@ -493,9 +493,9 @@ class WorkOrderService:
     def start(self, order_id: str, *, staff_id: str) -> WorkOrder:
         """Works begin: a verified backup first, then the customer is told to hold still.
 
-        Refused before any backup when the target is no longer the customer's (rule WT2:
+        Refused before any backup when the target is no longer the customer's (rule T2:
         staff then withdraw the order, which refunds it) or while another order's works
-        on it are in progress (rule WT1; the store refuses the save too, so two staff
+        on it are in progress (rule T1; the store refuses the save too, so two staff
         starting at once cannot both win).
         """
         by = Actor.staff(staff_id)
@@ -616,7 +616,7 @@ class WorkOrderService:
     def decide_restore(
         self, order_id: str, *, staff_id: str, restore: bool, note: str = ""
     ) -> WorkOrder:
-        """Rule WT3: staff decide a withheld restore: restore anyway (an override,
+        """Rule T3: staff decide a withheld restore: restore anyway (an override,
         recorded with whether it worked) or leave the later works in place."""
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)

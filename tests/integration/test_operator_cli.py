@@ -523,7 +523,7 @@ def _scheduled(shell: Shell, order: str, at: str = T["schedule"]) -> None:
     shell.ok("schedule", order, "--staff", "s-1", "--now", at)
 
 
-@pytest.mark.rule("WT1", "WT3")
+@pytest.mark.rule("T1", "T3")
 def test_a_second_order_waits_for_the_first_and_survives_its_refund(shell: Shell) -> None:
     """o-2 on a site in works is target_busy until o-1 completes; refunding o-1 later
     refunds in full but leaves o-2's works in place until staff decide."""
@@ -563,7 +563,7 @@ def test_a_second_order_waits_for_the_first_and_survives_its_refund(shell: Shell
     assert "<h1>o-2's new checkout</h1>" == index.read_text(encoding="utf-8")
 
 
-@pytest.mark.rule("WT2")
+@pytest.mark.rule("T2")
 def test_a_site_given_to_another_customer_is_not_backed_up_for_the_old_owner(
     shell: Shell,
 ) -> None:

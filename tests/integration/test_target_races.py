@@ -1,4 +1,4 @@
-"""Staff processes race to start works on one target, on SQLite and PostgreSQL (rule WT1).
+"""Staff processes race to start works on one target, on SQLite and PostgreSQL (rule T1).
 
 Each round has its own site and, per worker, a scheduled order of the same customer on it.
 Every worker waits at a barrier, then starts its order through `WorkOrderService.start`
@@ -112,7 +112,7 @@ def _race(open_wiring: Callable[[], Wiring]) -> None:
         check.close()
 
 
-@pytest.mark.rule("WT1")
+@pytest.mark.rule("T1")
 def test_staff_racing_to_start_works_on_one_site_on_sqlite_have_one_winner(
     tmp_path: Path,
 ) -> None:
@@ -123,7 +123,7 @@ def test_staff_racing_to_start_works_on_one_site_on_sqlite_have_one_winner(
 
 
 @pytest.mark.postgres
-@pytest.mark.rule("WT1")
+@pytest.mark.rule("T1")
 def test_staff_racing_to_start_works_on_one_site_on_postgres_have_one_winner(
     pg_dsn: str,
 ) -> None:

@@ -1,5 +1,5 @@
 """Works on a target: one order in works at a time, ownership checked again, restores that
-would undo later works or overwrite a new owner's data withheld (rules WT1-WT3), and the
+would undo later works or overwrite a new owner's data withheld (rules T1-T3), and the
 customer bound to each backup (D-BACKUP-CUSTOMER)."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _give_alice_ru_to_bob(world: World) -> None:
     world.customers.put(attrs.evolve(BOB, sites=BOB.sites | {"alice.ru"}))
 
 
-@pytest.mark.rule("WT1")
+@pytest.mark.rule("T1")
 def test_a_second_order_on_a_busy_site_starts_only_after_the_first_completes(
     world: World,
 ) -> None:
@@ -58,7 +58,7 @@ def test_a_second_order_on_a_busy_site_starts_only_after_the_first_completes(
     assert State.IN_PROGRESS is world.service.start("wo-2", staff_id="sam").state
 
 
-@pytest.mark.rule("WT1")
+@pytest.mark.rule("T1")
 def test_the_store_itself_refuses_a_second_order_in_works_on_a_target(world: World) -> None:
     """Saving a second order into in_progress on a busy target raises TargetBusy from the
     store and keeps nothing, whatever the use case read before."""
@@ -80,7 +80,7 @@ def test_the_store_itself_refuses_a_second_order_in_works_on_a_target(world: Wor
     assert order == world.orders.get("wo-2")
 
 
-@pytest.mark.rule("WT1")
+@pytest.mark.rule("T1")
 @given(steps=st.lists(st.tuples(st.integers(0, 3), st.booleans()), max_size=30))
 def test_at_most_one_order_per_target_is_ever_in_works(steps: list[tuple[int, bool]]) -> None:
     """For every sequence of starts and completions of four orders on two sites, no site
@@ -112,7 +112,7 @@ def test_at_most_one_order_per_target_is_ever_in_works(steps: list[tuple[int, bo
             assert len(in_works) <= 1
 
 
-@pytest.mark.rule("WT2")
+@pytest.mark.rule("T2")
 def test_a_site_given_to_another_customer_before_the_start_is_not_backed_up(
     world: World,
 ) -> None:
@@ -131,7 +131,7 @@ def test_a_site_given_to_another_customer_before_the_start_is_not_backed_up(
     assert (State.WITHDRAWN, withdrawn.ledger.paid) == (withdrawn.state, withdrawn.ledger.refunded)
 
 
-@pytest.mark.rule("WT2")
+@pytest.mark.rule("T2")
 def test_a_refund_does_not_restore_over_a_new_owners_data(world: World) -> None:
     """A failure refunded after the site passed to another customer refunds everything,
     restores nothing, records why, and tells the customer so."""
@@ -169,7 +169,7 @@ def _refund_after_later_works(world: World) -> None:
     world.service.resolve_claim("wo-1", staff_id="sam", outcome=ClaimOutcome.REFUND)
 
 
-@pytest.mark.rule("WT3")
+@pytest.mark.rule("T3")
 def test_refunding_the_first_order_leaves_the_second_orders_works_in_place(
     world: World,
 ) -> None:
@@ -189,7 +189,7 @@ def test_refunding_the_first_order_leaves_the_second_orders_works_in_place(
     assert RestoreWithheldReason.RESTORE_CONFLICT == told.facts.reason  # type: ignore[attr-defined]
 
 
-@pytest.mark.rule("WT3")
+@pytest.mark.rule("T3")
 def test_staff_may_restore_anyway_once_recorded_as_an_override(world: World) -> None:
     """decide_restore(restore=True) restores the first order's backup and records the
     override; a second decision is restore_not_pending."""
@@ -210,7 +210,7 @@ def test_staff_may_restore_anyway_once_recorded_as_an_override(world: World) -> 
         world.service.decide_restore("wo-1", staff_id="sam", restore=False)
 
 
-@pytest.mark.rule("WT3")
+@pytest.mark.rule("T3")
 def test_staff_may_leave_the_later_works_in_place(world: World) -> None:
     """decide_restore(restore=False) restores nothing and closes the question."""
     _refund_after_later_works(world)
@@ -221,7 +221,7 @@ def test_staff_may_leave_the_later_works_in_place(world: World) -> None:
     assert (False, False) == (decided.works.restore_override, decided.works.restored)
 
 
-@pytest.mark.rule("WT3")
+@pytest.mark.rule("T3")
 def test_only_staff_decide_a_restore_conflict(world: World) -> None:
     """A customer deciding a restore conflict is actor_not_allowed; the order is unchanged."""
     _refund_after_later_works(world)

@@ -72,7 +72,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         self._results: dict[str, str] = {}
         self._payments: dict[str, ReportedPayment] = {}
         self._conflicts: list[ConflictingReport] = []
-        #: the order whose works are under way on each busy target (rule WT1)
+        #: the order whose works are under way on each busy target (rule T1)
         self._busy: dict[Target, str] = {}
 
     def get(self, order_id: str) -> WorkOrder:

@@ -150,14 +150,14 @@ class BackupNotConfirmed(RuleViolation):
 
 
 class TargetBusy(RuleViolation):
-    """Another order's works on the same site or server are in progress (rule WT1): one
+    """Another order's works on the same site or server are in progress (rule T1): one
     order in works per target, whoever's it is."""
 
     code = "target_busy"
 
 
 class RestoreNotPending(RuleViolation):
-    """A staff decision on a restore that is not waiting for one (rule WT3)."""
+    """A staff decision on a restore that is not waiting for one (rule T3)."""
 
     code = "restore_not_pending"
 

@@ -160,7 +160,7 @@ class OrderWithdrawn(Event):
 
 @attrs.frozen
 class RestoreWithheld(Event):
-    """The refund went out but the backup was not restored, for `reason` (rules WT2, WT3);
+    """The refund went out but the backup was not restored, for `reason` (rules T2, T3);
     `conflicting_order` is the later order whose works a restore would undo ("" if none)."""
 
     reason: RestoreWithheldReason = attrs.field(kw_only=True)
@@ -169,7 +169,7 @@ class RestoreWithheld(Event):
 
 @attrs.frozen
 class RestoreDecided(Event):
-    """Staff decide a restore conflict (rule WT3): restore anyway (`restore`, an override),
+    """Staff decide a restore conflict (rule T3): restore anyway (`restore`, an override),
     or leave the target as it is; `restored` says whether the data came back."""
 
     restore: bool = attrs.field(kw_only=True)

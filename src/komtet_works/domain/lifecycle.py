@@ -153,7 +153,7 @@ BEFORE_THE_WORKS: Final[frozenset[State]] = frozenset({State.CANCELLING, State.W
 
 
 #: The states of an order whose works are under way on its target: at most one order on a
-#: target is in one of them at a time (rule WT1; the SQL stores' partial unique index
+#: target is in one of them at a time (rule T1; the SQL stores' partial unique index
 #: ``work_orders_target_busy`` names the same states).
 WORKS_UNDER_WAY: Final[frozenset[State]] = frozenset({State.IN_PROGRESS})
 

@@ -400,7 +400,7 @@ class WorkOrder:
     def withhold_restore(
         self, *, by: Actor, at: object, reason: RestoreWithheldReason, conflicting_order: str = ""
     ) -> WorkOrder:
-        """Rules WT2, WT3: the refund settled without a restore, and why.
+        """Rules T2, T3: the refund settled without a restore, and why.
 
         Not a lifecycle step: the order stays `refunded`; it follows the settlement of a
         refund of works that recorded no restore.
@@ -423,7 +423,7 @@ class WorkOrder:
     def decide_restore(
         self, *, by: Actor, at: object, restore: bool, restored: bool, note: str = ""
     ) -> WorkOrder:
-        """Rule WT3: staff decide a restore conflict, once: `restore` anyway (an override,
+        """Rule T3: staff decide a restore conflict, once: `restore` anyway (an override,
         `restored` saying whether it worked), or not.  The order stays `refunded`."""
         instant = self._refunded_step(by, at)
         if by.kind is not ActorKind.STAFF:

@@ -49,11 +49,11 @@ class WithdrawalReason(enum.Enum):
 
 
 class RestoreWithheldReason(enum.Enum):
-    """Why a restore owed by a refund was not made (rules WT2, WT3)."""
+    """Why a restore owed by a refund was not made (rules T2, T3)."""
 
-    #: the target is no longer the customer's: the new owner's data stays (rule WT2)
+    #: the target is no longer the customer's: the new owner's data stays (rule T2)
     NOT_CUSTOMER_TARGET = "not_customer_target"
-    #: another order's works on the target started after this backup (rule WT3)
+    #: another order's works on the target started after this backup (rule T3)
     RESTORE_CONFLICT = "restore_conflict"
 
 
@@ -78,14 +78,14 @@ class Works:
     restored: bool | None = None
     #: why a restore owed was not made (then `restored` is False)
     restore_withheld: RestoreWithheldReason | None = None
-    #: the later order whose works stand in the way of the restore (rule WT3)
+    #: the later order whose works stand in the way of the restore (rule T3)
     conflicting_order: str | None = None
     #: staff's decision on a withheld restore: restore anyway (True), or not (False)
     restore_override: bool | None = None
 
     @property
     def restore_pending_decision(self) -> bool:
-        """Rule WT3: a restore conflict waits for staff to decide."""
+        """Rule T3: a restore conflict waits for staff to decide."""
         return (
             self.restore_withheld is RestoreWithheldReason.RESTORE_CONFLICT
             and self.restore_override is None

@@ -132,7 +132,7 @@ class WithdrawnFacts(Facts):
 @attrs.frozen
 class RestoreWithheldFacts(Facts):
     """Money refunded, but the start-of-works backup not restored, for `reason` (rules
-    WT2, WT3): the target is no longer the customer's, or a later order's works on it
+    T2, T3): the target is no longer the customer's, or a later order's works on it
     would be undone, which staff decide."""
 
     kind = MessageKind.RESTORE_WITHHELD

@@ -41,7 +41,7 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
         Raises `ConcurrencyError` and stores nothing when someone saved in between, or
         when one of `payments` was reported meanwhile; raises `TargetBusy` and stores
         nothing when `order` enters a state of `lifecycle.WORKS_UNDER_WAY` while another
-        order on its target is in one (rule WT1): the store, not a read before the
+        order on its target is in one (rule T1): the store, not a read before the
         write, keeps one order in works per target.
         """
         ...

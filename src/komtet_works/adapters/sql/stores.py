@@ -58,7 +58,7 @@ from komtet_works.ports.billing import BillingLedger, Invoice, ReceivedPayment, 
 
 _T = TypeVar("_T")
 
-#: How each database names the index of rule WT1 in a duplicate-key error: PostgreSQL by
+#: How each database names the index of rule T1 in a duplicate-key error: PostgreSQL by
 #: the index, SQLite by its first column.
 _TARGET_BUSY: Final = ("work_orders_target_busy", "work_orders.target_kind")
 
@@ -283,7 +283,7 @@ class SqlWorkOrders(SqlStore, WorkOrders):
 
     def _unique(self, write: Callable[[Cursor], None], meanwhile: str) -> None:
         """Run `write`; a duplicate key means someone else saved first: `ConcurrencyError`,
-        or `TargetBusy` when it was the one order in works per target (rule WT1)."""
+        or `TargetBusy` when it was the one order in works per target (rule T1)."""
         try:
             self._database.write(write)
         except ConstraintViolated as error:
