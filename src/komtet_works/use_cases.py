@@ -600,10 +600,9 @@ class WorkOrderService:
         """
         now = self.clock.now()
         order.check(Action.SETTLE_REFUND, REFUNDS, now)
+        refunds = self._refund_all(order)  # the money first (rule L8), then the restore
         restored, withheld = self._restore(order)
-        settled = order.settle_refunds(
-            by=REFUNDS, at=now, refunds=self._refund_all(order), restored=restored
-        )
+        settled = order.settle_refunds(by=REFUNDS, at=now, refunds=refunds, restored=restored)
         tell: Facts = RefundedFacts(settled.ledger.refunded, settled.works.restored)
         if withheld is not None:
             settled = settled.withhold_restore(
