@@ -109,7 +109,7 @@ def fixture_shell(
     return shell
 
 
-def _walk_to_completed(shell: Shell, order: str = "o-1") -> dict[str, Any]:
+def _scheduled(shell: Shell, order: str) -> None:
     shell.ok(
         "request", order, "--customer", "c-1", "--target", SITE, "--problem", "checkout fails",
         "--now", T["request"],
@@ -117,6 +117,10 @@ def _walk_to_completed(shell: Shell, order: str = "o-1") -> dict[str, Any]:
     shell.ok("estimate", order, "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"])
     shell.ok("pay", order, "--payment", f"p-{order}", "--amount", "1400.00", "--now", T["pay"])
     shell.ok("schedule", order, "--staff", "s-1", "--now", T["schedule"])
+
+
+def _walk_to_completed(shell: Shell, order: str = "o-1") -> dict[str, Any]:
+    _scheduled(shell, order)
     shell.ok("start", order, "--staff", "s-1", "--now", T["start"])
     completed: dict[str, Any] = shell.ok(
         "complete", order, "--staff", "s-1", "--now", T["complete"]
@@ -511,16 +515,6 @@ def test_a_database_that_cannot_be_used_is_database_unavailable(
 
 
 # --- works on a target (issue 9) ---------------------------------------------------------------
-
-
-def _scheduled(shell: Shell, order: str, at: str = T["schedule"]) -> None:
-    shell.ok(
-        "request", order, "--customer", "c-1", "--target", SITE, "--problem", "checkout fails",
-        "--now", T["request"],
-    )  # fmt: skip
-    shell.ok("estimate", order, "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"])
-    shell.ok("pay", order, "--payment", f"p-{order}", "--amount", "1400.00", "--now", T["pay"])
-    shell.ok("schedule", order, "--staff", "s-1", "--now", at)
 
 
 @pytest.mark.rule("T1", "T3")

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
+from test_races import run_workers
 
 from komtet_works import Customer, State, TargetBusy, WorkOrder, bootstrap
 from komtet_works.bootstrap import Wiring
 from komtet_works.testing.orders import START, walk
 
 WORKERS, ROUNDS = (int(n) for n in os.environ.get("KOMTET_WORKS_TARGET_RACE", "2x200").split("x"))
-_FORK: Final = multiprocessing.get_context("fork")
 _CUSTOMER: Final = Customer(
     "cust-race", sites=frozenset(f"site-{n}.example" for n in range(ROUNDS))
 )
@@ -83,17 +83,7 @@ def _race(open_wiring: Callable[[], Wiring]) -> None:
                 setup.orders.save(_scheduled(round_number, worker), expected_version=0)
     finally:
         setup.close()
-    barrier = _FORK.Barrier(WORKERS)
-    results: multiprocessing.Queue[dict[str, Any]] = _FORK.Queue()
-    workers = [
-        _FORK.Process(target=_worker, args=(open_wiring, n, barrier, results))
-        for n in range(WORKERS)
-    ]
-    for process in workers:
-        process.start()
-    reports = [results.get(timeout=3600) for _ in workers]
-    for process in workers:
-        process.join()
+    reports = run_workers(_worker, open_wiring, WORKERS)
 
     assert [] == [e for r in reports for e in r["errors"]]
     wins = sorted(n for r in reports for n in r["wins"])
