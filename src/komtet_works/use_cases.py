@@ -95,7 +95,7 @@ QUEUED = (State.PAID, State.SCHEDULED, State.IN_PROGRESS)
 
 
 @attrs.frozen
-class RestoreWithheld:
+class WithheldRestore:
     """Why a settlement makes no restore, and the later order in the way (rule T3)."""
 
     reason: RestoreWithheldReason
@@ -236,7 +236,7 @@ class WorkOrderService:
             for due in order.ledger.refunds_due()
         )
 
-    def _restore(self, order: WorkOrder) -> tuple[bool | None, RestoreWithheld | None]:
+    def _restore(self, order: WorkOrder) -> tuple[bool | None, WithheldRestore | None]:
         """Restore the start-of-works backup, unless it must be withheld (rules T2, T3);
         a failed restore is recorded, not raised.
 
@@ -249,7 +249,7 @@ class WorkOrderService:
         if backup is None:
             return False, None
         if not self._still_owned(order):
-            return False, RestoreWithheld(RestoreWithheldReason.NOT_CUSTOMER_TARGET)
+            return False, WithheldRestore(RestoreWithheldReason.NOT_CUSTOMER_TARGET)
         later = [
             other.id
             for other in self.orders.on_target(order.target)
@@ -258,7 +258,7 @@ class WorkOrderService:
             and other.works.started_at > backup.taken_at
         ]
         if later:
-            return False, RestoreWithheld(RestoreWithheldReason.RESTORE_CONFLICT, later[-1])
+            return False, WithheldRestore(RestoreWithheldReason.RESTORE_CONFLICT, later[-1])
         return self._restored(order, backup), None
 
     def _restored(self, order: WorkOrder, backup: Backup) -> bool:
@@ -506,7 +506,7 @@ class WorkOrderService:
             raise NotCustomerTarget(
                 f"{order.target} is no longer a site or server of customer "
                 f"{order.customer_id!r}: nothing was backed up; withdraw the order "
-                f"(reason {WithdrawalReason.THIRD_PARTY_EQUIPMENT.value}) to refund it"
+                f"(reason {WithdrawalReason.OTHER.value}) to refund it"
             )
         busy = [
             o.id
