@@ -4,6 +4,7 @@ customer bound to each backup (D-BACKUP-CUSTOMER)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import attrs
@@ -15,12 +16,19 @@ from test_use_cases import ALICE, BOB, World, make_world
 from komtet_works import (
     ClaimOutcome,
     InvalidTransition,
+    KomtetWorksError,
     NotCustomerTarget,
     State,
     TargetBusy,
     WithdrawalReason,
+    WorkOrder,
 )
-from komtet_works.domain.errors import ActorNotAllowed, RestoreNotPending
+from komtet_works.domain.errors import (
+    ActorNotAllowed,
+    InvalidInput,
+    OutOfOrder,
+    RestoreNotPending,
+)
 from komtet_works.domain.events import Actor
 from komtet_works.domain.lifecycle import WORKS_UNDER_WAY
 from komtet_works.domain.works import RestoreWithheldReason
@@ -241,3 +249,30 @@ def test_the_backup_at_start_is_taken_for_the_orders_customer(world: World) -> N
     backup = started.works.backup
     assert backup is not None
     assert "alice" == world.backups.owners[backup.reference]
+
+
+@pytest.mark.rule("T3")
+def test_a_restore_decision_is_refused_unless_it_is_staffs_due_and_in_time(
+    world: World,
+) -> None:
+    """decide_restore refuses: an order not refunded, the refunds system, a restore made
+    without deciding to, a time before the order's last step; the order is unchanged."""
+    _refund_after_later_works(world)
+    paid = world.paid("wo-3", target="shop.alice.ru")
+    order, now, staff = world.orders.get("wo-1"), world.clock.now(), Actor.staff("sam")
+    refused: list[tuple[type[KomtetWorksError], Callable[[], WorkOrder]]] = [
+        (RestoreNotPending, lambda: paid.decide_restore(
+            by=staff, at=now, restore=True, restored=True)),
+        (ActorNotAllowed, lambda: order.decide_restore(
+            by=Actor.system("refunds"), at=now, restore=True, restored=True)),
+        (InvalidInput, lambda: order.decide_restore(
+            by=staff, at=now, restore=False, restored=True)),
+        (OutOfOrder, lambda: order.decide_restore(
+            by=staff, at=now - timedelta(days=1), restore=False, restored=False)),
+        (RestoreNotPending, lambda: order.withhold_restore(
+            by=staff, at=now, reason=RestoreWithheldReason.RESTORE_CONFLICT)),
+    ]  # fmt: skip
+    for error, step in refused:
+        with pytest.raises(error):
+            step()
+    assert order == world.orders.get("wo-1")
