@@ -32,11 +32,13 @@ from komtet_works.domain.errors import (
     EligibilityError,
     InvalidInput,
     KomtetWorksError,
+    NotCustomerTarget,
     OrderExists,
     PaymentBelongsToAnotherOrder,
     PaymentConflict,
     RestoreFailed,
     RuleViolation,
+    TargetBusy,
     UnknownCustomer,
     UnknownOrder,
     refusal,
@@ -46,13 +48,19 @@ from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.keys import operation_key
 from komtet_works.domain.ledger import Payment, Refund
-from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, Action, State
+from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, WORKS_UNDER_WAY, Action, State
 from komtet_works.domain.money import ExactNumber, Money
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.scheduling import finish_after
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import Backup, ClaimOutcome, ClaimRemedy, WithdrawalReason
+from komtet_works.domain.works import (
+    Backup,
+    ClaimOutcome,
+    ClaimRemedy,
+    RestoreWithheldReason,
+    WithdrawalReason,
+)
 from komtet_works.ports import (
     Backups,
     Billing,
@@ -67,6 +75,7 @@ from komtet_works.ports import (
     PaymentReceivedFacts,
     QuoteIssuedFacts,
     RefundedFacts,
+    RestoreWithheldFacts,
     WithdrawnFacts,
     WorkOrders,
     WorksCompletedFacts,
@@ -85,6 +94,14 @@ REFUNDS = Actor.system("refunds")
 
 #: States whose orders wait for staff; their hours make up the queue.
 QUEUED = (State.PAID, State.SCHEDULED, State.IN_PROGRESS)
+
+
+@attrs.frozen
+class WithheldRestore:
+    """Why a settlement makes no restore, and the later order in the way (rule T3)."""
+
+    reason: RestoreWithheldReason
+    order: str = ""
 
 
 @attrs.frozen
@@ -220,22 +237,47 @@ class WorkOrderService:
             for due in order.ledger.refunds_due()
         )
 
-    def _restore(self, order: WorkOrder) -> bool | None:
-        """Restore the start-of-works backup; a failed restore is recorded, not raised.
+    def _restore(self, order: WorkOrder) -> tuple[bool | None, WithheldRestore | None]:
+        """Restore the start-of-works backup, unless it must be withheld (rules T2, T3);
+        a failed restore is recorded, not raised.
 
         The refund has gone out by then and must stay on record (decision D-RESTORE).  A
         cancellation has no works to undo: None.
         """
         if order.state in BEFORE_THE_WORKS:
-            return None
+            return None, None
         backup = order.works.backup
         if backup is None:
-            return False
+            return False, None
+        if not self._still_owned(order):
+            return False, WithheldRestore(RestoreWithheldReason.NOT_CUSTOMER_TARGET)
+        later = [
+            other.id
+            for other in self.orders.on_target(order.target)
+            if other.id != order.id
+            and other.works.started_at is not None
+            and other.works.started_at > backup.taken_at
+        ]
+        if later:
+            return False, WithheldRestore(RestoreWithheldReason.RESTORE_CONFLICT, later[-1])
+        return self._restored(order, backup), None
+
+    def _restored(self, order: WorkOrder, backup: Backup) -> bool:
         try:
-            self.backups.restore(backup.reference)
+            self.backups.restore(backup.reference, customer_id=order.customer_id)
         except RestoreFailed:
             return False
         return True
+
+    def _still_owned(self, order: WorkOrder) -> bool:
+        """Whether the directory, now, still gives the order's target to its customer."""
+        customer = self.customers.find(order.customer_id)
+        if customer is None:
+            return False
+        try:
+            return customer.target(order.target.name) == order.target
+        except NotCustomerTarget:
+            return False
 
     # --- use cases ------------------------------------------------------------------------
 
@@ -454,12 +496,33 @@ class WorkOrderService:
         return self._settle(withdrawn) if withdrawn.state is State.WITHDRAWING else withdrawn
 
     def start(self, order_id: str, *, staff_id: str) -> WorkOrder:
-        """Works begin: a verified backup first, then the customer is told to hold still."""
+        """Works begin: a verified backup first, then the customer is told to hold still.
+
+        Refused before any backup when the target is no longer the customer's (rule T2:
+        staff then withdraw the order, which refunds it) or while another order's works
+        on it are in progress (rule T1; the store refuses the save too, so two staff
+        starting at once cannot both win).
+        """
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)
         now = self.clock.now()
         order.check(Action.START, by, now)
-        reference = self.backups.snapshot(order.target, order_id=order.id)
+        if not self._still_owned(order):
+            raise NotCustomerTarget(
+                f"{order.target} is no longer a site or server of customer "
+                f"{order.customer_id!r}: nothing was backed up; withdraw the order "
+                f"(reason {WithdrawalReason.OTHER.value}) to refund it"
+            )
+        busy = [
+            o.id
+            for o in self.orders.on_target(order.target)
+            if o.id != order.id and o.state in WORKS_UNDER_WAY
+        ]
+        if busy:
+            raise TargetBusy(f"the works of order {busy[0]!r} on {order.target} are in progress")
+        reference = self.backups.snapshot(
+            order.target, order_id=order.id, customer_id=order.customer_id
+        )
         backup = Backup(reference, now, self.backups.verify(reference))
         started = order.start(by=by, at=now, backup=backup)
         self._save(
@@ -554,15 +617,32 @@ class WorkOrderService:
         """
         now = self.clock.now()
         order.check(Action.SETTLE_REFUND, REFUNDS, now)
-        settled = order.settle_refunds(
-            by=REFUNDS, at=now, refunds=self._refund_all(order), restored=self._restore(order)
-        )
-        self._save(
-            settled,
-            before=order,
-            tell=RefundedFacts(settled.ledger.refunded, settled.works.restored),
-        )
+        refunds = self._refund_all(order)  # the money first (rule L8), then the restore
+        restored, withheld = self._restore(order)
+        settled = order.settle_refunds(by=REFUNDS, at=now, refunds=refunds, restored=restored)
+        tell: Facts = RefundedFacts(settled.ledger.refunded, settled.works.restored)
+        if withheld is not None:
+            settled = settled.withhold_restore(
+                by=REFUNDS, at=now, reason=withheld.reason, conflicting_order=withheld.order
+            )
+            tell = RestoreWithheldFacts(settled.ledger.refunded, withheld.reason)
+        self._save(settled, before=order, tell=tell)
         return settled
+
+    def decide_restore(
+        self, order_id: str, *, staff_id: str, restore: bool, note: str = ""
+    ) -> WorkOrder:
+        """Rule T3: staff decide a withheld restore: restore anyway (an override,
+        recorded with whether it worked) or leave the later works in place."""
+        by = Actor.staff(staff_id)
+        order = self.orders.get(order_id)
+        now = self.clock.now()
+        order.decide_restore(by=by, at=now, restore=restore, restored=False)  # the checks
+        backup = order.works.backup
+        restored = restore and backup is not None and self._restored(order, backup)
+        decided = order.decide_restore(by=by, at=now, restore=restore, restored=restored, note=note)
+        self._save(decided, before=order)
+        return decided
 
     def close(self, order_id: str, *, staff_id: str) -> WorkOrder:
         """Staff close an order whose claim window has ended."""

@@ -27,6 +27,7 @@ import pytest
 from komtet_works import Target, TargetKind
 from komtet_works.adapters.filesystem import FilesystemBackups, manifest_of
 from komtet_works.adapters.restore_journal import WORKSPACE
+from komtet_works.testing.backups import CUSTOMER
 
 KILLS: Final = int(os.environ.get("KOMTET_WORKS_BACKUP_KILLS", "40"))
 SHOP: Final = Target(TargetKind.SITE, "shop.example")
@@ -48,8 +49,8 @@ def work(backups: FilesystemBackups, references: tuple[str, str], ready: int) ->
     """The forked worker: restores and snapshots, alternately, until it is killed."""
     os.write(ready, b"r")
     for turn in count():
-        backups.restore(references[turn % 2])
-        backups.snapshot(SHOP, order_id="kill")
+        backups.restore(references[turn % 2], customer_id=CUSTOMER)
+        backups.snapshot(SHOP, order_id="kill", customer_id=CUSTOMER)
 
 
 def test_backups_killed_at_random_points_leave_the_site_whole(tmp_path: Path) -> None:
@@ -59,13 +60,13 @@ def test_backups_killed_at_random_points_leave_the_site_whole(tmp_path: Path) ->
     )
     site = tmp_path / "sites" / SHOP.name
     fill(site, "A")
-    state_a, first = manifest_of(site), backups.snapshot(SHOP, order_id="a")
+    state_a, first = manifest_of(site), backups.snapshot(SHOP, order_id="a", customer_id=CUSTOMER)
     fill(site, "B")
-    state_b, second = manifest_of(site), backups.snapshot(SHOP, order_id="b")
+    state_b, second = manifest_of(site), backups.snapshot(SHOP, order_id="b", customer_id=CUSTOMER)
     assert state_a != state_b
     started = time.monotonic()
-    backups.restore(first)
-    backups.restore(second)
+    backups.restore(first, customer_id=CUSTOMER)
+    backups.restore(second, customer_id=CUSTOMER)
     one_round = time.monotonic() - started  # of the worker, roughly: to spread the kills
     rng = random.Random(os.environ.get("KOMTET_WORKS_SEED", "backup-kills"))  # noqa: S311
     tally: Counter[str] = Counter()

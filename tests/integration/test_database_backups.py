@@ -17,6 +17,7 @@ from komtet_works.adapters import database_backups
 from komtet_works.adapters.composite import SiteAndDatabaseBackups
 from komtet_works.adapters.database_backups import Database, DatabaseBackups, Engine
 from komtet_works.adapters.filesystem import FilesystemBackups, Limits, manifest_of
+from komtet_works.testing.backups import CUSTOMER
 
 SHOP = Target(TargetKind.SITE, "shop.example")
 KEY = b"the provider's key, 32 bytes...."
@@ -42,12 +43,25 @@ def test_a_restore_gives_back_the_database_as_it_was_backed_up(
     """Dump, let the works change rows and drop and add tables, restore: as it was."""
     backups = _backups(server, tmp_path)
     before = server.contents()
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     assert backups.verify(reference)
     server.run(*WORKS)
     assert before != server.contents()
-    backups.restore(reference)
+    backups.restore(reference, customer_id=CUSTOMER)
     assert before == server.contents()
+
+
+@pytest.mark.rule("D-BACKUP-CUSTOMER", "D-DATABASE-BACKUPS")
+def test_a_dump_is_restored_only_for_its_customer(server: FilledDatabase, tmp_path: Path) -> None:
+    """A restore of a database backup for another customer than the seal names is
+    restore_failed; the database stays as the works left it."""
+    backups = _backups(server, tmp_path)
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
+    server.run(*WORKS)
+    after_works = server.contents()
+    with pytest.raises(RestoreFailed, match="another customer"):
+        backups.restore(reference, customer_id="cust-new")
+    assert after_works == server.contents()
 
 
 @pytest.mark.rule("D-BACKUP-SEAL", "D-DATABASE-BACKUPS")
@@ -56,7 +70,7 @@ def test_a_tampered_dump_neither_verifies_nor_restores(
 ) -> None:
     """One byte of the dump changed: not verified, restore_failed, the database untouched."""
     backups = _backups(server, tmp_path)
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     server.run(*WORKS)
     after_works = server.contents()
     dump = tmp_path / "dumps" / reference / "dump"
@@ -65,7 +79,7 @@ def test_a_tampered_dump_neither_verifies_nor_restores(
     dump.write_bytes(bytes(content))
     assert not backups.verify(reference)
     with pytest.raises(RestoreFailed, match="not as it was sealed"):
-        backups.restore(reference)
+        backups.restore(reference, customer_id=CUSTOMER)
     assert after_works == server.contents()
 
 
@@ -76,7 +90,7 @@ def test_a_dump_over_the_size_cap_is_backup_failed_and_leaves_nothing(
     """A 100-byte cap: the dump is stopped, backup_failed, no backup kept."""
     backups = _backups(server, tmp_path, limits=Limits(max_bytes=100))
     with pytest.raises(BackupFailed, match="more than the 100 bytes allowed"):
-        backups.snapshot(SHOP, order_id="o-1")
+        backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     assert [".lock"] == [p.name for p in (tmp_path / "dumps").iterdir()]
 
 
@@ -87,7 +101,7 @@ def test_a_restore_that_fails_part_way_leaves_postgresql_as_it_was(
 ) -> None:
     """pg_restore fails after psql emptied the database: no COMMIT, nothing changed."""
     backups = _backups(postgres, tmp_path)
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     postgres.run(*WORKS)
     after_works = postgres.contents()
     monkeypatch.setattr(
@@ -96,7 +110,7 @@ def test_a_restore_that_fails_part_way_leaves_postgresql_as_it_was(
         database_backups._EMPTY_POSTGRES + "SELECT 1/0;\n",
     )
     with pytest.raises(RestoreFailed, match=r"psql failed: .*division by zero"):
-        backups.restore(reference)
+        backups.restore(reference, customer_id=CUSTOMER)
     assert after_works == postgres.contents()
 
 
@@ -109,7 +123,7 @@ def test_a_database_that_does_not_answer_is_backup_failed(tmp_path: Path) -> Non
         key=KEY,
     )
     with pytest.raises(BackupFailed, match=r'pg_dump failed: .*"kw_no_such_db" does not exist'):
-        backups.snapshot(SHOP, order_id="o-1")
+        backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     assert [".lock"] == [p.name for p in (tmp_path / "dumps").iterdir()]
 
 
@@ -139,8 +153,8 @@ def test_passwords_never_reach_a_command_line(
 
     monkeypatch.setattr(subprocess, "Popen", recording)
     backups = DatabaseBackups(databases={SHOP.name: database}, backup_root=tmp_path, key=KEY)
-    reference = backups.snapshot(SHOP, order_id="o-1")
-    backups.restore(reference)
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
+    backups.restore(reference, customer_id=CUSTOMER)
     assert [] == [argv for argv in seen if any(password in part for part in argv)]
     assert seen
     assert password not in repr(database)
@@ -149,9 +163,9 @@ def test_passwords_never_reach_a_command_line(
 def test_a_target_without_a_database_has_an_empty_backup(tmp_path: Path) -> None:
     """The host maps the target to None: the backup verifies and restores nothing."""
     backups = DatabaseBackups(databases=lambda _target: None, backup_root=tmp_path, key=KEY)
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     assert backups.verify(reference)
-    backups.restore(reference)
+    backups.restore(reference, customer_id=CUSTOMER)
     assert {"database": None, "dump": None} == {
         k: v
         for k, v in json.loads((tmp_path / reference / "seal.json").read_text())["record"].items()
@@ -166,10 +180,10 @@ def test_a_target_whose_database_changed_is_not_restored(
     """The host now maps the site to another database: restore_failed, nothing restored."""
     mapping = {SHOP.name: postgres.database}
     backups = DatabaseBackups(databases=mapping, backup_root=tmp_path, key=KEY)
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     mapping[SHOP.name] = Database(Engine.POSTGRESQL, "kw_another", user="postgres")
     with pytest.raises(RestoreFailed, match="another database"):
-        backups.restore(reference)
+        backups.restore(reference, customer_id=CUSTOMER)
 
 
 @pytest.mark.parametrize("name", ["", "a-b", "x; DROP", "-h", "a" * 64, "host=evil"])
@@ -201,11 +215,11 @@ def test_the_composite_restores_files_and_database_together(
     """One reference for both; verified; the works undone in the files and the database."""
     both = SiteAndDatabaseBackups(files=site, database=_backups(server, tmp_path))
     files_before, database_before = _site_files(site), server.contents()
-    reference = both.snapshot(SHOP, order_id="o-1")
+    reference = both.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     assert both.verify(reference)
     (site.sites_root / SHOP.name / "index.php").write_text("broken", encoding="utf-8")
     server.run(*WORKS)
-    both.restore(reference)
+    both.restore(reference, customer_id=CUSTOMER)
     assert (files_before, database_before) == (_site_files(site), server.contents())
 
 
@@ -217,7 +231,7 @@ def test_the_composite_restores_nothing_when_a_part_is_damaged(
 ) -> None:
     """Either part tampered: not verified, restore_failed, neither files nor database touched."""
     both = SiteAndDatabaseBackups(files=site, database=_backups(postgres, tmp_path))
-    reference = both.snapshot(SHOP, order_id="o-1")
+    reference = both.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     files_reference, _, database_reference = reference.partition("+")
     damage: dict[str, Callable[[], object]] = {
         "files": lambda: (tmp_path / "files" / files_reference / "tree" / "index.php").write_text(
@@ -231,7 +245,7 @@ def test_the_composite_restores_nothing_when_a_part_is_damaged(
     files_after, database_after = _site_files(site), postgres.contents()
     assert not both.verify(reference)
     with pytest.raises(RestoreFailed, match="nothing restored"):
-        both.restore(reference)
+        both.restore(reference, customer_id=CUSTOMER)
     assert (files_after, database_after) == (_site_files(site), postgres.contents())
 
 
@@ -260,5 +274,5 @@ def test_a_composite_whose_database_fails_keeps_no_files_backup(
         ),
     )
     with pytest.raises(BackupFailed, match="pg_dump failed"):
-        both.snapshot(SHOP, order_id="o-1")
+        both.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     assert [".lock"] == [p.name for p in (tmp_path / "files").iterdir()]

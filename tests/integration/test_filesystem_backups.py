@@ -18,6 +18,7 @@ from komtet_works.adapters import FilesystemBackups
 from komtet_works.adapters.backup_store import provider_key
 from komtet_works.adapters.filesystem import Limits, manifest_of
 from komtet_works.adapters.restore_journal import WORKSPACE, RestoreJournal
+from komtet_works.testing.backups import CUSTOMER
 
 SHOP = Target(TargetKind.SITE, "shop.example")
 KEY = b"the provider's key, 32 bytes...."
@@ -50,7 +51,7 @@ def _site(backups: FilesystemBackups) -> Path:
 @pytest.mark.rule("L5")
 def test_a_fresh_snapshot_verifies(backups: FilesystemBackups) -> None:
     """A snapshot of the shop's tree is verified: its copy matches what the site held."""
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     assert backups.verify(reference)
     assert manifest_of(_site(backups)) == manifest_of(backups.backup_root / reference / "tree")
 
@@ -59,9 +60,9 @@ def test_snapshot_references_number_the_backups_of_an_order(
     backups: FilesystemBackups,
 ) -> None:
     """Two snapshots for o-1 are bk-o-1-1 and bk-o-1-2; an odd order id is hashed."""
-    first = backups.snapshot(SHOP, order_id="o-1")
-    second = backups.snapshot(SHOP, order_id="o-1")
-    odd = backups.snapshot(SHOP, order_id="../../etc")
+    first = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
+    second = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
+    odd = backups.snapshot(SHOP, order_id="../../etc", customer_id=CUSTOMER)
     assert ("bk-o-1-1", "bk-o-1-2") == (first, second)
     assert (backups.backup_root / odd).parent == backups.backup_root
     assert backups.verify(odd)
@@ -83,7 +84,7 @@ def test_a_damaged_copy_does_not_verify(
     backups: FilesystemBackups, damage: Callable[[Path], object]
 ) -> None:
     """Any change to the copy (content, files, directories, links) fails verification."""
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     damage(backups.backup_root / reference / "tree")
     assert not backups.verify(reference)
 
@@ -99,12 +100,12 @@ def test_unknown_or_unsafe_references_do_not_verify(
 @pytest.mark.rule("L8")
 def test_restore_puts_the_tree_back_exactly(backups: FilesystemBackups) -> None:
     """After the works changed, added and removed files, restore gives the snapshot's tree."""
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     before = manifest_of(_site(backups))
     (_site(backups) / "index.html").write_text("broken", encoding="utf-8")
     (_site(backups) / "new.php").write_text("<?php", encoding="utf-8")
     (_site(backups) / "img" / "logo.png").unlink()
-    backups.restore(reference)
+    backups.restore(reference, customer_id=CUSTOMER)
     assert before == manifest_of(_site(backups))
     assert [SHOP.name] == [p.name for p in backups.sites_root.iterdir()]
 
@@ -112,10 +113,10 @@ def test_restore_puts_the_tree_back_exactly(backups: FilesystemBackups) -> None:
 @pytest.mark.rule("L8")
 def test_restore_brings_back_a_deleted_site(backups: FilesystemBackups) -> None:
     """The site's directory removed entirely: restore recreates it from the copy."""
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     before = manifest_of(_site(backups))
     shutil.rmtree(_site(backups))
-    backups.restore(reference)
+    backups.restore(reference, customer_id=CUSTOMER)
     assert before == manifest_of(_site(backups))
 
 
@@ -124,25 +125,25 @@ def test_a_damaged_backup_is_not_restored_and_the_site_is_left_alone(
     backups: FilesystemBackups,
 ) -> None:
     """restore of a copy that fails verification: restore_failed, the site untouched."""
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     (backups.backup_root / reference / "tree" / "index.html").write_text("x", encoding="utf-8")
     (_site(backups) / "index.html").write_text("during the works", encoding="utf-8")
     with pytest.raises(RestoreFailed):
-        backups.restore(reference)
+        backups.restore(reference, customer_id=CUSTOMER)
     assert "during the works" == (_site(backups) / "index.html").read_text(encoding="utf-8")
 
 
 def test_restoring_an_unknown_backup_is_refused(backups: FilesystemBackups) -> None:
     """No such backup: restore_failed."""
     with pytest.raises(RestoreFailed):
-        backups.restore("bk-nothing-1")
+        backups.restore("bk-nothing-1", customer_id=CUSTOMER)
 
 
 @pytest.mark.rule("D-BACKUP-FAILURE")
 def test_a_target_without_a_directory_cannot_be_backed_up(backups: FilesystemBackups) -> None:
     """No directory for the target: backup_failed, and no backup is left behind."""
     with pytest.raises(BackupFailed):
-        backups.snapshot(Target(TargetKind.SERVER, "vps-1"), order_id="o-1")
+        backups.snapshot(Target(TargetKind.SERVER, "vps-1"), order_id="o-1", customer_id=CUSTOMER)
     assert [] == kept_backups(backups)
 
 
@@ -154,7 +155,7 @@ def test_target_names_that_would_leave_the_root_are_refused(
     with pytest.raises(InvalidInput):
         backups.directory(name)
     with pytest.raises(BackupFailed):
-        backups.snapshot(Target(TargetKind.SITE, name), order_id="o-1")
+        backups.snapshot(Target(TargetKind.SITE, name), order_id="o-1", customer_id=CUSTOMER)
 
 
 def test_a_target_linked_out_of_the_root_is_refused(
@@ -165,14 +166,16 @@ def test_a_target_linked_out_of_the_root_is_refused(
     elsewhere.mkdir()
     (backups.sites_root / "linked.example").symlink_to(elsewhere)
     with pytest.raises(BackupFailed, match="out of the sites root"):
-        backups.snapshot(Target(TargetKind.SITE, "linked.example"), order_id="o-1")
+        backups.snapshot(
+            Target(TargetKind.SITE, "linked.example"), order_id="o-1", customer_id=CUSTOMER
+        )
 
 
 def test_links_inside_the_site_are_copied_as_links(backups: FilesystemBackups) -> None:
     """A symlink is backed up and restored as the same link, never followed."""
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     (_site(backups) / "current").unlink()
-    backups.restore(reference)
+    backups.restore(reference, customer_id=CUSTOMER)
     assert Path("index.html") == (_site(backups) / "current").readlink()
 
 
@@ -183,7 +186,7 @@ def test_a_backup_root_that_cannot_hold_backups_is_backup_failed(
     """The backup root is a file: backup_failed, not an OSError."""
     backups.backup_root.write_text("not a directory", encoding="utf-8")
     with pytest.raises(BackupFailed):
-        backups.snapshot(SHOP, order_id="o-1")
+        backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
 
 
 # --- hardening (issue 9): what a site may hold, caps, seals, overlapping roots ---------------
@@ -215,7 +218,7 @@ def test_fifos_sockets_and_devices_are_refused_with_their_path(
     """A FIFO, socket or device in the site: backup_failed naming it, and no backup left."""
     make(_site(backups) / "img")
     with pytest.raises(BackupFailed, match=f"img/{named[1:]}"):
-        backups.snapshot(SHOP, order_id="o-1")
+        backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     assert [] == kept_backups(backups)
 
 
@@ -232,7 +235,7 @@ def test_a_site_over_the_size_cap_is_refused_before_it_is_read(tmp_path: Path) -
     with (tmp_path / "sites" / SHOP.name / "huge.bin").open("wb") as huge:
         huge.truncate(2**40)
     with pytest.raises(BackupFailed, match=r"huge\.bin: more than the 1048576 bytes allowed"):
-        backups.snapshot(SHOP, order_id="o-1")
+        backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     assert [] == kept_backups(backups)
 
 
@@ -241,7 +244,7 @@ def test_a_backup_past_its_time_cap_is_refused(backups: FilesystemBackups) -> No
     """A time cap already spent when the walk begins: backup_failed, nothing left."""
     backups.limits = Limits(max_seconds=1e-9)
     with pytest.raises(BackupFailed, match="took longer than"):
-        backups.snapshot(SHOP, order_id="o-1")
+        backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     assert [] == kept_backups(backups)
 
 
@@ -271,9 +274,9 @@ def test_setuid_and_setgid_bits_are_never_restored(backups: FilesystemBackups) -
     program = _site(backups) / "run.cgi"
     program.write_text("#!/bin/sh\n", encoding="utf-8")
     program.chmod(0o4755)
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     (backups.backup_root / reference / "tree" / "img").chmod(0o2755)
-    backups.restore(reference)
+    backups.restore(reference, customer_id=CUSTOMER)
     assert 0o755 == stat.S_IMODE(program.stat().st_mode)
     assert 0o755 == stat.S_IMODE((_site(backups) / "img").stat().st_mode)
 
@@ -296,20 +299,36 @@ def _reseal_with(
         lambda record: record["entries"].update({"index.html": "file:644:" + "0" * 64}),
         lambda record: record["entries"].pop("img/logo.png"),
         lambda record: record.update(order_id="o-2"),
+        lambda record: record.update(customer_id="cust-new"),
     ],
-    ids=["target-renamed", "hash-rewritten", "entry-removed", "order-changed"],
+    ids=["target-renamed", "hash-rewritten", "entry-removed", "order-changed", "customer-changed"],
 )
 def test_a_tampered_record_neither_verifies_nor_restores(
     backups: FilesystemBackups, change: Callable[[dict[str, Any]], None]
 ) -> None:
     """The record edited without the key: not verified, restore_failed, the site untouched."""
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     (_site(backups) / "index.html").write_text("during the works", encoding="utf-8")
     before = manifest_of(_site(backups))
     _reseal_with(backups, reference, change)
     assert not backups.verify(reference)
     with pytest.raises(RestoreFailed):
-        backups.restore(reference)
+        backups.restore(reference, customer_id=CUSTOMER)
+    assert before == manifest_of(_site(backups))
+    assert [SHOP.name] == [p.name for p in backups.sites_root.iterdir()]
+
+
+@pytest.mark.rule("D-BACKUP-CUSTOMER")
+def test_a_site_backup_is_restored_only_for_its_customer(backups: FilesystemBackups) -> None:
+    """The seal names the order's customer; a restore for another is restore_failed and
+    leaves the site as the new owner has it."""
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
+    seal = json.loads((backups.backup_root / reference / "seal.json").read_text("ascii"))
+    assert CUSTOMER == seal["record"]["customer_id"]
+    (_site(backups) / "index.html").write_text("the new owner's", encoding="utf-8")
+    before = manifest_of(_site(backups))
+    with pytest.raises(RestoreFailed, match="another customer"):
+        backups.restore(reference, customer_id="cust-new")
     assert before == manifest_of(_site(backups))
     assert [SHOP.name] == [p.name for p in backups.sites_root.iterdir()]
 
@@ -317,7 +336,7 @@ def test_a_tampered_record_neither_verifies_nor_restores(
 @pytest.mark.rule("D-BACKUP-SEAL")
 def test_a_backup_moved_to_another_reference_is_not_one(backups: FilesystemBackups) -> None:
     """Backup bk-o-1-1 renamed to bk-o-9-1: its seal names the first reference, not verified."""
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     (backups.backup_root / reference).rename(backups.backup_root / "bk-o-9-1")
     assert not backups.verify("bk-o-9-1")
 
@@ -325,7 +344,7 @@ def test_a_backup_moved_to_another_reference_is_not_one(backups: FilesystemBacku
 @pytest.mark.rule("D-BACKUP-SEAL")
 def test_another_providers_key_verifies_nothing(backups: FilesystemBackups) -> None:
     """The same archive read with another key: not verified, not restored."""
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     other = FilesystemBackups(
         sites_root=backups.sites_root,
         backup_root=backups.backup_root,
@@ -333,7 +352,7 @@ def test_another_providers_key_verifies_nothing(backups: FilesystemBackups) -> N
     )
     assert not other.verify(reference)
     with pytest.raises(RestoreFailed):
-        other.restore(reference)
+        other.restore(reference, customer_id=CUSTOMER)
 
 
 def test_the_provider_key_is_made_once_and_kept_private(tmp_path: Path) -> None:
@@ -346,7 +365,9 @@ def test_the_provider_key_is_made_once_and_kept_private(tmp_path: Path) -> None:
 def test_a_target_named_like_the_restore_workspace_is_refused(backups: FilesystemBackups) -> None:
     """The workspace of restores is no target: backup_failed."""
     with pytest.raises(BackupFailed, match="workspace"):
-        backups.snapshot(Target(TargetKind.SITE, ".komtet-restore"), order_id="o-1")
+        backups.snapshot(
+            Target(TargetKind.SITE, ".komtet-restore"), order_id="o-1", customer_id=CUSTOMER
+        )
 
 
 @pytest.mark.rule("D-RESTORE-JOURNAL")
@@ -355,12 +376,12 @@ def test_a_decided_restore_interrupted_is_finished_by_recover(
     backups: FilesystemBackups, monkeypatch: pytest.MonkeyPatch, site_moved_aside: bool
 ) -> None:
     """Journal written, then a crash (before or between the renames): recover finishes it."""
-    reference = backups.snapshot(SHOP, order_id="o-1")
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
     before = manifest_of(_site(backups))
     (_site(backups) / "index.html").write_text("broken", encoding="utf-8")
     with monkeypatch.context() as crash:
         crash.setattr(RestoreJournal, "recover", lambda _self: None)
-        backups.restore(reference)
+        backups.restore(reference, customer_id=CUSTOMER)
     workspace = backups.sites_root / WORKSPACE
     if site_moved_aside:
         journal = json.loads((workspace / "journal.json").read_text(encoding="utf-8"))

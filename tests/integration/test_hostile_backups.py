@@ -35,6 +35,7 @@ from komtet_works import BackupFailed, RestoreFailed, Target, TargetKind
 from komtet_works.adapters.filesystem import FilesystemBackups, Limits, manifest_of
 from komtet_works.adapters.restore_journal import WORKSPACE
 from komtet_works.adapters.trees import remove_tree
+from komtet_works.testing.backups import CUSTOMER
 
 EXAMPLES: Final = int(os.environ.get("KOMTET_WORKS_HOSTILE_TREES", "200"))
 SHOP: Final = Target(TargetKind.SITE, "shop.example")
@@ -231,7 +232,7 @@ def test_hostile_trees_and_tampered_archives_never_betray(
         around = everything_else(root)
         site_before = manifest_of(site, CAP.budget()) if not hostile else None
         try:
-            reference = backups.snapshot(SHOP, order_id="o-1")
+            reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
         except BackupFailed:
             event("snapshot refused")
             assert hostile
@@ -246,11 +247,11 @@ def test_hostile_trees_and_tampered_archives_never_betray(
             event(f"tampered: {how}")
             assert not backups.verify(reference)
             with pytest.raises(RestoreFailed):
-                backups.restore(reference)
+                backups.restore(reference, customer_id=CUSTOMER)
             assert after_works == manifest_of(site)
         else:
             event("restored")
-            backups.restore(reference)
+            backups.restore(reference, customer_id=CUSTOMER)
             assert site_before == manifest_of(site)
         assert around == everything_else(root)
         assert not (root / "sites" / WORKSPACE).exists()

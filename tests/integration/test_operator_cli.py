@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import json
+import os
+import stat
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -109,7 +111,7 @@ def fixture_shell(
     return shell
 
 
-def _walk_to_completed(shell: Shell, order: str = "o-1") -> dict[str, Any]:
+def _scheduled(shell: Shell, order: str) -> None:
     shell.ok(
         "request", order, "--customer", "c-1", "--target", SITE, "--problem", "checkout fails",
         "--now", T["request"],
@@ -117,6 +119,10 @@ def _walk_to_completed(shell: Shell, order: str = "o-1") -> dict[str, Any]:
     shell.ok("estimate", order, "--staff", "s-1", "--hours", "1.6", "--now", T["estimate"])
     shell.ok("pay", order, "--payment", f"p-{order}", "--amount", "1280.00", "--now", T["pay"])
     shell.ok("schedule", order, "--staff", "s-1", "--now", T["schedule"])
+
+
+def _walk_to_completed(shell: Shell, order: str = "o-1") -> dict[str, Any]:
+    _scheduled(shell, order)
     shell.ok("start", order, "--staff", "s-1", "--now", T["start"])
     completed: dict[str, Any] = shell.ok(
         "complete", order, "--staff", "s-1", "--now", T["complete"]
@@ -658,3 +664,82 @@ def test_reconcile_names_money_billing_holds_that_was_never_reported_and_exits_1
         code,
         [line.split(":")[0] for line in out.splitlines()],
     )
+
+
+# --- works on a target (issue 9) ---------------------------------------------------------------
+
+
+@pytest.mark.rule("T1", "T3")
+def test_a_second_order_waits_for_the_first_and_survives_its_refund(shell: Shell) -> None:
+    """o-2 on a site in works is target_busy until o-1 completes; refunding o-1 later
+    refunds in full but leaves o-2's works in place until staff decide."""
+    _scheduled(shell, "o-1")
+    _scheduled(shell, "o-2")
+    shell.ok("start", "o-1", "--staff", "s-1", "--now", T["start"])
+    code, line = shell.refused("start", "o-2", "--staff", "s-2", "--now", T["start"])
+    assert (1, True) == (code, line.startswith("komtet-works: error: target_busy: "))
+    assert "scheduled" == shell.ok("show", "o-2")["state"]
+    shell.ok("complete", "o-1", "--staff", "s-1", "--now", T["complete"])
+    assert (
+        "in_progress" == shell.ok("start", "o-2", "--staff", "s-2", "--now", T["complete"])["state"]
+    )
+    index = shell.root / "sites" / SITE / "index.html"
+    index.write_text("<h1>o-2's new checkout</h1>", encoding="utf-8")
+    shell.ok("claim", "o-1", "--customer", "c-1", "--text", "it broke", "--now", T["deadline"])
+    refunded = shell.ok(
+        "resolve", "o-1", "--staff", "s-1", "--outcome", "refund", "--now", T["deadline"]
+    )
+    assert ("refunded", "1400.00", False, "restore_conflict", "o-2") == (
+        refunded["state"],
+        refunded["refunded"],
+        refunded["works"]["restored"],
+        refunded["works"]["restore_withheld"],
+        refunded["works"]["conflicting_order"],
+    )
+    assert "<h1>o-2's new checkout</h1>" == index.read_text(encoding="utf-8")
+    kinds = sorted(_kind(mail) for mail in (shell.root / "mail" / "new").iterdir())
+    assert 1 == kinds.count("restore_withheld")
+    decided = shell.ok(
+        "decide-restore", "o-1", "--staff", "s-1", "--restore", "no", "--now", T["after"]
+    )
+    assert (False, False) == (
+        decided["works"]["restore_override"],
+        decided["works"]["restored"],
+    )
+    assert "<h1>o-2's new checkout</h1>" == index.read_text(encoding="utf-8")
+
+
+@pytest.mark.rule("T2")
+def test_a_site_given_to_another_customer_is_not_backed_up_for_the_old_owner(
+    shell: Shell,
+) -> None:
+    """The site passed to c-2 before the start: not_customer_target, no backup on disk,
+    the order still scheduled (for staff to withdraw, which refunds it)."""
+    _scheduled(shell, "o-1")
+    shell.ok("customer-add", "c-1", "--server", "vps-1", "--now", T["schedule"])
+    shell.ok("customer-add", "c-2", "--site", SITE, "--now", T["schedule"])
+    code, line = shell.refused("start", "o-1", "--staff", "s-1", "--now", T["start"])
+    assert (1, True) == (code, line.startswith("komtet-works: error: not_customer_target: "))
+    assert [] == [p.name for p in (shell.root / "backups").glob("bk-*")]
+    assert "scheduled" == shell.ok("show", "o-1")["state"]
+
+
+def _special_files(site: Path) -> list[str]:
+    os.mkfifo(site / "pipe")
+    if os.geteuid() != 0:  # a device node needs root; CI runs as root
+        return ["'pipe' is a FIFO"]
+    os.mknod(site / "zero", 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # what /dev/zero is
+    return ["'pipe' is a FIFO", "'zero' is a character device"]
+
+
+@pytest.mark.rule("D-BACKUP-SPECIAL-FILES", "D-BACKUP-FAILURE")
+def test_a_site_holding_a_fifo_and_a_device_is_refused_not_hung(shell: Shell) -> None:
+    """start on a site with a FIFO and /dev/zero's node returns backup_failed naming one of
+    them (never opening either), leaves no backup, and the order stays scheduled."""
+    named = _special_files(shell.root / "sites" / SITE)
+    _scheduled(shell, "o-1")
+    code, line = shell.refused("start", "o-1", "--staff", "s-1", "--now", T["start"])
+    assert (1, True) == (code, line.startswith("komtet-works: error: backup_failed: "))
+    assert any(name in line for name in named), line
+    assert [] == [p.name for p in (shell.root / "backups").glob("bk-*")]
+    assert "scheduled" == shell.ok("show", "o-1")["state"]

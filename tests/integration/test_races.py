@@ -96,20 +96,30 @@ def _worker(
         results.put({"worker": worker, "wins": wins, "losses": losses, "errors": errors})
 
 
-def _race(open_store: Callable[[], DurableStore]) -> Counter[str]:
-    """Run the race; check every promise; return the tallies."""
-    open_store().close()  # migrate once, before the workers start
-    barrier = _FORK.Barrier(WORKERS)
+def run_workers(
+    worker: Callable[[Any, int, Barrier, multiprocessing.Queue[dict[str, Any]]], None],
+    opener: object,
+    count: int,
+) -> list[dict[str, Any]]:
+    """Fork `count` processes running ``worker(opener, n, barrier, results)``, each to put
+    one report in `results`; wait for all and return their reports."""
+    barrier = _FORK.Barrier(count)
     results: multiprocessing.Queue[dict[str, Any]] = _FORK.Queue()
     workers = [
-        _FORK.Process(target=_worker, args=(open_store, n, barrier, results))
-        for n in range(WORKERS)
+        _FORK.Process(target=worker, args=(opener, n, barrier, results)) for n in range(count)
     ]
     for process in workers:
         process.start()
     reports = [results.get(timeout=3600) for _ in workers]
     for process in workers:
         process.join()
+    return reports
+
+
+def _race(open_store: Callable[[], DurableStore]) -> Counter[str]:
+    """Run the race; check every promise; return the tallies."""
+    open_store().close()  # migrate once, before the workers start
+    reports = run_workers(_worker, open_store, WORKERS)
 
     assert [] == [e for r in reports for e in r["errors"]]
     winners: dict[tuple[int, int], list[int]] = {}

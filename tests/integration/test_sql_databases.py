@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -14,8 +15,11 @@ from psycopg_pool import ConnectionPool
 
 from komtet_works import bootstrap
 from komtet_works.adapters.postgres import PostgresBilling, PostgresWorkOrders
-from komtet_works.adapters.sql.migrations import migrations
+from komtet_works.adapters.sql import stores
+from komtet_works.adapters.sql.migrations import migrations, pending
+from komtet_works.adapters.sql.rows import EventRow, event_rows
 from komtet_works.adapters.sql.statements import TABLES
+from komtet_works.adapters.sql.stores import Cursor
 from komtet_works.adapters.sqlite import SqliteWorkOrders
 from komtet_works.domain.errors import (
     ConcurrencyError,
@@ -23,9 +27,11 @@ from komtet_works.domain.errors import (
     DatabaseUnavailable,
     InvalidInput,
     SchemaNotMigrated,
+    TargetBusy,
 )
+from komtet_works.domain.lifecycle import Action, State
 from komtet_works.domain.money import Money
-from komtet_works.testing.orders import requested
+from komtet_works.testing.orders import in_state, requested, take, walk
 
 LATEST = migrations("sqlite")[-1].version
 
@@ -194,3 +200,57 @@ def test_a_libpq_keyword_dsn_opens_postgresql_not_a_file_of_that_name(
     with bootstrap.on_database(pg_dsn, migrate=True) as wiring:
         assert isinstance(wiring.orders, PostgresWorkOrders)
     assert [] == list(tmp_path.iterdir())
+
+
+def _before_0005(
+    store: SqliteWorkOrders | PostgresWorkOrders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migrate `store` to the version before 0005 and keep, as code of that time did,
+    one order in works and one requested (no target columns yet)."""
+    monkeypatch.setattr(stores, "pending", lambda d, a: [m for m in pending(d, a) if m.version < 5])
+    store.migrate()
+    monkeypatch.setattr(stores, "pending", pending)
+    database = store._database
+    marker = database.dialect.placeholder
+    old_insert = (
+        "INSERT INTO work_orders (id, customer_id, state, version, updated_at)"
+        " VALUES (?, ?, ?, ?, ?)"
+    ).replace("?", marker)
+    for order in (in_state(State.IN_PROGRESS, "wo-old"), requested("wo-new")):
+        rows = event_rows(order, 0)
+        order_row = (order.id, order.customer_id, order.state.value, order.version, rows[-1][3])
+
+        def write(
+            cursor: Cursor, order_row: tuple[object, ...] = order_row, rows: list[EventRow] = rows
+        ) -> None:
+            cursor.execute(old_insert, order_row)
+            cursor.executemany(database.sql.insert_event, rows)
+
+        database.write(write)
+
+
+@pytest.mark.rule("T1")
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_migration_0005_gives_existing_orders_their_target_and_guards_it(
+    dialect: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Orders saved before 0005 get their target from their first event; the order already
+    in works then keeps its target busy."""
+    store = (
+        SqliteWorkOrders(tmp_path / "orders.sqlite")
+        if dialect == "sqlite"
+        else PostgresWorkOrders(request.getfixturevalue("pg_dsn"))
+    )
+    with store:
+        _before_0005(store, monkeypatch)
+        store.migrate()
+        assert LATEST == store.schema_version()
+        old = store.get("wo-old")
+        assert ["wo-old", "wo-new"] == [o.id for o in store.on_target(old.target)]
+        scheduled = walk(store.get("wo-new"), State.SCHEDULED)
+        store.save(scheduled, expected_version=1)
+        started = take(scheduled, Action.START, scheduled.events[-1].at + timedelta(hours=1))
+        with pytest.raises(TargetBusy):
+            store.save(started, expected_version=scheduled.version)

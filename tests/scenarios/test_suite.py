@@ -27,6 +27,9 @@ RULE_HEADING = re.compile(r"^### ([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*) — ", re.MULTI
 ADAPTER_RULES = frozenset(
     {"N1", "N2", "N3", "N4", "N5", "N6", "D-RELAY-RETRIES", "D-BUSINESS-CALENDAR"}
 )
+#: Rules the scenario contract has no step for: no scenario can give a target to another
+#: customer between steps (T2 is proved through the use cases and the operator's shell).
+UNSHOWABLE_RULES = frozenset({"T2"})
 #: A suite scenario's name starts with the rule IDs it exercises: `[P2 P3] ...`.
 NAMED_RULES = re.compile(r"^\[([A-Z0-9 -]+)\] \S")
 
@@ -57,7 +60,7 @@ def named_rules(case: Case) -> list[str]:
     "D-INCREMENT", "D-MONEY-ROUNDING", "D-OVERRUN", "D-DISCOUNT-STACKING", "D-PRICE-LOCK",
     "D-QUOTE-VALIDITY", "D-CLAIM-WINDOW", "D-CLOCK", "D-CHANGES", "D-CLAIMS",
     "D-CANCELLATION", "D-BACKUP-FAILURE", "D-RESTORE",
-    "K1", "K2", "K3", "K4", "K5", "W1", "D-UNAPPLIED",
+    "K1", "K2", "K3", "K4", "K5", "W1", "D-UNAPPLIED", "T1", "T3",
 )  # fmt: skip
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_every_suite_scenario_gives_its_expected_result(
@@ -84,7 +87,7 @@ def test_every_rule_of_the_spec_is_exercised_by_a_scenario() -> None:
     rules = spec_rules()
     assert len(rules) >= 40
     assert ADAPTER_RULES <= rules
-    assert set() == rules - ADAPTER_RULES - named
+    assert set() == rules - ADAPTER_RULES - UNSHOWABLE_RULES - named
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

@@ -66,6 +66,7 @@ from komtet_works import (
     QuoteExpired,
     ReworkNotAgreed,
     State,
+    TargetBusy,
     UnknownCustomer,
     UnknownOrder,
     WorkOrder,
@@ -96,12 +97,13 @@ from komtet_works.domain.events import (
     QuoteDeclined,
     RefundsSettled,
     RequestSupplemented,
+    RestoreWithheld,
     ReworkStarted,
     WorksCompleted,
     WorksFailed,
     WorksStarted,
 )
-from komtet_works.domain.lifecycle import ACTORS, TERMINAL
+from komtet_works.domain.lifecycle import ACTORS, TERMINAL, WORKS_UNDER_WAY
 from komtet_works.ports import MessageKind
 from komtet_works.relay import relay_billing
 from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
@@ -359,7 +361,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.backups.failing_restores = False
         self._refund_everything(order_id)
         if model.state is State.REFUNDED:
-            model.restored = not restore_fails
+            self._settled_restore(order_id, restore_fails=restore_fails)
 
     def _retries(self, order_id: str, action: Action, actor: Actor) -> bool:
         """Whether `action` by `actor` is the retry that settles a pending refund."""
@@ -525,6 +527,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     def _start(self, order_id: str, *, backup_fails: bool) -> None:
         model = self.expected[order_id]
         refusal = self._refusal(order_id, Action.START, Actor.staff("sam"))
+        if refusal is None and self._busy(order_id):
+            refusal = TargetBusy
         if refusal is None and backup_fails:
             refusal = BackupFailed
         self.backups.failing_snapshots = backup_fails
@@ -629,7 +633,32 @@ class LifecycleMachine(RuleBasedStateMachine):
                 refusal = ClaimMustBeHonoured  # the default policy (C5)
             elif refusal is None and self.expected[order_id].remedy is not ClaimRemedy.REWORK:
                 refusal = ReworkNotAgreed
+            if refusal is None and action is Action.REWORK and self._busy(order_id):
+                refusal = TargetBusy
             self._attempt(order_id, action, refusal, step)
+
+    def _busy(self, order_id: str) -> bool:
+        """Rule T1: another order on this order's target is in works."""
+        model = self.expected[order_id]
+        return any(
+            other_id != order_id and other.target == model.target and other.state in WORKS_UNDER_WAY
+            for other_id, other in self.expected.items()
+        )
+
+    def _settled_restore(self, order_id: str, *, restore_fails: bool) -> None:
+        """The restore a settlement of works made, or withheld (rule T3): another order's
+        works on the target started after this backup; then a record follows the settlement."""
+        model = self.expected[order_id]
+        later = any(
+            other_id != order_id
+            and other.target == model.target
+            and other.started_at is not None
+            and model.started_at is not None
+            and other.started_at > model.started_at
+            for other_id, other in self.expected.items()
+        )
+        model.restored = not restore_fails and not later
+        model.version += later
 
     def _settle(self, order_id: str, *, billing_down: bool, restore_fails: bool) -> None:
         """The settlement use case on its own: only a pending refund can be settled."""
@@ -654,7 +683,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if refusal is None and not billing_down:
             self._refund_everything(order_id)
             if model.state is State.REFUNDED:
-                model.restored = not restore_fails
+                self._settled_restore(order_id, restore_fails=restore_fails)
 
     def _close(self, order_id: str, by: Actor) -> None:
         model = self.expected[order_id]
@@ -1016,6 +1045,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert (OrderRequested, None) == (type(first), first.before)
             previous = first
             for step in order.events:
+                if isinstance(step, RestoreWithheld):  # a record beside the lifecycle (T3)
+                    assert step.before is step.after is State.REFUNDED
+                    continue
                 action = EVENT_ACTIONS[type(step)]
                 assert TRANSITIONS.get((step.before, action)) is step.after
                 assert step.actor.kind in ACTORS[action]

@@ -26,7 +26,7 @@ from itertools import count
 from pathlib import Path
 from typing import Any, Final
 
-from komtet_works.adapters.trees import remove_tree, sync_directory
+from komtet_works.adapters.trees import TreeRefused, remove_tree, sync_directory
 from komtet_works.domain.errors import InvalidInput
 
 #: The shortest provider key accepted: 128 bits.
@@ -146,3 +146,9 @@ class BackupStore:
         for entry in self.root.iterdir():
             if _REFERENCE.fullmatch(entry.name) and not (entry / SEAL).exists():
                 remove_tree(entry)
+
+
+def refuse_another_customer(record: Record, customer_id: str) -> None:
+    """Rule D-BACKUP-CUSTOMER: a backup is restored only for the customer its seal names."""
+    if record.get("customer_id") != customer_id:
+        raise TreeRefused("it was taken for another customer")

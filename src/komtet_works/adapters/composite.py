@@ -33,13 +33,13 @@ class SiteAndDatabaseBackups(Backups):
         self.files = files
         self.database = database
 
-    def snapshot(self, target: Target, *, order_id: str) -> str:
-        files = self.files.snapshot(target, order_id=order_id)
+    def snapshot(self, target: Target, *, order_id: str, customer_id: str) -> str:
+        files = self.files.snapshot(target, order_id=order_id, customer_id=customer_id)
         if _JOIN in files:
             self.files.discard(files)
             raise BackupFailed(f"a files reference with {_JOIN!r} cannot be joined: {files}")
         try:
-            database = self.database.snapshot(target, order_id=order_id)
+            database = self.database.snapshot(target, order_id=order_id, customer_id=customer_id)
         except BackupFailed:
             self.files.discard(files)
             raise
@@ -51,16 +51,16 @@ class SiteAndDatabaseBackups(Backups):
             bool(files and database) and self.files.verify(files) and self.database.verify(database)
         )
 
-    def restore(self, reference: str) -> None:
+    def restore(self, reference: str, *, customer_id: str) -> None:
         if not self.verify(reference):
             raise RestoreFailed(f"backup {reference!r} is missing or damaged: nothing restored")
         files, _, database = reference.partition(_JOIN)
         try:
-            self.database.restore(database)
+            self.database.restore(database, customer_id=customer_id)
         except RestoreFailed as failure:
             raise RestoreFailed(f"nothing restored: the database was not ({failure})") from None
         try:
-            self.files.restore(files)
+            self.files.restore(files, customer_id=customer_id)
         except RestoreFailed as failure:
             raise RestoreFailed(
                 f"the database was restored, the files were not ({failure})"

@@ -36,7 +36,7 @@ from typing import IO, Final
 
 import attrs
 
-from komtet_works.adapters.backup_store import BackupStore, Record
+from komtet_works.adapters.backup_store import BackupStore, Record, refuse_another_customer
 from komtet_works.adapters.trees import (
     Budget,
     Limits,
@@ -116,7 +116,7 @@ class DatabaseBackups(Backups):
             return self._databases(target)
         return self._databases.get(target.name)
 
-    def snapshot(self, target: Target, *, order_id: str) -> str:
+    def snapshot(self, target: Target, *, order_id: str, customer_id: str) -> str:
         with self._refusing(f"could not back up the database of {target}", BackupFailed):
             database = self.database_of(target)
             reference = self._store.claim(order_id)
@@ -124,7 +124,7 @@ class DatabaseBackups(Backups):
                 dump = None
                 if database is not None:
                     dump = _dump(database, kept / _DUMP, self.limits.budget())
-                self._store.seal(reference, _record(target, order_id, database, dump))
+                self._store.seal(reference, _record(target, order_id, customer_id, database, dump))
             return reference
 
     def verify(self, reference: str) -> bool:
@@ -135,11 +135,12 @@ class DatabaseBackups(Backups):
         except (OSError, TreeRefused, InvalidInput):
             return False
 
-    def restore(self, reference: str) -> None:
+    def restore(self, reference: str, *, customer_id: str) -> None:
         with self._refusing(f"could not restore backup {reference!r}", RestoreFailed):
             record = self._store.record(reference, _KIND)
             if record is None:
                 raise TreeRefused("it is missing, or it is not as it was sealed")
+            refuse_another_customer(record, customer_id)
             target = Target(TargetKind(record["target_kind"]), record["target"])
             database = self.database_of(target)
             if _identity(database) != record["database"]:
@@ -180,13 +181,18 @@ def _identity(database: Database | None) -> dict[str, str] | None:
 
 
 def _record(
-    target: Target, order_id: str, database: Database | None, dump: dict[str, object] | None
+    target: Target,
+    order_id: str,
+    customer_id: str,
+    database: Database | None,
+    dump: dict[str, object] | None,
 ) -> Record:
     return {
         "kind": _KIND,
         "target": target.name,
         "target_kind": target.kind.value,
         "order_id": order_id,
+        "customer_id": customer_id,
         "database": _identity(database),
         "dump": dump,
     }

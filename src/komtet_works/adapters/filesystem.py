@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-from komtet_works.adapters.backup_store import BackupStore, safe_name
+from komtet_works.adapters.backup_store import BackupStore, refuse_another_customer, safe_name
 from komtet_works.adapters.restore_journal import WORKSPACE, RestoreJournal
 from komtet_works.adapters.trees import (
     Limits,
@@ -85,9 +85,9 @@ class FilesystemBackups(Backups):
         with self._refusing("could not recover the backups", RestoreFailed):
             pass
 
-    def snapshot(self, target: Target, *, order_id: str) -> str:
+    def snapshot(self, target: Target, *, order_id: str, customer_id: str) -> str:
         with self._refusing(f"could not back up {target}", BackupFailed):
-            return self._take(self.directory(target.name), target, order_id)
+            return self._take(self.directory(target.name), target, order_id, customer_id)
 
     def verify(self, reference: str) -> bool:
         try:
@@ -96,9 +96,9 @@ class FilesystemBackups(Backups):
         except (OSError, TreeRefused, InvalidInput):
             return False
 
-    def restore(self, reference: str) -> None:
+    def restore(self, reference: str, *, customer_id: str) -> None:
         with self._refusing(f"could not restore backup {reference!r}", RestoreFailed):
-            self._put_back(reference)
+            self._put_back(reference, customer_id)
 
     def discard(self, reference: str) -> None:
         """Remove backup `reference` (the composite backups' undo of a half-taken one)."""
@@ -122,7 +122,7 @@ class FilesystemBackups(Backups):
             detail = problem.strerror if isinstance(problem, OSError) else str(problem)
             raise error(f"{failure}: {detail or problem}") from None
 
-    def _take(self, source: Path, target: Target, order_id: str) -> str:
+    def _take(self, source: Path, target: Target, order_id: str, customer_id: str) -> str:
         if not source.is_dir():
             raise TreeRefused(f"{target} has no directory to back up")
         reference = self._store.claim(order_id)
@@ -131,7 +131,13 @@ class FilesystemBackups(Backups):
             copied = copy_tree(source, kept / _TREE, budget)
             if manifest_of(source, budget) != copied:
                 raise TreeRefused("the site changed while it was being backed up")
-            record = {"kind": _KIND, "target": target.name, "order_id": order_id, "entries": copied}
+            record = {
+                "kind": _KIND,
+                "target": target.name,
+                "order_id": order_id,
+                "customer_id": customer_id,
+                "entries": copied,
+            }
             self._store.seal(reference, record)
         return reference
 
@@ -142,11 +148,12 @@ class FilesystemBackups(Backups):
         tree = self._store.place(reference) / _TREE
         return bool(manifest_of(tree, self.limits.budget()) == record["entries"])
 
-    def _put_back(self, reference: str) -> None:
+    def _put_back(self, reference: str, customer_id: str) -> None:
         """Copy the backup beside the site, check the copy, then swap it in (journalled)."""
         record = self._store.record(reference, _KIND)
         if record is None:
             raise TreeRefused("it is missing, or it is not as it was sealed")
+        refuse_another_customer(record, customer_id)
         target = str(record["target"])
         self.directory(target)
         with self._journal.staged() as staging:

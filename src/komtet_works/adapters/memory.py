@@ -19,11 +19,12 @@ from komtet_works.domain.errors import (
     ConcurrencyError,
     NotificationFailed,
     RestoreFailed,
+    TargetBusy,
     UnknownOrder,
 )
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
-from komtet_works.domain.lifecycle import State
+from komtet_works.domain.lifecycle import WORKS_UNDER_WAY, State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import (
@@ -90,6 +91,8 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         self._results: dict[str, str] = {}
         self._payments: dict[str, ReportedPayment] = {}
         self._conflicts: list[ConflictingReport] = []
+        #: the order whose works are under way on each busy target (rule T1)
+        self._busy: dict[Target, str] = {}
 
     def get(self, order_id: str) -> WorkOrder:
         try:
@@ -113,7 +116,15 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
                 f"order {order.id!r} is at version {version}, not {expected_version}"
             )
         self._check_unreported(payments)
+        holder = self._busy.get(order.target)
+        under_way = order.state in WORKS_UNDER_WAY
+        if under_way and holder not in (None, order.id):
+            raise TargetBusy(f"the works of another order on {order.target} are in progress")
         self._orders[order.id] = order
+        if under_way:
+            self._busy[order.target] = order.id
+        elif holder == order.id:
+            del self._busy[order.target]
         for message in messages:
             if message.id not in self._messages:
                 self._messages[message.id] = self._unsent[message.id] = message
@@ -240,6 +251,9 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
     def by_state(self, *states: State) -> Sequence[WorkOrder]:
         return [o for o in self._orders.values() if o.state in states]
 
+    def on_target(self, target: Target) -> Sequence[WorkOrder]:
+        return [o for o in self._orders.values() if o.target == target]
+
     def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]:
         now = require_aware(now, field="now")
         return [
@@ -341,23 +355,28 @@ class InMemoryBackups(Backups):
     def __init__(self) -> None:
         self.data: dict[str, object] = {}
         self.snapshots: dict[str, tuple[str, object]] = {}
+        #: the customer each backup was taken for
+        self.owners: dict[str, str] = {}
         self.restored: list[str] = []
         self.failing_snapshots = False
         self.failing_restores = False
 
-    def snapshot(self, target: Target, *, order_id: str) -> str:
+    def snapshot(self, target: Target, *, order_id: str, customer_id: str) -> str:
         if self.failing_snapshots:
             raise BackupFailed(f"could not back up {target}")
         reference = f"bk-{order_id}-{len(self.snapshots) + 1}"
         self.snapshots[reference] = (target.name, copy.deepcopy(self.data.get(target.name)))
+        self.owners[reference] = customer_id
         return reference
 
     def verify(self, reference: str) -> bool:
         return reference in self.snapshots
 
-    def restore(self, reference: str) -> None:
+    def restore(self, reference: str, *, customer_id: str) -> None:
         if self.failing_restores or reference not in self.snapshots:
             raise RestoreFailed(f"could not restore {reference!r}")
+        if self.owners[reference] != customer_id:
+            raise RestoreFailed(f"backup {reference!r} was taken for another customer")
         name, content = self.snapshots[reference]
         self.data[name] = copy.deepcopy(content)
         self.restored.append(reference)

@@ -155,6 +155,19 @@ class BackupNotConfirmed(RuleViolation):
     code = "backup_not_confirmed"
 
 
+class TargetBusy(RuleViolation):
+    """Another order's works on the same site or server are in progress (rule T1): one
+    order in works per target, whoever's it is."""
+
+    code = "target_busy"
+
+
+class RestoreNotPending(RuleViolation):
+    """A staff decision on a restore that is not waiting for one (rule T3)."""
+
+    code = "restore_not_pending"
+
+
 class ClaimWindowClosed(RuleViolation):
     code = "claim_window_closed"
 

@@ -13,7 +13,7 @@ from komtet_works.domain.customers import Target
 from komtet_works.domain.ledger import Payment, Refund
 from komtet_works.domain.lifecycle import ActorKind, State
 from komtet_works.domain.pricing import Quote
-from komtet_works.domain.works import Backup, ClaimRemedy, WithdrawalReason
+from komtet_works.domain.works import Backup, ClaimRemedy, RestoreWithheldReason, WithdrawalReason
 
 
 @attrs.frozen
@@ -158,3 +158,21 @@ class OrderWithdrawn(Event):
     intent (`withdrawing`): every payment is to be refunded (`RefundsSettled` follows)."""
 
     reason: WithdrawalReason = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class RestoreWithheld(Event):
+    """The refund went out but the backup was not restored, for `reason` (rules T2, T3);
+    `conflicting_order` is the later order whose works a restore would undo ("" if none)."""
+
+    reason: RestoreWithheldReason = attrs.field(kw_only=True)
+    conflicting_order: str = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class RestoreDecided(Event):
+    """Staff decide a restore conflict (rule T3): restore anyway (`restore`, an override),
+    or leave the target as it is; `restored` says whether the data came back."""
+
+    restore: bool = attrs.field(kw_only=True)
+    restored: bool = attrs.field(kw_only=True)

@@ -152,5 +152,11 @@ TERMINAL: Final[frozenset[State]] = frozenset(
 BEFORE_THE_WORKS: Final[frozenset[State]] = frozenset({State.CANCELLING, State.WITHDRAWING})
 
 
+#: The states of an order whose works are under way on its target: at most one order on a
+#: target is in one of them at a time (rule T1; the SQL stores' partial unique index
+#: ``work_orders_target_busy`` names the same states).
+WORKS_UNDER_WAY: Final[frozenset[State]] = frozenset({State.IN_PROGRESS})
+
+
 def allowed_actions(state: State | None) -> frozenset[Action]:
     return frozenset(action for before, action in TRANSITIONS if before is state)

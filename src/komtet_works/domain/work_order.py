@@ -31,6 +31,7 @@ from komtet_works.domain.errors import (
     OutOfOrder,
     QuoteExpired,
     QuoteOutdated,
+    RestoreNotPending,
     ReworkNotAgreed,
 )
 from komtet_works.domain.events import (
@@ -50,6 +51,8 @@ from komtet_works.domain.events import (
     QuoteDeclined,
     RefundsSettled,
     RequestSupplemented,
+    RestoreDecided,
+    RestoreWithheld,
     ReworkStarted,
     WorksCompleted,
     WorksFailed,
@@ -73,6 +76,7 @@ from komtet_works.domain.works import (
     Claim,
     ClaimOutcome,
     ClaimRemedy,
+    RestoreWithheldReason,
     WithdrawalReason,
     Works,
 )
@@ -421,6 +425,68 @@ class WorkOrder:
             )
         )
 
+    def withhold_restore(
+        self, *, by: Actor, at: object, reason: RestoreWithheldReason, conflicting_order: str = ""
+    ) -> WorkOrder:
+        """Rules T2, T3: the refund settled without a restore, and why.
+
+        Not a lifecycle step: the order stays `refunded`; it follows the settlement of a
+        refund of works that recorded no restore.
+        """
+        instant = self._refunded_step(by, at)
+        if self.works.restored is not False or self.works.restore_withheld is not None:
+            raise RestoreNotPending(f"order {self.id!r} has no restore to withhold")
+        return self._record(
+            RestoreWithheld(
+                self.id,
+                by,
+                instant,
+                self.state,
+                self.state,
+                reason=reason,
+                conflicting_order=conflicting_order,
+            )
+        )
+
+    def decide_restore(
+        self, *, by: Actor, at: object, restore: bool, restored: bool, note: str = ""
+    ) -> WorkOrder:
+        """Rule T3: staff decide a restore conflict, once: `restore` anyway (an override,
+        `restored` saying whether it worked), or not.  The order stays `refunded`."""
+        instant = self._refunded_step(by, at)
+        if by.kind is not ActorKind.STAFF:
+            raise ActorNotAllowed(f"a {by.kind.value} cannot decide a restore")
+        if not self.works.restore_pending_decision:
+            raise RestoreNotPending(f"order {self.id!r} has no restore conflict to decide")
+        if restored and not restore:
+            raise InvalidInput("nothing is restored when staff decide not to", field="restored")
+        return self._record(
+            RestoreDecided(
+                self.id,
+                by,
+                instant,
+                self.state,
+                self.state,
+                restore=restore,
+                restored=restored,
+                note=_note(note),
+            )
+        )
+
+    def _refunded_step(self, by: Actor, at: object) -> pendulum.DateTime:
+        """The checks of a step on a refunded order's restore: its state, its clock."""
+        instant = require_aware(at)
+        if by.kind is ActorKind.CUSTOMER:
+            raise ActorNotAllowed("a customer cannot decide a restore")
+        if self.state is not State.REFUNDED:
+            raise RestoreNotPending(f"order {self.id!r} is {self.state.value}, not refunded")
+        if instant < self.events[-1].at:
+            raise OutOfOrder(
+                f"the step at {instant.isoformat()} is before the order's last step "
+                f"at {self.events[-1].at.isoformat()}"
+            )
+        return instant
+
     def close(self, *, by: Actor, at: object) -> WorkOrder:
         """Closing: once the claim window has ended, nothing more can happen."""
         instant, after = self.check(Action.CLOSE, by, at)
@@ -614,6 +680,26 @@ def _rework_started(order: WorkOrder, event: ReworkStarted) -> WorkOrder:
     return _evolve(order, event, works=_decided(order.works, ClaimOutcome.REWORK))
 
 
+def _withheld(order: WorkOrder, event: RestoreWithheld) -> WorkOrder:
+    return _evolve(
+        order,
+        event,
+        works=attrs.evolve(
+            order.works,
+            restore_withheld=event.reason,
+            conflicting_order=event.conflicting_order or None,
+        ),
+    )
+
+
+def _restore_decided(order: WorkOrder, event: RestoreDecided) -> WorkOrder:
+    return _evolve(
+        order,
+        event,
+        works=attrs.evolve(order.works, restore_override=event.restore, restored=event.restored),
+    )
+
+
 def _state_only(order: WorkOrder, event: Event) -> WorkOrder:
     return _evolve(order, event)
 
@@ -636,4 +722,6 @@ _APPLY: Final[dict[type[Event], Callable[[WorkOrder, Any], WorkOrder]]] = {
     RefundsSettled: _settled,
     OrderClosed: _state_only,
     OrderWithdrawn: _state_only,
+    RestoreWithheld: _withheld,
+    RestoreDecided: _restore_decided,
 }

@@ -56,6 +56,15 @@ class WithdrawalReason(enum.Enum):
         return self is WithdrawalReason.HOSTING_FAULT
 
 
+class RestoreWithheldReason(enum.Enum):
+    """Why a restore owed by a refund was not made (rules T2, T3)."""
+
+    #: the target is no longer the customer's: the new owner's data stays (rule T2)
+    NOT_CUSTOMER_TARGET = "not_customer_target"
+    #: another order's works on the target started after this backup (rule T3)
+    RESTORE_CONFLICT = "restore_conflict"
+
+
 @attrs.frozen
 class Claim:
     filed_at: pendulum.DateTime
@@ -80,6 +89,20 @@ class Works:
     window_claims: int = 0
     #: None until a restore was due; then whether the data came back
     restored: bool | None = None
+    #: why a restore owed was not made (then `restored` is False)
+    restore_withheld: RestoreWithheldReason | None = None
+    #: the later order whose works stand in the way of the restore (rule T3)
+    conflicting_order: str | None = None
+    #: staff's decision on a withheld restore: restore anyway (True), or not (False)
+    restore_override: bool | None = None
+
+    @property
+    def restore_pending_decision(self) -> bool:
+        """Rule T3: a restore conflict waits for staff to decide."""
+        return (
+            self.restore_withheld is RestoreWithheldReason.RESTORE_CONFLICT
+            and self.restore_override is None
+        )
 
     def changed_since_start(self) -> bool:
         """Rule C2: a change recorded after the start step (during or after the works) voids

@@ -303,6 +303,13 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
         ),
         _resolve,
     ),
+    "decide-restore": (
+        "staff decide a restore withheld for later works on the target: anyway, or not",
+        (STAFF, Option("--restore", "the decision", choices=("anyway", "no")), _note("why")),
+        lambda o, a: o.service.decide_restore(
+            a.order, staff_id=a.staff, restore=a.restore == "anyway", note=a.note
+        ),
+    ),
     "close": (
         "staff close an order whose claim window has ended",
         (STAFF,),

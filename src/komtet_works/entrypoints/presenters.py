@@ -168,6 +168,11 @@ def order_json(order: WorkOrder) -> dict[str, Any]:
                 for c in works.claims
             ],
             "restored": works.restored,
+            "restore_withheld": None
+            if works.restore_withheld is None
+            else works.restore_withheld.value,
+            "conflicting_order": works.conflicting_order,
+            "restore_override": works.restore_override,
         },
         "events": [
             {
@@ -263,6 +268,9 @@ def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
     )
     if works.restored is not None:
         rows.append(("backup restored", "yes" if works.restored else "NO"))
+    if works.restore_withheld is not None:
+        pending = " (staff decide: decide-restore)" if works.restore_pending_decision else ""
+        rows.append(("restore withheld", f"{works.restore_withheld.value}{pending}"))
     width = max(len(label) for label, _ in rows)
     return [f"order {order.id}", *(f"  {label:<{width}}  {value}" for label, value in rows)]
 

@@ -23,7 +23,12 @@ import pendulum
 from komtet_works.domain.errors import InvalidTransition
 from komtet_works.domain.money import Money
 from komtet_works.domain.pricing import Quote
-from komtet_works.domain.works import ClaimOutcome, WithdrawalReason, Works
+from komtet_works.domain.works import (
+    ClaimOutcome,
+    RestoreWithheldReason,
+    WithdrawalReason,
+    Works,
+)
 
 
 class MessageKind(enum.Enum):
@@ -35,6 +40,7 @@ class MessageKind(enum.Enum):
     REFUNDED = "refunded"
     CLAIM_DECIDED = "claim_decided"
     WITHDRAWN = "withdrawn"
+    RESTORE_WITHHELD = "restore_withheld"
 
 
 @attrs.frozen
@@ -121,6 +127,17 @@ class WithdrawnFacts(Facts):
     reason: WithdrawalReason
     #: rule E2: the problem is the hosting's own, handed to free Technical Support
     handed_to_support: bool
+
+
+@attrs.frozen
+class RestoreWithheldFacts(Facts):
+    """Money refunded, but the start-of-works backup not restored, for `reason` (rules
+    T2, T3): the target is no longer the customer's, or a later order's works on it
+    would be undone, which staff decide."""
+
+    kind = MessageKind.RESTORE_WITHHELD
+    amount: Money
+    reason: RestoreWithheldReason
 
 
 #: The facts class of each kind of message.

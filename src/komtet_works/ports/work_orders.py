@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Protocol
 
 from komtet_works.domain.commands import BillingCommand
+from komtet_works.domain.customers import Target
 from komtet_works.domain.intake import ReportedPayment
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
@@ -38,7 +39,10 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
         intake: all are kept if and only if the order is.  A message or command whose id
         is already kept is dropped, so a retried save queues nothing twice.
         Raises `ConcurrencyError` and stores nothing when someone saved in between, or
-        when one of `payments` was reported meanwhile.
+        when one of `payments` was reported meanwhile; raises `TargetBusy` and stores
+        nothing when `order` enters a state of `lifecycle.WORKS_UNDER_WAY` while another
+        order on its target is in one (rule T1): the store, not a read before the
+        write, keeps one order in works per target.
         """
         ...
 
@@ -48,6 +52,10 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
 
     def by_state(self, *states: State) -> Sequence[WorkOrder]:
         """Orders in any of `states`, oldest first."""
+        ...
+
+    def on_target(self, target: Target) -> Sequence[WorkOrder]:
+        """Every order on `target` (its kind and name, whoever's customer), oldest first."""
         ...
 
     def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]:

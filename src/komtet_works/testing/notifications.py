@@ -15,7 +15,7 @@ import pytest
 
 from komtet_works.domain.errors import NotificationFailed
 from komtet_works.domain.pricing import Tariff, parse_hours, price
-from komtet_works.domain.works import ClaimOutcome, WithdrawalReason
+from komtet_works.domain.works import ClaimOutcome, RestoreWithheldReason, WithdrawalReason
 from komtet_works.ports import (
     ClaimDecidedFacts,
     CompletionDateFacts,
@@ -26,6 +26,7 @@ from komtet_works.ports import (
     PaymentReceivedFacts,
     QuoteIssuedFacts,
     RefundedFacts,
+    RestoreWithheldFacts,
     WithdrawnFacts,
     WorksCompletedFacts,
     WorksStartingFacts,
@@ -65,6 +66,7 @@ SAMPLES: Final[dict[MessageKind, Facts]] = {
         ClaimDecidedFacts(ClaimOutcome.REFUND, "the page still fails"),
         RefundedFacts(_QUOTE.total, restored=True),
         WithdrawnFacts(WithdrawalReason.HOSTING_FAULT, handed_to_support=True),
+        RestoreWithheldFacts(_QUOTE.total, RestoreWithheldReason.RESTORE_CONFLICT),
     )
 }
 

@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from komtet_works.adapters.memory import InMemoryNotifier, ManualClock
+from komtet_works.domain.customers import Target, TargetKind
 from komtet_works.domain.errors import (
     ConcurrencyError,
     InvalidInput,
     NaiveDatetime,
     NotificationFailed,
+    TargetBusy,
     UnknownOrder,
 )
 from komtet_works.domain.keys import operation_key
@@ -133,6 +135,32 @@ class WorkOrdersContract:
         orders.save(order, expected_version=0)
         assert order == orders.get(order.id)
         assert order.version == orders.get(order.id).version
+
+    def test_a_second_order_in_works_on_a_target_is_target_busy(self, orders: WorkOrders) -> None:
+        """An order entering in_progress while another on its target is there raises
+        TargetBusy and keeps nothing; once the first is completed, it starts."""
+        first = _saved(orders, in_state(State.IN_PROGRESS, "wo-1"))
+        second = _saved(orders, in_state(State.SCHEDULED, "wo-2"))
+        with pytest.raises(TargetBusy):
+            orders.save(_next(second, Action.START), expected_version=second.version)
+        with pytest.raises(TargetBusy):  # a new order saved in works at once, too
+            orders.save(in_state(State.IN_PROGRESS, "wo-3"), expected_version=0)
+        assert (second, [first, second]) == (orders.get("wo-2"), list(orders.by_state(*State)))
+        orders.save(_next(first, Action.COMPLETE), expected_version=first.version)
+        orders.save(_next(second, Action.START), expected_version=second.version)
+        assert State.IN_PROGRESS is orders.get("wo-2").state
+
+    def test_on_target_lists_every_order_on_the_target_oldest_first(
+        self, orders: WorkOrders
+    ) -> None:
+        """on_target gives the orders on that kind and name, of any customer, oldest first."""
+        saved = [
+            _saved(orders, in_state(State.PAID, "wo-2")),
+            _saved(orders, requested("wo-1", customer_id="cust-2")),
+        ]
+        target = saved[0].target
+        assert saved == list(orders.on_target(target))
+        assert [] == list(orders.on_target(Target(TargetKind.SERVER, target.name)))
 
     def test_saving_a_new_order_twice_is_a_concurrency_error(self, orders: WorkOrders) -> None:
         """A second order with the same id at version 0 is stale and stores nothing."""

@@ -58,8 +58,8 @@ class Statements:
     # --- work orders and their events -------------------------------------------------
     insert_order: str = (
         "INSERT INTO {work_orders}"
-        " (id, customer_id, state, version, claim_deadline, due, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " (id, customer_id, target_kind, target, state, version, claim_deadline, due,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
     update_order: str = (
         "UPDATE {work_orders} SET state = ?, version = ?, claim_deadline = ?, due = ?,"
@@ -89,6 +89,11 @@ class Statements:
         "SELECT e.order_id, e.payload FROM {work_orders} AS o"
         " JOIN {work_order_events} AS e ON e.order_id = o.id"
         " WHERE o.state = 'completed' AND o.claim_deadline < ? ORDER BY o.position, e.seq"
+    )
+    on_target: str = (
+        "SELECT e.order_id, e.payload FROM {work_orders} AS o"
+        " JOIN {work_order_events} AS e ON e.order_id = o.id"
+        " WHERE o.target_kind = ? AND o.target = ? ORDER BY o.position, e.seq"
     )
     overdue: str = (
         "SELECT e.order_id, e.payload FROM {work_orders} AS o"

@@ -39,12 +39,13 @@ from komtet_works.adapters.sql.rows import (
 )
 from komtet_works.adapters.sql.statements import Statements
 from komtet_works.domain.commands import BillingCommand
-from komtet_works.domain.customers import Customer
+from komtet_works.domain.customers import Customer, Target
 from komtet_works.domain.errors import (
     BillingFailed,
     ConcurrencyError,
     ConstraintViolated,
     InvalidInput,
+    TargetBusy,
 )
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
@@ -56,6 +57,10 @@ from komtet_works.ports.billing import BillingLedger, Invoice, ReceivedPayment, 
 from komtet_works.ports.outbox import Claimed, DeadLetter, Delivery
 
 _T = TypeVar("_T")
+
+#: How each database names the index of rule T1 in a duplicate-key error: PostgreSQL by
+#: the index, SQLite by its first column.
+_TARGET_BUSY: Final = ("work_orders_target_busy", "work_orders.target_kind")
 
 
 class Cursor(Protocol):
@@ -233,7 +238,15 @@ class SqlWorkOrders(SqlStore, WorkOrders):
                 rows[-1][3] if rows else last[order.id].isoformat(),
             )
             if expected_version == 0:
-                inserts.append((order_id, self._text(order.customer_id, "customer_id"), *row))
+                inserts.append(
+                    (
+                        order_id,
+                        self._text(order.customer_id, "customer_id"),
+                        order.target.kind.value,
+                        self._text(order.target.name, "target"),
+                        *row,
+                    )
+                )
             else:
                 updates.append((*row, order_id, expected_version))
         outbox = [
@@ -269,12 +282,17 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         self._unique(write, "an order or payment of the batch was saved by someone else")
 
     def _unique(self, write: Callable[[Cursor], None], meanwhile: str) -> None:
-        """Run `write`; a duplicate key means someone else saved first: `ConcurrencyError`."""
+        """Run `write`; a duplicate key means someone else saved first: `ConcurrencyError`,
+        or `TargetBusy` when it was the one order in works per target (rule T1)."""
         try:
             self._database.write(write)
         except ConstraintViolated as error:
             if not error.duplicate:
                 raise
+            if any(mark in str(error) for mark in _TARGET_BUSY):
+                raise TargetBusy(
+                    "the works of another order on this target are in progress"
+                ) from None
             raise ConcurrencyError(meanwhile) from None
 
     def _command_rows(self, commands: Sequence[BillingCommand]) -> list[tuple[str, ...]]:
@@ -309,6 +327,17 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         """Completed orders whose claim deadline is before `now`: the closing job's list."""
         at = self._database.dialect.instant(require_aware(now, field="now"))
         return self._orders(self._sql.claim_window_ended, at)
+
+    def on_target(self, target: Target) -> Sequence[WorkOrder]:
+        if not self._storable(target.name):
+            return []
+        return orders_from_rows(
+            self._database.read(
+                lambda cursor: cursor.execute(
+                    self._sql.on_target, (target.kind.value, target.name)
+                ).fetchall()
+            )
+        )
 
     def overdue(self, now: datetime) -> Sequence[WorkOrder]:
         """Scheduled or started orders whose announced completion date is before `now`."""
