@@ -689,7 +689,7 @@ def test_a_second_order_waits_for_the_first_and_survives_its_refund(shell: Shell
     refunded = shell.ok(
         "resolve", "o-1", "--staff", "s-1", "--outcome", "refund", "--now", T["deadline"]
     )
-    assert ("refunded", "1400.00", False, "restore_conflict", "o-2") == (
+    assert ("refunded", "1280.00", False, "restore_conflict", "o-2") == (
         refunded["state"],
         refunded["refunded"],
         refunded["works"]["restored"],

@@ -97,12 +97,12 @@ class BackupsContract(Generic[_Adapter]):
     ) -> None:
         """restore for another customer than the snapshot's is RestoreFailed and changes nothing."""
         target = self.target(backups)
-        self.write(backups, target, "the old owner's")
+        self.write(backups, target, "the first owner")
         reference = backups.snapshot(target, order_id="wo-1", customer_id=CUSTOMER)
-        self.write(backups, target, "the new owner's")
+        self.write(backups, target, "the next owner")
         with pytest.raises(RestoreFailed):
             backups.restore(reference, customer_id="cust-new")
-        assert "the new owner's" == self.read(backups, target)
+        assert "the next owner" == self.read(backups, target)
 
     def test_a_snapshot_that_cannot_be_taken_is_backup_failed(self, backups: _Adapter) -> None:
         """A target the adapter cannot copy is refused with BackupFailed, no reference."""
