@@ -16,11 +16,12 @@ the refunds and the restore are made and the settlement is saved.  An order left
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import attrs
 import pendulum
@@ -293,7 +294,7 @@ class WorkOrderService:
     ) -> WorkOrder:
         """A customer describes a problem on one of their sites or servers; `target_kind`
         (site or server) says which where the customer has both of one name (rule E4)."""
-        kind = None if target_kind is None else _target_kind(target_kind)
+        kind = None if target_kind is None else _member(TargetKind, target_kind, "target_kind")
         try:
             self.orders.get(order_id)
         except UnknownOrder:
@@ -483,7 +484,7 @@ class WorkOrderService:
         Called again on an order left `withdrawing`, it completes the refund.
         """
         by = Actor.staff(staff_id)
-        why = _withdrawal_reason(reason)
+        why = _member(WithdrawalReason, reason, "reason")
         order = self.orders.get(order_id)
         if order.state is State.WITHDRAWING:
             return self._settle(order)
@@ -578,7 +579,7 @@ class WorkOrderService:
         """The customer files a claim, asking for a refund or for rework; the time is the
         provider's receipt time."""
         by = Actor.customer(customer_id)
-        wanted = _claim_remedy(remedy)
+        wanted = _member(ClaimRemedy, remedy, "remedy")
         return self._change(
             order_id,
             lambda o, now: o.claim(by=by, at=now, text=text, policy=self.policy, remedy=wanted),
@@ -683,29 +684,15 @@ class WorkOrderService:
         return len(commands)
 
 
-def _withdrawal_reason(reason: WithdrawalReason | str) -> WithdrawalReason:
+_Member = TypeVar("_Member", bound=enum.Enum)
+
+
+def _member(kind: type[_Member], value: _Member | str, field: str) -> _Member:
+    """`value` as a member of `kind` (a member, or its value); else `InvalidInput`."""
     try:
-        return WithdrawalReason(reason)
+        return kind(value)
     except ValueError:
-        known = ", ".join(r.value for r in WithdrawalReason)
+        known = ", ".join(str(member.value) for member in kind)
         raise InvalidInput(
-            f"unknown withdrawal reason {reason!r}; one of {known}", field="reason"
-        ) from None
-
-
-def _claim_remedy(remedy: ClaimRemedy | str) -> ClaimRemedy:
-    try:
-        return ClaimRemedy(remedy)
-    except ValueError:
-        known = ", ".join(r.value for r in ClaimRemedy)
-        raise InvalidInput(f"unknown remedy {remedy!r}; one of {known}", field="remedy") from None
-
-
-def _target_kind(kind: TargetKind | str) -> TargetKind:
-    try:
-        return TargetKind(kind)
-    except ValueError:
-        known = ", ".join(k.value for k in TargetKind)
-        raise InvalidInput(
-            f"unknown target kind {kind!r}; one of {known}", field="target_kind"
+            f"unknown {field.replace('_', ' ')} {value!r}; one of {known}", field=field
         ) from None
