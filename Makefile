@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/storage.py
 	$(BIN)/python benchmarks/histories.py
+	$(BIN)/python benchmarks/workers.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis

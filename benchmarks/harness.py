@@ -129,7 +129,10 @@ class Bench:
         """Measure `ours` against `baseline`, `number` calls a round; print and keep it."""
         number = 1 if self.smoke else number
         mine, theirs = interleaved(ours, baseline, rounds=self.rounds, number=number)
-        figure = Figure(name, mine, theirs, baseline_name, self.rounds, number, goal)
+        return self.keep(Figure(name, mine, theirs, baseline_name, self.rounds, number, goal))
+
+    def keep(self, figure: Figure) -> Figure:
+        """Print `figure` and keep it for the results (one measured some other way)."""
         self.figures.append(figure)
         print(figure.line(), flush=True)
         return figure

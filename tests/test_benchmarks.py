@@ -20,6 +20,7 @@ SMOKE: dict[str, tuple[tuple[str, ...], int]] = {
     "startup": ((), 2),
     "scale": ((), 8),
     "storage": (("--no-postgres",), 2),
+    "workers": (("--no-postgres",), 2),
 }
 
 
@@ -76,3 +77,19 @@ def test_the_histories_benchmark_runs_on_postgres(pg_database: str, tmp_path: Pa
     figures = json.loads(results.read_text(encoding="utf-8"))["figures"]
     assert 7 == len(figures)
     assert ["PostgreSQL"] * 3 == [f["name"].split(":")[0] for f in figures[3:6]]
+
+
+@pytest.mark.postgres
+def test_the_workers_benchmark_runs_on_postgres(pg_database: str, tmp_path: Path) -> None:
+    """On PostgreSQL too, the workers benchmark's smoke run reports lives and the relay."""
+    results = tmp_path / "workers.json"
+    subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(BENCHMARKS / "workers.py"), "--smoke", "--json", str(results)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "KOMTET_WORKS_PG_DSN": pg_database},
+    )
+    names = [f["name"] for f in json.loads(results.read_text(encoding="utf-8"))["figures"]]
+    assert 6 == len(names)
+    assert ["PostgreSQL"] * 4 == [name.split(":")[0] for name in names[2:]]
+    assert ["the relay"] * 2 == [name.split(": ")[1][:9] for name in names[4:]]
