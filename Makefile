@@ -62,6 +62,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/storage.py
+	$(BIN)/python benchmarks/histories.py
+	$(BIN)/python benchmarks/workers.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_VENV) .coverage .mypy_cache .ruff_cache .pytest_cache .hypothesis

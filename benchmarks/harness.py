@@ -17,10 +17,12 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Final
@@ -38,6 +40,10 @@ PACKAGES: Final = (
 )
 RESULTS: Final = Path(__file__).with_name("results")
 MIN_ROUNDS: Final = 15
+#: The PostgreSQL server the benchmarks make their throwaway databases on.
+PG_DSN: Final = os.environ.get(
+    "KOMTET_WORKS_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 #: A batch of calls: run it, given how many, and return the seconds it took.
 Batch = Callable[[int], float]
@@ -123,7 +129,10 @@ class Bench:
         """Measure `ours` against `baseline`, `number` calls a round; print and keep it."""
         number = 1 if self.smoke else number
         mine, theirs = interleaved(ours, baseline, rounds=self.rounds, number=number)
-        figure = Figure(name, mine, theirs, baseline_name, self.rounds, number, goal)
+        return self.keep(Figure(name, mine, theirs, baseline_name, self.rounds, number, goal))
+
+    def keep(self, figure: Figure) -> Figure:
+        """Print `figure` and keep it for the results (one measured some other way)."""
         self.figures.append(figure)
         print(figure.line(), flush=True)
         return figure
@@ -171,13 +180,16 @@ def options(
     description: str,
     argv: Sequence[str] | None = None,
     more: Callable[[argparse.ArgumentParser], object] = lambda _: None,
+    *,
+    minimum: int = MIN_ROUNDS,
 ) -> argparse.Namespace:
     """The options every benchmark takes (``--rounds``, ``--smoke``, ``--json PATH``,
-    ``--large``), and those `more` adds."""
+    ``--large``), and those `more` adds; at least `minimum` rounds (fewer only for rounds
+    of several processes, each of them long)."""
     parser = argparse.ArgumentParser(prog=f"benchmarks/{name}.py", description=description)
     more(parser)
     parser.add_argument(
-        "--rounds", type=int, default=MIN_ROUNDS, help=f"rounds per figure (>= {MIN_ROUNDS})"
+        "--rounds", type=int, default=minimum, help=f"rounds per figure (>= {minimum})"
     )
     parser.add_argument(
         "--smoke",
@@ -192,7 +204,7 @@ def options(
     )
     parser.add_argument("--large", action="store_true", help="also the largest sizes")
     arguments = parser.parse_args(argv)
-    arguments.rounds = 3 if arguments.smoke else max(arguments.rounds, MIN_ROUNDS)
+    arguments.rounds = 3 if arguments.smoke else max(arguments.rounds, minimum)
     return arguments
 
 
@@ -202,3 +214,20 @@ def start(name: str, description: str, argv: Sequence[str] | None = None) -> tup
     bench = Bench(name, arguments.rounds, arguments.smoke, arguments.large)
     print(f"{description} (interleaved rounds: {bench.rounds}, medians)")
     return bench, arguments.json
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A new PostgreSQL database on `PG_DSN` for one run, dropped after it: its DSN."""
+    import psycopg  # noqa: PLC0415 - only the PostgreSQL runs need the driver
+    from psycopg import sql  # noqa: PLC0415
+    from psycopg.conninfo import make_conninfo  # noqa: PLC0415
+
+    name = f"komtet_bench_{secrets.token_hex(6)}"
+    with psycopg.connect(PG_DSN, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_conninfo(PG_DSN, dbname=name)
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -1,6 +1,6 @@
 """The store as orders grow: use cases and queries on SQLite, small store against large.
 
-    python benchmarks/scale.py [--rounds N] [--smoke] [--large] [--json PATH]
+    python benchmarks/scale.py [--no-postgres] [--rounds N] [--smoke] [--large] [--json PATH]
 
 Each figure times the same call on a large population against a small one, in turns;
 the goal is a flat cost (the ratio near 1; at most 1.5x):
@@ -16,26 +16,32 @@ the goal is a flat cost (the ratio near 1; at most 1.5x):
 The stores are SQLite files (WAL, synchronous=FULL), built once per run through the
 stores' ``save_many``; a use case that changes an order runs on a fresh copy of its file
 each call (the copying is not timed), so every call sees the same population.
+
+The four queries run on PostgreSQL too (unless ``--no-postgres``): the same populations,
+each in a schema of a throwaway database on KOMTET_WORKS_PG_DSN (default the local
+server), analysed after loading as a host's autovacuum would.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
 import pendulum
 
-from harness import Batch, Bench, calls, start
+from harness import Batch, Bench, calls, options, throwaway_database
 from komtet_works import State, WorkOrder, bootstrap
 from komtet_works.adapters.memory import ManualClock
+from komtet_works.adapters.sql.stores import SqlWorkOrders
 from komtet_works.adapters.sqlite import SqliteCustomerDirectory, SqliteWorkOrders
 from komtet_works.testing.orders import START, customer_for, in_state, requested
 
@@ -52,6 +58,18 @@ def _bulk(count: int, state: State, prefix: str) -> Iterator[WorkOrder]:
         yield in_state(state, f"{prefix}-{n}", customer_id=f"bulk-{n % 1000}")
 
 
+def _save_all(store: SqlWorkOrders, orders: Iterable[WorkOrder]) -> None:
+    """`orders` saved as new, `BATCH` a transaction."""
+    batch: list[tuple[WorkOrder, int]] = []
+    for order in orders:
+        batch.append((order, 0))
+        if len(batch) == BATCH:
+            store.save_many(batch)
+            batch = []
+    if batch:
+        store.save_many(batch)
+
+
 def _store(path: Path, orders: Iterator[WorkOrder], customers: Sequence[str]) -> Path:
     """A SQLite file at `path` holding `orders` and `customers`, its WAL checkpointed.
 
@@ -60,14 +78,7 @@ def _store(path: Path, orders: Iterator[WorkOrder], customers: Sequence[str]) ->
     if path.exists():
         return path
     with SqliteWorkOrders(path, migrate=True) as store:
-        batch: list[tuple[WorkOrder, int]] = []
-        for order in orders:
-            batch.append((order, 0))
-            if len(batch) == BATCH:
-                store.save_many(batch)
-                batch = []
-        if batch:
-            store.save_many(batch)
+        _save_all(store, orders)
     with SqliteCustomerDirectory(path) as directory:
         for customer_id in customers:
             directory.put(customer_for(customer_id))
@@ -136,7 +147,7 @@ def _stored(directory: Path, count: int) -> Path:
     )
 
 
-def _query(store: SqliteWorkOrders, name: str) -> Callable[[], Sequence[WorkOrder]]:
+def _query(store: SqlWorkOrders, name: str) -> Callable[[], Sequence[WorkOrder]]:
     queries: dict[str, Callable[[], Sequence[WorkOrder]]] = {
         "the closing query (claim window ended)": lambda: store.claim_window_ended(NOW),
         "the overdue query": lambda: store.overdue(NOW),
@@ -179,18 +190,25 @@ def use_cases(bench: Bench, directory: Path) -> None:
         )
 
 
-def queries(bench: Bench, directory: Path) -> None:
+#: Opens the stores of a small and a large population of the query figures.
+Stores = Callable[[int, int], AbstractContextManager[tuple[SqlWorkOrders, SqlWorkOrders]]]
+
+
+def _query_sizes(bench: Bench) -> list[tuple[int, int]]:
     sizes = [(100, 1_000)] if bench.smoke else [(10_000, 100_000)]
     if bench.large and not bench.smoke:
         sizes.append((10_000, 1_000_000))
-    for small_count, large_count in sizes:
-        small_path = _stored(directory, small_count)
-        large_path = _stored(directory, large_count)
-        with SqliteWorkOrders(small_path) as small, SqliteWorkOrders(large_path) as large:
+    return sizes
+
+
+def queries(bench: Bench, where: str, stores: Stores) -> None:
+    """The four query figures, each store of `stores` finding the same `FOUND` orders."""
+    for small_count, large_count in _query_sizes(bench):
+        with stores(small_count, large_count) as (small, large):
             for name in QUERIES:
                 assert len(_query(large, name)()) == FOUND
                 bench.compare(
-                    f"{name}, {large_count:,} vs {small_count:,} stored",
+                    f"{where}{name}, {large_count:,} vs {small_count:,} stored",
                     calls(_query(large, name)),
                     calls(_query(small, name)),
                     baseline_name=f"{small_count:,} stored",
@@ -199,14 +217,67 @@ def queries(bench: Bench, directory: Path) -> None:
                 )
 
 
+def on_sqlite(directory: Path) -> Stores:
+    @contextmanager
+    def stores(small: int, large: int) -> Iterator[tuple[SqlWorkOrders, SqlWorkOrders]]:
+        with (
+            SqliteWorkOrders(_stored(directory, small)) as small_store,
+            SqliteWorkOrders(_stored(directory, large)) as large_store,
+        ):
+            yield small_store, large_store
+
+    return stores
+
+
+def on_postgres(dsn: str) -> Stores:
+    """Each population in a schema of its own, loaded once a run, then analysed."""
+    import psycopg  # noqa: PLC0415 - only these figures need the driver
+
+    from komtet_works.adapters.postgres import PostgresWorkOrders  # noqa: PLC0415
+
+    loaded: set[int] = set()
+
+    def store(count: int) -> PostgresWorkOrders:
+        schema = f"stored_{count}"
+        opened = PostgresWorkOrders(dsn, schema=schema, migrate=count not in loaded)
+        if count not in loaded:
+            target = requested("target", customer_id="bulk-0")
+            _save_all(opened, itertools.chain([target], _queries_population(count - 1)))
+            with psycopg.connect(dsn, autocommit=True) as db:
+                db.execute(f"ANALYZE {schema}.work_orders")
+                db.execute(f"ANALYZE {schema}.work_order_events")
+            loaded.add(count)
+        return opened
+
+    @contextmanager
+    def stores(small: int, large: int) -> Iterator[tuple[SqlWorkOrders, SqlWorkOrders]]:
+        with ExitStack() as opened:
+            yield (
+                opened.enter_context(store(small)),
+                opened.enter_context(store(large)),
+            )
+
+    return stores
+
+
+def _more_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    bench, results = start("scale", "The store as orders grow (SQLite)", argv)
+    description = "The store as orders grow (SQLite; the queries on PostgreSQL too)"
+    arguments = options("scale", description, argv, _more_options)
+    bench = Bench("scale", arguments.rounds, arguments.smoke, arguments.large)
+    print(f"{description} (interleaved rounds: {bench.rounds}, medians)")
     began = pendulum.now()
     with tempfile.TemporaryDirectory() as directory:
         use_cases(bench, Path(directory))
-        queries(bench, Path(directory))
+        queries(bench, "", on_sqlite(Path(directory)))
+    if not arguments.no_postgres:
+        with throwaway_database() as dsn:
+            queries(bench, "PostgreSQL: ", on_postgres(dsn))
     print(f"({(pendulum.now() - began).in_seconds()} s)")
-    bench.write(results)
+    bench.write(arguments.json)
 
 
 if __name__ == "__main__":

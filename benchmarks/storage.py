@@ -21,8 +21,6 @@ design target of issue 4 is batched within 2x of raw.
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import sqlite3
 import tempfile
 import time
@@ -35,7 +33,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from harness import Batch, Bench, options
+from harness import Batch, Bench, options, throwaway_database
 from komtet_works.adapters.codec import dumps_event
 from komtet_works.adapters.postgres import PostgresWorkOrders
 from komtet_works.adapters.sql.dialect import micros
@@ -47,7 +45,6 @@ from komtet_works.testing.orders import in_state
 ORDERS = 20_000
 BATCH = 1_000
 _T = TypeVar("_T")
-PG_DSN = os.environ.get("KOMTET_WORKS_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 Rows = tuple[list[tuple[object, ...]], list[tuple[object, ...]]]
 #: One run of a measurement: given the run's number, the seconds it took.
@@ -195,18 +192,6 @@ def bench_sqlite(bench: Bench, orders: Sequence[WorkOrder], single: int, directo
 
 
 @contextmanager
-def _throwaway_database() -> Iterator[str]:
-    name = f"komtet_bench_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_DSN, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield make_conninfo(PG_DSN, dbname=name)
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-@contextmanager
 def _schema(dsn: str, name: str) -> Iterator[str]:
     """A DSN whose tables live in a new schema `name`, dropped after the run."""
     with psycopg.connect(dsn, autocommit=True) as db:
@@ -221,7 +206,7 @@ def _schema(dsn: str, name: str) -> Iterator[str]:
 def bench_postgres(bench: Bench, orders: Sequence[WorkOrder], single: int) -> None:
     order_rows, event_rows = _rows(orders, sqlite=False)
     batches = _batches(orders)
-    with _throwaway_database() as dsn:
+    with throwaway_database() as dsn:
 
         def raw(number: int) -> float:
             with _schema(dsn, f"raw_{number}") as raw_dsn:

@@ -15,10 +15,12 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 
 #: Each benchmark, the options of its smoke run, and how many figures it reports.
 SMOKE: dict[str, tuple[tuple[str, ...], int]] = {
+    "histories": (("--no-postgres",), 4),
     "lifecycle": ((), 5),
     "startup": ((), 2),
-    "scale": ((), 8),
+    "scale": (("--no-postgres",), 8),
     "storage": (("--no-postgres",), 2),
+    "workers": (("--no-postgres",), 2),
 }
 
 
@@ -60,3 +62,49 @@ def test_the_storage_benchmark_runs_on_postgres(pg_database: str, tmp_path: Path
     figures = json.loads(results.read_text(encoding="utf-8"))["figures"]
     assert 4 == len(figures)
     assert ["PostgreSQL", "PostgreSQL"] == [f["name"].split(":")[0] for f in figures[2:]]
+
+
+@pytest.mark.postgres
+def test_the_histories_benchmark_runs_on_postgres(pg_database: str, tmp_path: Path) -> None:
+    """On PostgreSQL too, the histories benchmark's smoke run reports its three ratios."""
+    results = tmp_path / "histories.json"
+    subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(BENCHMARKS / "histories.py"), "--smoke", "--json", str(results)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "KOMTET_WORKS_PG_DSN": pg_database},
+    )
+    figures = json.loads(results.read_text(encoding="utf-8"))["figures"]
+    assert 7 == len(figures)
+    assert ["PostgreSQL"] * 3 == [f["name"].split(":")[0] for f in figures[3:6]]
+
+
+@pytest.mark.postgres
+def test_the_workers_benchmark_runs_on_postgres(pg_database: str, tmp_path: Path) -> None:
+    """On PostgreSQL too, the workers benchmark's smoke run reports lives and the relay."""
+    results = tmp_path / "workers.json"
+    subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(BENCHMARKS / "workers.py"), "--smoke", "--json", str(results)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "KOMTET_WORKS_PG_DSN": pg_database},
+    )
+    names = [f["name"] for f in json.loads(results.read_text(encoding="utf-8"))["figures"]]
+    assert 6 == len(names)
+    assert ["PostgreSQL"] * 4 == [name.split(":")[0] for name in names[2:]]
+    assert ["the relay"] * 2 == [name.split(": ")[1][:9] for name in names[4:]]
+
+
+@pytest.mark.postgres
+def test_the_scale_benchmark_runs_its_queries_on_postgres(pg_database: str, tmp_path: Path) -> None:
+    """On PostgreSQL too, the scale benchmark's smoke run reports the four query ratios."""
+    results = tmp_path / "scale.json"
+    subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(BENCHMARKS / "scale.py"), "--smoke", "--json", str(results)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "KOMTET_WORKS_PG_DSN": pg_database},
+    )
+    names = [f["name"] for f in json.loads(results.read_text(encoding="utf-8"))["figures"]]
+    assert 12 == len(names)
+    assert ["PostgreSQL"] * 4 == [name.split(":")[0] for name in names[8:]]

@@ -1,0 +1,183 @@
+"""Long histories: loading one order through the stores as its events pile up.
+
+    python benchmarks/histories.py [--no-postgres] [--rounds N] [--smoke] [--json PATH]
+
+An order whose works are claimed and done again, over and over (complete, a claim asking
+for rework, rework: three events a cycle, as the lifecycle allows without limit) is
+stored with 10, 1,000 and 5,000 events in SQLite (a file, WAL) and in PostgreSQL (a
+throwaway database on KOMTET_WORKS_PG_DSN, default the local server).  The figures:
+
+- ``get`` of the 1,000-event and of the 5,000-event order against the 10-event one (the
+  goal of issue 12: time independent of the length, at most 1.5x);
+- ``get`` of the 5,000-event order against reading its state row alone (what a read
+  model would cost);
+- ``WorkOrder.replay`` of the 5,000 events, decoded beforehand, against the 10: the
+  domain's share, without the database or the JSON.
+
+A cProfile of the 5,000-event ``get`` on SQLite is printed and written next to the JSON
+(``NAME.profile.txt``): where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sqlite3
+import tempfile
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+from typing import Final
+
+from harness import Bench, calls, options, throwaway_database
+from komtet_works import State, WorkOrder
+from komtet_works.adapters.codec import dumps_event, loads_event
+from komtet_works.adapters.postgres import PostgresWorkOrders
+from komtet_works.adapters.sql.stores import SqlWorkOrders
+from komtet_works.adapters.sqlite import SqliteWorkOrders
+from komtet_works.domain.lifecycle import Action
+from komtet_works.testing.orders import in_state, take
+
+HOUR: Final = timedelta(hours=1)
+SHORT: Final = 10
+#: The events of one rework cycle: complete, a claim asking for rework, rework.
+CYCLE: Final = (Action.COMPLETE, Action.CLAIM, Action.REWORK)
+ROW: Final = "SELECT customer_id, state, version, claim_deadline, due FROM work_orders WHERE id = "
+
+
+def long_order(order_id: str, events: int) -> WorkOrder:
+    """An order with exactly `events` events: scheduled (4), rescheduled to pad, started,
+    rework cycles, completed at last."""
+    cycles, padding = divmod(events - 6, len(CYCLE))
+    order = in_state(State.SCHEDULED, order_id)
+
+    def step(order: WorkOrder, action: Action) -> WorkOrder:
+        return take(order, action, order.events[-1].at + HOUR)
+
+    for _ in range(padding):
+        order = step(order, Action.SCHEDULE)
+    order = step(order, Action.START)
+    for _ in range(cycles):
+        for action in CYCLE:
+            order = step(order, action)
+    order = step(order, Action.COMPLETE)
+    assert order.version == events, (order.version, events)
+    return order
+
+
+def _sizes(bench: Bench) -> tuple[int, int]:
+    return (40, 100) if bench.smoke else (1_000, 5_000)
+
+
+def _getter(store: SqlWorkOrders, order_id: str) -> Callable[[], WorkOrder]:
+    return lambda: store.get(order_id)
+
+
+def _store_figures(
+    bench: Bench, where: str, store: SqlWorkOrders, row: Callable[[str], object]
+) -> None:
+    """The ``get`` figures of `store`, holding an order of each length."""
+    middle, longest = _sizes(bench)
+    orders = {n: long_order(f"history-{n}", n) for n in (SHORT, middle, longest)}
+    for order in orders.values():
+        store.save(order, expected_version=0)
+        assert store.get(order.id) == order
+    short = calls(_getter(store, f"history-{SHORT}"))
+    for count in (middle, longest):
+        bench.compare(
+            f"{where}: `get`, {count:,} events vs {SHORT}",
+            calls(_getter(store, f"history-{count}")),
+            short,
+            baseline_name=f"{SHORT} events",
+            goal="<= 1.5x",
+        )
+    bench.compare(
+        f"{where}: `get`, {longest:,} events vs its state row",
+        calls(_getter(store, f"history-{longest}")),
+        calls(lambda: row(f"history-{longest}")),
+        baseline_name="the order row alone",
+        goal="reported",
+    )
+
+
+def on_sqlite(bench: Bench, directory: Path) -> str:
+    """The SQLite figures, and the profile of its longest `get`."""
+    path = directory / "histories.sqlite"
+    with SqliteWorkOrders(path, migrate=True) as store, closing(sqlite3.connect(path)) as db:
+        _store_figures(bench, "SQLite", store, lambda i: db.execute(f"{ROW}?", (i,)).fetchone())
+        return profile(bench, store)
+
+
+def on_postgres(bench: Bench) -> None:
+    import psycopg  # noqa: PLC0415 - only this run needs the driver
+
+    with (
+        throwaway_database() as dsn,
+        PostgresWorkOrders(dsn, migrate=True) as store,
+        psycopg.connect(dsn, autocommit=True) as db,
+    ):
+        _store_figures(
+            bench, "PostgreSQL", store, lambda i: db.execute(f"{ROW}%s", (i,)).fetchone()
+        )
+
+
+def replay_figure(bench: Bench) -> None:
+    """Replay alone: the events decoded beforehand, no database, no JSON."""
+    _, longest = _sizes(bench)
+    decoded = {
+        n: [loads_event(dumps_event(e)) for e in long_order(f"replay-{n}", n).events]
+        for n in (SHORT, longest)
+    }
+    bench.compare(
+        f"`WorkOrder.replay`, {longest:,} events vs {SHORT} (decoded)",
+        calls(lambda: WorkOrder.replay(decoded[longest])),
+        calls(lambda: WorkOrder.replay(decoded[SHORT])),
+        baseline_name=f"{SHORT} events",
+        goal="reported",
+    )
+
+
+#: The profile's lines kept: the functions that took the most time of their own.
+PROFILE_LINES: Final = 14
+
+
+def profile(bench: Bench, store: SqlWorkOrders) -> str:
+    """cProfile of the longest ``get``: the functions by their time with callees, and by
+    their own time."""
+    _, longest = _sizes(bench)
+    profiler = cProfile.Profile()
+    profiler.runcall(store.get, f"history-{longest}")
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(PROFILE_LINES)
+    stats.sort_stats("tottime").print_stats(PROFILE_LINES)
+    profiled = f"cProfile of SQLite `get` of a {longest:,}-event order\n{text.getvalue()}"
+    print(profiled, flush=True)
+    return profiled
+
+
+def _more_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    description = "Long histories: one order's `get` as its events pile up"
+    arguments = options("histories", description, argv, _more_options)
+    bench = Bench("histories", arguments.rounds, arguments.smoke)
+    print(f"{description} (interleaved rounds: {bench.rounds}, medians)")
+    with tempfile.TemporaryDirectory() as directory:
+        profiled = on_sqlite(bench, Path(directory))
+    if not arguments.no_postgres:
+        on_postgres(bench)
+    replay_figure(bench)
+    bench.write(arguments.json)
+    where = arguments.json.with_suffix(".profile.txt")
+    where.write_text(profiled, encoding="utf-8")
+    print(f"profile written to {where}")
+
+
+if __name__ == "__main__":
+    main()
