@@ -62,6 +62,7 @@ from komtet_works.domain.events import (
 )
 from komtet_works.domain.lifecycle import ACTORS, TERMINAL, allowed_actions
 from komtet_works.domain.work_order import MAX_TEXT
+from komtet_works.entrypoints.presenters import order_lines
 from komtet_works.testing.orders import (
     POLICY,
     REJECTING,
@@ -1240,3 +1241,18 @@ def test_instants_of_a_step_are_kept_as_given_when_fixed_or_utc() -> None:
     order = requested(at=at)
     assert at.isoformat() == order.events[0].at.isoformat()
     assert at.astimezone(UTC) == order.events[0].at
+
+
+@pytest.mark.rule("C1")
+def test_people_see_a_completion_whose_notice_waits_as_notice_not_sent() -> None:
+    """The order as lines for people: "not sent" until the notice went out, then its time
+    and the deadline."""
+    started = in_state(State.IN_PROGRESS)
+    waiting = started.complete(by=STAFF, at=later(started))
+    noticed = in_state(State.COMPLETED)
+    assert any(line.split() == ["notice", "not", "sent"] for line in order_lines(waiting))
+    lines = order_lines(noticed)
+    assert (False, True) == (
+        any("not sent" in line for line in lines),
+        any(line.strip().startswith("claims until") for line in lines),
+    )
