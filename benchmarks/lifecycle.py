@@ -42,6 +42,7 @@ from komtet_works import (
     price,
 )
 from komtet_works.adapters.memory import ManualClock
+from komtet_works.testing.orders import notified
 
 AT: Final = pendulum.datetime(2026, 3, 2, 7, tz="UTC")  # as the SystemClock gives it
 TARIFF: Final = Tariff()
@@ -83,7 +84,7 @@ def domain_life(order_id: str = "o1") -> WorkOrder:
     order = order.schedule(by=STAFF, at=scheduled, due=scheduled + 2 * HOUR)
     backup = Backup(f"bk-{order_id}", started, verified=True)
     order = order.start(by=STAFF, at=started, backup=backup)
-    order = order.complete(by=STAFF, at=completed, notice_sent_at=completed, policy=POLICY)
+    order = notified(order, at=completed, sent_at=completed, policy=POLICY)
     return order.close(by=STAFF, at=closed)
 
 

@@ -334,7 +334,12 @@ def facts() -> st.SearchStrategy[Facts]:
         st.builds(PaymentReceivedFacts, money, when),
         st.builds(CompletionDateFacts, when),
         st.builds(WorksStartingFacts, when, st.none() | when),
-        st.builds(WorksCompletedFacts, when, when),
+        st.builds(
+            WorksCompletedFacts,
+            when,
+            st.decimals(min_value=Decimal("0.000001"), max_value=Decimal(10**6), places=6),
+            st.sampled_from(ClaimWindowMeasure),
+        ),
         st.builds(ClaimDecidedFacts, st.sampled_from(ClaimOutcome), st.text()),
         st.builds(RefundedFacts, money, st.none() | st.booleans()),
     )

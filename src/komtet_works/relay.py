@@ -118,8 +118,17 @@ def deliver(
     sent_at = notifier.send(message)
     outbox.mark_sent(message.id, sent_at)
     log.debug("message %s (%s) sent", message.id, message.kind.value)
-    if after_sent is not None:
+    if after_sent is None:
+        return
+    try:
         after_sent(message, sent_at)
+    except Exception as error:  # noqa: BLE001 - sent and marked: never a failed try, never resent
+        log.error(  # noqa: TRY400 - ids and the class only: a traceback may hold personal data
+            "ALERT: message %s went out at %s, but what follows it failed (%s)",
+            message.id,
+            sent_at.isoformat(),
+            type(error).__name__,
+        )
 
 
 def _failed(

@@ -30,6 +30,7 @@ from komtet_works.domain.commands import RefundPayment, lapsed, owed, refund_key
 from komtet_works.domain.customers import Customer, TargetKind
 from komtet_works.domain.errors import (
     AmountMismatch,
+    ConcurrencyError,
     EligibilityError,
     InvalidInput,
     KomtetWorksError,
@@ -44,7 +45,7 @@ from komtet_works.domain.errors import (
     UnknownOrder,
     refusal,
 )
-from komtet_works.domain.events import Actor
+from komtet_works.domain.events import Actor, WorksCompleted
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.keys import operation_key
@@ -72,6 +73,7 @@ from komtet_works.ports import (
     CustomerDirectory,
     Facts,
     Message,
+    MessageKind,
     Notifier,
     PaymentReceivedFacts,
     QuoteIssuedFacts,
@@ -90,6 +92,10 @@ log = logging.getLogger(__name__)
 BILLING = Actor.system("billing")
 #: The job that closes orders whose claim window has ended.
 CLOSING_JOB = Actor.system("closing-job")
+#: Who records the send time of a completion notice: the use case or the relay job.
+NOTICE_RECORDER = Actor.system("notifier")
+#: How often a send time is recorded again over steps saved meanwhile by someone else.
+_NOTICE_RECORD_TRIES = 3
 #: Who settles a refund once the billing system has made it.
 REFUNDS = Actor.system("refunds")
 
@@ -168,7 +174,7 @@ class WorkOrderService:
         if tell is not None:
             messages = (
                 Message(
-                    id=operation_key("message", order.id, order.version, tell.kind.value),
+                    id=_message_id(order.id, order.version, tell.kind),
                     order_id=order.id,
                     customer_id=order.customer_id,
                     facts=tell,
@@ -186,7 +192,13 @@ class WorkOrderService:
         self._after_commit(order.id)
         if messages:  # sent now unless an earlier message of the order still waits
             try:
-                relay(self.orders, self.notifier, clock=self.clock, order_id=order.id)
+                relay(
+                    self.orders,
+                    self.notifier,
+                    clock=self.clock,
+                    order_id=order.id,
+                    after_sent=self.record_notice_sent,
+                )
             except Exception as error:  # noqa: BLE001 - committed already; the relay job retries
                 log.warning(
                     "order %s: its messages stay in the outbox for the relay job (%s)",
@@ -542,17 +554,53 @@ class WorkOrderService:
         )
 
     def complete(self, order_id: str, *, staff_id: str) -> WorkOrder:
-        """Staff send the completion notice; that instant, by the provider's clock, opens
-        the claim window (decision D-CLOCK).
+        """Staff complete the works; the claim window opens when the completion notice is
+        sent (rule C1), by the provider's clock (decision D-CLOCK).
 
         The notice is committed with the order in one unit of work and delivered from the
-        outbox, so it is never lost and never sent for a completion that rolled back.
+        outbox, so it is never lost and never sent for a completion that rolled back.  The
+        order returned has its window if the notice went out at once; if mail is down, the
+        relay records the send time later.
         """
         by = Actor.staff(staff_id)
-        return self._change(
+        self._change(
             order_id,
-            lambda o, now: o.complete(by=by, at=now, notice_sent_at=now, policy=self.policy),
-            lambda o: WorksCompletedFacts.of(o.works),
+            lambda o, now: o.complete(by=by, at=now),
+            lambda o: WorksCompletedFacts.of(o.works, self.policy),
+        )
+        return self.orders.get(order_id)
+
+    def record_notice_sent(self, message: Message, sent_at: datetime) -> None:
+        """The relay's `after_sent` hook: record the send time of a completion notice on its
+        order, which opens the claim window (rule C1).
+
+        Tolerant and idempotent: any other message, the notice of an earlier completion,
+        and a notice already recorded change nothing.  A step saved meanwhile by someone
+        else is read again and the send time recorded on top of it.
+        """
+        if message.kind is not MessageKind.WORKS_COMPLETED:
+            return
+        for _ in range(_NOTICE_RECORD_TRIES - 1):
+            try:
+                self._record_notice(message, sent_at)
+            except ConcurrencyError:
+                continue
+            return
+        self._record_notice(message, sent_at)
+
+    def _record_notice(self, message: Message, sent_at: datetime) -> None:
+        order = self.orders.get(message.order_id)
+        completed_at = order.works.completed_at
+        if order.works.notice_sent_at is not None or message.id != _completion_notice_id(order):
+            return
+        # a notifier whose clock is behind the provider's cannot date the notice before
+        # the works it announces: the window then counts from the completion
+        sent = max(require_aware(sent_at, field="sent_at"), completed_at or sent_at)
+        self._save(
+            order.record_notice_sent(
+                by=NOTICE_RECORDER, at=self.clock.now(), sent_at=sent, policy=self.policy
+            ),
+            before=order,
         )
 
     def report_failure(self, order_id: str, *, staff_id: str, note: str = "") -> WorkOrder:
@@ -682,6 +730,19 @@ class WorkOrderService:
         for command in commands:
             self._after_commit(command.order_id)
         return len(commands)
+
+
+def _completion_notice_id(order: WorkOrder) -> str:
+    """The id of the message the order's latest completion owes ("" if it has none)."""
+    for version in range(order.version, 0, -1):
+        if isinstance(order.events[version - 1], WorksCompleted):
+            return _message_id(order.id, version, MessageKind.WORKS_COMPLETED)
+    return ""
+
+
+def _message_id(order_id: str, version: int, kind: MessageKind) -> str:
+    """The id of the message of `kind` the order's step making `version` owes."""
+    return operation_key("message", order_id, version, kind.value)
 
 
 _Member = TypeVar("_Member", bound=enum.Enum)

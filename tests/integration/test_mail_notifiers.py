@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
+from decimal import Decimal
 from email.message import EmailMessage
 from email.policy import default
 from email.utils import parsedate_to_datetime
@@ -23,7 +24,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from hypothesis import given
 from hypothesis import strategies as st
 
-from komtet_works import Customer, NotificationFailed
+from komtet_works import ClaimWindowMeasure, Customer, NotificationFailed
 from komtet_works.adapters import (
     InMemoryBackups,
     InMemoryBilling,
@@ -44,10 +45,13 @@ from komtet_works.use_cases import WorkOrderService
 
 NOW: Final = pendulum.datetime(2026, 3, 2, 12, 40, tz="Europe/Moscow")
 COMPLETED: Final = Message(
-    "o-1:5:works_completed", "o-1", "c-1", WorksCompletedFacts(NOW, NOW.add(days=3))
+    "o-1:5:works_completed",
+    "o-1",
+    "c-1",
+    WorksCompletedFacts(NOW, Decimal(72), ClaimWindowMeasure.ELAPSED),
 )
-DEADLINE_RU: Final = "5 марта 2026\u202fг., 12:40 (МСК)"
-DEADLINE_EN: Final = "March 5, 2026, 12:40 (MSK)"
+WINDOW_RU: Final = "3 дня с момента отправки этого уведомления"
+WINDOW_EN: Final = "3 days of this notice"
 RUSSIAN: Final = NoticeRenderer()
 #: Every header line of a mail must fit RFC 5322's hard limit (998 + CRLF); ours fit 78.
 LINE_LIMIT: Final = 78
@@ -84,13 +88,13 @@ def test_a_message_becomes_one_rfc_5322_file_sent_at_the_providers_time(
         "Message-ID": "<o-1%3A5%3Aworks_completed@customers.invalid>",
         "To": "c-1@customers.invalid",
         "From": "works@komtet.invalid",
-        "Subject": f"Работы выполнены: претензии принимаются до {DEADLINE_RU}",
+        "Subject": f"Работы выполнены: претензии принимаются {WINDOW_RU}",
     } == {key: str(mail[key]) for key in ("Message-ID", "To", "From", "Subject")}
     assert NOW == parsedate_to_datetime(str(mail["Date"]))
     assert "multipart/alternative" == mail.get_content_type()
     text, html = _bodies(mail)
-    assert f"подайте претензию до {DEADLINE_RU}" in text
-    assert f"<strong>{DEADLINE_RU}</strong>" in html
+    assert f"срок подачи — {WINDOW_RU}" in text
+    assert "<strong>3 дня</strong>" in html
 
 
 def test_a_message_sent_twice_is_one_file(maildir: MaildirNotifier) -> None:
@@ -310,8 +314,8 @@ def _smtp(port: int, *, renderer: NoticeRenderer | None = None, **options: Any) 
 @pytest.mark.parametrize(
     ("language", "subject", "line"),
     [
-        ("ru", f"Работы выполнены: претензии принимаются до {DEADLINE_RU}", DEADLINE_RU),
-        ("en", f"The works are complete: claims until {DEADLINE_EN}", DEADLINE_EN),
+        ("ru", f"Работы выполнены: претензии принимаются {WINDOW_RU}", "3 дня"),
+        ("en", f"The works are complete: claims within {WINDOW_EN}", "3 days"),
     ],
 )
 def test_smtp_delivers_the_notice_with_its_headers_and_both_bodies(

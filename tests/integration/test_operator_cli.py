@@ -161,7 +161,7 @@ def test_an_order_lives_from_request_to_close_through_the_shell(shell: Shell) ->
     assert {"closed": []} == shell.ok("close-expired", "--now", T["deadline"])
     assert {"closed": ["o-1"]} == shell.ok("close-expired", "--now", T["after"])
     shown = shell.ok("show", "o-1")
-    assert ("closed", 7) == (shown["state"], shown["version"])
+    assert ("closed", 8) == (shown["state"], shown["version"])
     assert [
         ("OrderRequested", "customer", "c-1"),
         ("EstimateIssued", "staff", "s-1"),
@@ -169,6 +169,7 @@ def test_an_order_lives_from_request_to_close_through_the_shell(shell: Shell) ->
         ("CompletionDateAnnounced", "staff", "s-1"),
         ("WorksStarted", "staff", "s-1"),
         ("WorksCompleted", "staff", "s-1"),
+        ("CompletionNoticeSent", "system", "notifier"),
         ("OrderClosed", "system", "closing-job"),
     ] == [(e["type"], e["actor"]["kind"], e["actor"]["id"]) for e in shown["events"]]
 
@@ -182,7 +183,7 @@ def test_a_claim_one_second_after_the_deadline_exits_1_with_its_code(shell: Shel
     )
     assert 1 == code
     assert line.startswith("komtet-works: error: claim_window_closed: ")
-    assert ("completed", 6) == tuple(shell.ok("show", "o-1")[k] for k in ("state", "version"))
+    assert ("completed", 7) == tuple(shell.ok("show", "o-1")[k] for k in ("state", "version"))
 
 
 @pytest.mark.rule("C3", "L8", "I4")

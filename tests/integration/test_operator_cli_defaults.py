@@ -9,9 +9,10 @@ import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,24 +86,29 @@ def test_with_its_defaults_the_cli_plans_by_the_russian_calendar_and_writes_russ
     shell: Shell, tmp_path: Path
 ) -> None:
     """1 hour paid on 31 December 2025 at 18:30 MSK is due on 12 January 2026 at 11:00; the
-    completion notice in ./outbox-mail is Russian and names the claim deadline in Moscow."""
+    completion notice in ./outbox-mail is Russian and gives the window from its sending; the
+    order's claim deadline is the mail's send time plus 3 days, 10:40 MSK on 15 January."""
     scheduled = _paid_on_new_years_eve(shell)
     assert datetime.fromisoformat("2026-01-12T11:00:00+03:00") == datetime.fromisoformat(
         scheduled["works"]["due"]
     )
     shell.ok("start", "o-1", "--staff", "s-1", "--now", EVE["start"])
-    shell.ok("complete", "o-1", "--staff", "s-1", "--now", EVE["complete"])
+    done = shell.ok("complete", "o-1", "--staff", "s-1", "--now", EVE["complete"])
     assert (tmp_path / "komtet-works.sqlite").is_file()
     [completed] = [
         mail
         for mail in map(_mail, (tmp_path / "outbox-mail" / "new").iterdir())
         if mail["X-Komtet-Works-Kind"] == "works_completed"
     ]
-    deadline = "15 января 2026\u202fг., 10:40 (МСК)"
-    assert f"Работы выполнены: претензии принимаются до {deadline}" == str(completed["Subject"])
+    window = "3 дня с момента отправки этого уведомления"
+    assert f"Работы выполнены: претензии принимаются {window}" == str(completed["Subject"])
     text = completed.get_body(("plain",))
     assert isinstance(text, EmailMessage)
-    assert deadline in str(text.get_content())
+    assert window in str(text.get_content())
+    deadline = datetime.fromisoformat(done["works"]["claim_deadline"])
+    assert datetime.fromisoformat("2026-01-15T10:40:00+03:00") == deadline
+    sent = parsedate_to_datetime(str(completed["Date"]))
+    assert sent + timedelta(days=3) == deadline
 
 
 @pytest.mark.rule("D-BUSINESS-CALENDAR")

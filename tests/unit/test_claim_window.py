@@ -27,8 +27,8 @@ from komtet_works import (
     State,
     WorkOrder,
 )
-from komtet_works.testing.orders import STAFF, in_state
-from komtet_works.use_cases import CLOSING_JOB
+from komtet_works.testing.orders import STAFF, in_state, notified
+from komtet_works.use_cases import CLOSING_JOB, NOTICE_RECORDER
 from strategies import (
     DST_ZONE,
     ZONES,
@@ -57,9 +57,7 @@ def started_before(at: pendulum.DateTime) -> WorkOrder:
 
 def completed(notice: pendulum.DateTime, policy: Policy = ELAPSED) -> WorkOrder:
     """An order whose completion notice was sent at `notice` under `policy`."""
-    return started_before(notice).complete(
-        by=STAFF, at=notice, notice_sent_at=notice, policy=policy
-    )
+    return notified(started_before(notice), at=notice, sent_at=notice, policy=policy)
 
 
 def claim(order: WorkOrder, at: datetime, policy: Policy = ELAPSED) -> WorkOrder:
@@ -307,30 +305,39 @@ def test_in_moscow_both_measures_agree(notice: pendulum.DateTime) -> None:
 
 
 @pytest.mark.rule("D-CLOCK", "L7", "C1")
-@given(delay=st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=12)))
-def test_the_window_runs_from_the_notices_send_time_not_from_the_step(delay: timedelta) -> None:
-    """A notice sent before the step was recorded: the deadline counts from the send time."""
-    sent = pendulum.datetime(2026, 3, 5, 12, tz="Europe/Moscow")
-    recorded = sent + delay
-    order = started_before(sent).complete(
-        by=STAFF, at=recorded, notice_sent_at=sent, policy=ELAPSED
+@given(
+    delay=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=5)),
+    recorded_later=st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=12)),
+)
+def test_the_window_runs_from_the_notices_send_time_not_from_the_step(
+    delay: timedelta, recorded_later: timedelta
+) -> None:
+    """A notice sent late (mail down) and recorded later still: the deadline counts from
+    the send time, not from the completion nor from the recording."""
+    done = pendulum.datetime(2026, 3, 5, 12, tz="Europe/Moscow")
+    sent, recorded = done + delay, done + delay + recorded_later
+    completed_order = started_before(done).complete(by=STAFF, at=done)
+    assert None is completed_order.works.claim_deadline
+    order = completed_order.record_notice_sent(
+        by=NOTICE_RECORDER, at=recorded, sent_at=sent, policy=ELAPSED
     )
     assert sent == order.works.notice_sent_at
     assert sent + THREE_DAYS == deadline_of(order)
     assert recorded == order.events[-1].at
+    assert State.COMPLETED is order.state
 
 
 @pytest.mark.rule("D-CLOCK", "L13")
 @given(notice=naive_datetimes() | st.sampled_from(["2026-03-05T12:00:00+03:00", None, 0]))
 def test_a_notice_time_without_a_zone_is_refused(notice: object) -> None:
     """A send time that is not an aware datetime cannot start a window: invalid input."""
-    order = started_before(pendulum.datetime(2026, 3, 5, 12, tz="UTC"))
     at = pendulum.datetime(2026, 3, 5, 12, tz="UTC")
+    order = started_before(at).complete(by=STAFF, at=at)
     with pytest.raises(NaiveDatetime) as refused:
-        order.complete(by=STAFF, at=at, notice_sent_at=notice, policy=ELAPSED)
+        order.record_notice_sent(by=NOTICE_RECORDER, at=at, sent_at=notice, policy=ELAPSED)
     assert "invalid_input" == refused.value.code
-    assert "notice_sent_at" == refused.value.field
-    assert State.IN_PROGRESS is order.state
+    assert "sent_at" == refused.value.field
+    assert None is order.works.notice_sent_at
 
 
 # --- C2 ---------------------------------------------------------------------------------
@@ -355,11 +362,11 @@ def test_a_change_at_or_after_the_start_voids_the_claim(
     assert started_at is not None
     notice = started_at + timedelta(hours=2)
     if completed_first:
-        order = order.complete(by=STAFF, at=notice, notice_sent_at=notice, policy=ELAPSED)
+        order = notified(order, at=notice, sent_at=notice, policy=ELAPSED)
         order = change(order, notice + after_start)
     else:
         order = change(order, started_at + after_start)
-        order = order.complete(by=STAFF, at=notice, notice_sent_at=notice, policy=ELAPSED)
+        order = notified(order, at=notice, sent_at=notice, policy=ELAPSED)
     with pytest.raises(ClaimVoidCustomerChanges) as refused:
         claim(order, notice + timedelta(hours=3))
     assert "claim_void_customer_changes" == refused.value.code
@@ -374,7 +381,7 @@ def test_a_change_before_the_works_started_does_not_void_the_claim() -> None:
     backup = Backup("bk-wo-1", at.add(minutes=20), verified=True)
     started = changed.start(by=STAFF, at=at.add(minutes=20), backup=backup)
     notice = at.add(hours=2)
-    order = started.complete(by=STAFF, at=notice, notice_sent_at=notice, policy=ELAPSED)
+    order = notified(started, at=notice, sent_at=notice, policy=ELAPSED)
     assert (at.add(minutes=10),) == order.works.customer_changes
     assert State.CLAIMED is claim(order, notice.add(hours=1)).state
 
@@ -392,7 +399,7 @@ def test_the_order_of_the_steps_decides_at_one_and_the_same_instant(before_start
     else:
         started = change(scheduled.start(by=STAFF, at=at, backup=backup), at)
     notice = at.add(hours=2)
-    order = started.complete(by=STAFF, at=notice, notice_sent_at=notice, policy=ELAPSED)
+    order = notified(started, at=notice, sent_at=notice, policy=ELAPSED)
     assert (at,) == order.works.customer_changes
     if before_start:
         assert State.CLAIMED is claim(order, notice.add(hours=1)).state

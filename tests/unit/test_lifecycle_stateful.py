@@ -58,6 +58,7 @@ from komtet_works import (
     Money,
     NoCurrentQuote,
     NotCustomerTarget,
+    NoticeNotSent,
     NotOrderOwner,
     OrderExists,
     OutOfOrder,
@@ -87,6 +88,7 @@ from komtet_works.domain.events import (
     ClaimFiled,
     ClaimRejected,
     CompletionDateAnnounced,
+    CompletionNoticeSent,
     CustomerChangeRecorded,
     EstimateIssued,
     Event,
@@ -105,7 +107,7 @@ from komtet_works.domain.events import (
 )
 from komtet_works.domain.lifecycle import ACTORS, TERMINAL, WORKS_UNDER_WAY
 from komtet_works.ports import MessageKind
-from komtet_works.relay import relay_billing
+from komtet_works.relay import RelayPolicy, relay, relay_billing
 from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
 
 START: Final = pendulum.datetime(2025, 3, 3, 9, tz="Europe/Moscow")
@@ -149,6 +151,7 @@ EVENT_ACTIONS: Final[dict[type[Event], Action]] = {
     WorksStarted: Action.START,
     CustomerChangeRecorded: Action.CUSTOMER_CHANGE,
     WorksCompleted: Action.COMPLETE,
+    CompletionNoticeSent: Action.NOTICE_SENT,
     WorksFailed: Action.FAIL,
     ClaimFiled: Action.CLAIM,
     ClaimAccepted: Action.ACCEPT_CLAIM,
@@ -229,7 +232,10 @@ class Expected:
     started_at: pendulum.DateTime | None = None
     #: whether a change was recorded after the start step (C2: by the order of the steps)
     changed_during_works: bool = False
+    #: the claim deadline; None while the latest completion notice waits (mail was down)
     deadline: pendulum.DateTime | None = None
+    #: when the relay tries the waiting completion notice again (None: none waits)
+    notice_retry_at: pendulum.DateTime | None = None
     claims: int = 0
     #: claims filed since the last completion notice (C3, C5: one window each)
     window_claims: int = 0
@@ -557,19 +563,51 @@ class LifecycleMachine(RuleBasedStateMachine):
             model = self.expected[order_id]
             model.changed_during_works |= model.started_at is not None
 
-    def _complete(self, order_id: str) -> None:
+    def _complete(self, order_id: str, *, mail_down: bool = False) -> None:
+        """Staff complete; with mail up the notice goes out and opens the window at once,
+        with mail down it waits in the outbox and the order has no deadline (rule C1)."""
         refusal = self._refusal(order_id, Action.COMPLETE, Actor.staff("sam"))
-        order = self._attempt(
-            order_id,
-            Action.COMPLETE,
-            refusal,
-            lambda: self.service.complete(order_id, staff_id="sam"),
+        self.notifier.failing = mail_down
+        try:
+            order = self._attempt(
+                order_id,
+                Action.COMPLETE,
+                refusal,
+                lambda: self.service.complete(order_id, staff_id="sam"),
+            )
+        finally:
+            self.notifier.failing = False
+        if order is None:
+            return
+        model = self.expected[order_id]
+        model.window_claims = 0
+        if mail_down:
+            model.deadline = None
+            model.notice_retry_at = self.clock.now() + RelayPolicy().first_retry
+        else:
+            model.version += 1  # the notice sent, its send time recorded
+            model.deadline = self.clock.now() + CLAIM_WINDOW
+        assert model.deadline == order.works.claim_deadline
+
+    def _relay(self) -> None:
+        """The relay job, once the mail is up again: every waiting completion notice due
+        goes out now and opens its window from now; the clock is past each order's steps."""
+        waiting = {oid: m for oid, m in self.expected.items() if m.notice_retry_at is not None}
+        latest = [self.clock.now(), *(m.last_at for m in waiting.values())]
+        self.clock.set(max(latest))
+        now = self.clock.now()
+        due = [oid for oid, m in waiting.items() if m.notice_retry_at and m.notice_retry_at <= now]
+        sent = relay(
+            self.orders,
+            self.notifier,
+            clock=self.clock,
+            after_sent=self.service.record_notice_sent,
         )
-        if order is not None:
-            deadline = self.clock.now() + CLAIM_WINDOW
-            assert deadline == order.works.claim_deadline
-            self.expected[order_id].deadline = deadline
-            self.expected[order_id].window_claims = 0
+        assert len(due) == sent
+        for oid in due:
+            model = self.expected[oid]
+            model.version += 1
+            model.deadline, model.notice_retry_at, model.last_at = now + CLAIM_WINDOW, None, now
 
     def _report_failure(self, order_id: str, *, billing_down: bool, restore_fails: bool) -> None:
         by = Actor.staff("sam")
@@ -589,9 +627,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         customer = self._customer(order_id, someone)
         refusal = self._refusal(order_id, Action.CLAIM, Actor.customer(customer))
         if refusal is None:
-            assert model.deadline is not None
             if model.window_claims >= 1:
                 refusal = ClaimLimitReached
+            elif model.deadline is None:
+                refusal = NoticeNotSent
             elif self.clock.now() > model.deadline:
                 refusal = ClaimWindowClosed
             elif model.changed_since_start():
@@ -689,8 +728,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         model = self.expected[order_id]
         refusal = self._refusal(order_id, Action.CLOSE, by)
         if refusal is None:
-            assert model.deadline is not None
-            if self.clock.now() <= model.deadline:
+            if model.deadline is None:
+                refusal = NoticeNotSent
+            elif self.clock.now() <= model.deadline:
                 refusal = ClaimWindowOpen
         if by == CLOSING_JOB:
             self._close_expired(order_id, refusal)
@@ -845,9 +885,16 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._customer_change(self._order_id(pick), someone)
 
     @precondition(lambda self: bool(self.expected))
-    @rule(pick=PICK)
-    def complete(self, pick: int) -> None:
-        self._complete(self._order_id(pick))
+    @rule(pick=PICK, mail_down=OUTAGE)
+    def complete(self, pick: int, mail_down: bool) -> None:
+        self._complete(self._order_id(pick), mail_down=mail_down)
+
+    @precondition(lambda self: any(m.notice_retry_at for m in self.expected.values()))
+    @rule(wait=st.sampled_from([timedelta(0), RelayPolicy().first_retry]))
+    def relay_sends_what_waits(self, wait: timedelta) -> None:
+        """The mail is up again; the relay job runs now or once the retry is due."""
+        self.clock.advance(wait)
+        self._relay()
 
     @precondition(lambda self: bool(self.expected))
     @rule(pick=PICK, billing_down=OUTAGE, restore_fails=OUTAGE)
@@ -935,25 +982,35 @@ class LifecycleMachine(RuleBasedStateMachine):
             self._start(order_id, backup_fails=False)
         elif state is State.IN_PROGRESS:
             self._finish(order_id, solved=solved, meddle=meddle)
-        elif state is State.COMPLETED and claim != "never":
+        elif state is State.COMPLETED:
+            self._after_completion(order_id, claim=claim, outcome=outcome)
+        elif state is State.CLAIMED:
+            self._resolve(order_id, outcome, billing_down=False, restore_fails=False)
+        elif state in {State.REFUNDING, State.CANCELLING}:
+            self._settle(order_id, billing_down=False, restore_fails=False)
+
+    def _after_completion(self, order_id: str, *, claim: str, outcome: ClaimOutcome) -> None:
+        """A waiting notice is sent once the relay retries it; then the customer claims, or
+        the closing job closes the order when its window ended."""
+        model = self.expected[order_id]
+        if model.deadline is None:
+            self.clock.set(max(self.clock.now(), model.notice_retry_at or self.clock.now()))
+            self._relay()
+        elif claim != "never":
             # the customer asks for rework when staff will rework: the agreed path (C5)
             self._remedy_for = (
                 ClaimRemedy.REWORK if outcome is ClaimOutcome.REWORK else ClaimRemedy.REFUND
             )
             self._claim_when(order_id, claim)
-        elif state is State.COMPLETED:
+        else:
             self._close_when_due(order_id)
-        elif state is State.CLAIMED:
-            self._resolve(order_id, outcome, billing_down=False, restore_fails=False)
-        elif state in {State.REFUNDING, State.CANCELLING}:
-            self._settle(order_id, billing_down=False, restore_fails=False)
 
     def _finish(self, order_id: str, *, solved: bool, meddle: bool) -> None:
         """Staff complete or give up; a meddling customer changes the target first."""
         if meddle:
             self._customer_change(order_id, None)
         if solved:
-            self._complete(order_id)
+            self._complete(order_id, mail_down=meddle)
         else:
             self._report_failure(order_id, billing_down=False, restore_fails=False)
 
@@ -1142,24 +1199,30 @@ class LifecycleMachine(RuleBasedStateMachine):
                 assert works.restored is (works.backup.reference in self.backups.restored)
 
     @invariant()
-    def the_notice_time_is_the_notifiers_send_time(self) -> None:
-        """Each completion notice time is the notifier's send time; the deadline is 72 h on."""
+    def each_window_is_its_notices_send_time_plus_the_policy_window(self) -> None:
+        """Each completion notice recorded once, after its completion, at the notifier's send
+        time; each window is that time + 72 h; no order closes before its notice went out
+        and its window ended."""
         for order, model in self._stored():
-            notices = [e for e in order.events if isinstance(e, WorksCompleted)]
+            notices = [e for e in order.events if isinstance(e, CompletionNoticeSent)]
             sent = [
                 at
                 for at, message in self.notifier.sent
                 if message.order_id == order.id and message.kind is MessageKind.WORKS_COMPLETED
             ]
-            assert sent == [e.notice_sent_at for e in notices]
-            for notice in notices:
-                assert notice.notice_sent_at + CLAIM_WINDOW == notice.claim_deadline
-            last = notices[-1] if notices else None
-            assert (
-                last.notice_sent_at if last else None,
-                last.claim_deadline if last else None,
-            ) == (order.works.notice_sent_at, order.works.claim_deadline)
-            assert model.deadline == order.works.claim_deadline
+            assert sent == [e.sent_at for e in notices]
+            deadline = None
+            for step in order.events:
+                if isinstance(step, WorksCompleted):
+                    deadline = None
+                elif isinstance(step, CompletionNoticeSent):
+                    assert deadline is None  # once per completion
+                    assert step.sent_at + CLAIM_WINDOW == step.claim_deadline
+                    deadline = step.claim_deadline
+                elif isinstance(step, OrderClosed):
+                    assert deadline is not None
+                    assert deadline < step.at
+            assert deadline == order.works.claim_deadline == model.deadline
 
     @invariant()
     def claims_only_inside_the_window_and_without_changes(self) -> None:
@@ -1177,8 +1240,10 @@ class LifecycleMachine(RuleBasedStateMachine):
                 elif isinstance(step, CustomerChangeRecorded):
                     changed_after_start |= started is not None
                 elif isinstance(step, WorksCompleted):
-                    deadline = step.claim_deadline
+                    deadline = None
                     window_claims = 0
+                elif isinstance(step, CompletionNoticeSent):
+                    deadline = step.claim_deadline
                 elif isinstance(step, ClaimFiled):
                     window_claims += 1
                     remedy = step.remedy

@@ -12,7 +12,7 @@ import pendulum
 import pytest
 from hypothesis import given
 
-from komtet_works import InvalidInput, InvalidTransition, Money
+from komtet_works import ClaimWindowMeasure, InvalidInput, InvalidTransition, Money, Policy
 from komtet_works.adapters.codec import dumps_facts, loads_facts
 from komtet_works.adapters.notices import Notice, NoticeRenderer
 from komtet_works.domain.pricing import Quote
@@ -124,14 +124,23 @@ def test_a_quote_without_discount_names_none() -> None:
 
 
 @pytest.mark.rule("N1", "N2", "L7")
-def test_the_completion_notice_names_the_claim_deadline_in_moscow_time() -> None:
-    """The exact deadline, to the minute, in the provider's zone, in subject and body."""
-    notice = render(RU, WorksCompletedFacts(AT, AT.add(days=3)))
-    deadline = "8 марта 2026 г., 12:40 (МСК)"
-    assert f"Работы выполнены: претензии принимаются до {deadline}" == notice.subject
-    assert f"подайте претензию до {deadline}" in notice.text
-    assert f"<strong>{deadline}</strong>" in notice.html
-    assert "12:40:12" not in notice.text + notice.html
+def test_the_completion_notice_names_the_window_from_its_sending() -> None:
+    """No deadline fixed before the notice went out: the window, counted from its sending,
+    in days (Babel's units) in subject and body."""
+    notice = render(RU, WorksCompletedFacts(AT, Decimal(72), ClaimWindowMeasure.ELAPSED))
+    window = "3 дня с момента отправки этого уведомления"
+    assert f"Работы выполнены: претензии принимаются {window}" == notice.subject
+    assert f"срок подачи — {window}" in notice.text
+    assert "<strong>3 дня</strong> с момента отправки" in notice.html
+    assert "5 марта 2026 г., 12:40 (МСК)" in notice.text
+
+
+@pytest.mark.rule("N1", "C1")
+def test_a_window_of_hours_is_told_in_hours() -> None:
+    """A host's window that is not whole days is told in hours, in either language."""
+    facts = WorksCompletedFacts(AT, Decimal(36), ClaimWindowMeasure.ELAPSED)
+    assert "претензии принимаются 36 часов с момента" in render(RU, facts).subject
+    assert "claims within 36 hours of this notice" in render(EN, facts).subject
 
 
 @pytest.mark.rule("N1", "L6")
@@ -231,6 +240,6 @@ def test_a_template_that_fails_on_the_facts_raises_a_template_error(tmp_path: Pa
 
 @pytest.mark.rule("N1", "L7")
 def test_works_not_completed_have_no_completion_facts() -> None:
-    """Facts of a completion need the notice's send time and deadline: refused without them."""
+    """Facts of a completion need the completion: refused without it."""
     with pytest.raises(InvalidTransition):
-        WorksCompletedFacts.of(Works())
+        WorksCompletedFacts.of(Works(), Policy())

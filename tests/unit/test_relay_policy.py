@@ -77,3 +77,23 @@ def test_the_after_sent_hook_hears_of_each_message_that_went_out_and_when() -> N
         after_sent=lambda sent, at: heard.append((sent, at)),
     )
     assert [(message, START)] == heard
+
+
+def test_a_hook_that_fails_after_a_send_neither_fails_the_message_nor_resends_it() -> None:
+    """The message went out and is marked sent; the hook's error is logged, nothing resent."""
+    clock = ManualClock(START)
+    orders = InMemoryWorkOrders()
+    message = Message("m-1", "wo-1", "cust-1", CompletionDateFacts(START.add(days=1)))
+    orders.save(requested("wo-1"), expected_version=0, messages=[message])
+    notifier = InMemoryNotifier(clock)
+
+    def broken(sent: Message, at: datetime) -> None:
+        raise RuntimeError("the recorder is down")
+
+    assert 1 == relay(orders, notifier, clock=clock, after_sent=broken)
+    clock.advance(timedelta(days=1))
+    assert (0, [], 1) == (
+        relay(orders, notifier, clock=clock),
+        list(orders.pending()),
+        len(notifier.sent),
+    )

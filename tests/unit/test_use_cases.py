@@ -34,6 +34,7 @@ from komtet_works import (
     Money,
     NoCurrentQuote,
     NotCustomerTarget,
+    NoticeNotSent,
     NotificationFailed,
     NotOrderOwner,
     OrderExists,
@@ -789,23 +790,24 @@ def test_a_customer_change_is_recorded_at_the_providers_time(world: World) -> No
 
 
 @pytest.mark.rule("L7", "D-CLOCK", "C1")
-def test_the_completion_notice_time_is_the_providers_clock_when_staff_send_it() -> None:
-    """The notice time is the service's clock at completion, not a delivery time; +72 h closes."""
+def test_the_window_counts_from_the_send_time_the_notifier_reports() -> None:
+    """The notice goes out at completion; the send time the notifier reports (its clock,
+    here 42 s after the service's) is recorded and opens the window."""
     mail_clock = ManualClock(MONDAY_9AM)
     world = make_world(notifier_clock=mail_clock)
     world.started()
     world.clock.advance(timedelta(hours=2))
-    sent_at = world.clock.now()
-    mail_clock.set(sent_at.add(seconds=42))
+    delivered = world.clock.now().add(seconds=42)
+    mail_clock.set(delivered)
 
     order = world.service.complete("wo-1", staff_id="sam")
 
-    assert (sent_at, sent_at + CLAIM_WINDOW) == (
+    assert (delivered, delivered + CLAIM_WINDOW) == (
         order.works.notice_sent_at,
         order.works.claim_deadline,
     )
     [(delivered_at, message)] = world.messages(MessageKind.WORKS_COMPLETED)
-    assert (sent_at.add(seconds=42), "alice") == (delivered_at, message.customer_id)
+    assert (delivered, "alice") == (delivered_at, message.customer_id)
     assert State.COMPLETED is order.state
 
 
@@ -832,6 +834,46 @@ def test_a_notice_that_cannot_be_delivered_waits_in_the_outbox_for_the_relay(
     assert 1 == relay(world.orders, world.notifier)
     assert [pending.id] == [m.id for _, m in world.messages(MessageKind.WORKS_COMPLETED)]
     assert [] == list(world.orders.pending())
+
+
+@pytest.mark.rule("C1", "D-CLOCK")
+def test_a_notice_sent_late_by_the_relay_opens_the_window_then(world: World) -> None:
+    """Mail down at completion: no window, no claim, no close; the relay two days later
+    sends the notice, records its send time, and the customer has the whole window."""
+    world.started()
+    world.service.notifier = _DownNotifier()
+    world.clock.advance(timedelta(hours=2))
+    waiting = world.service.complete("wo-1", staff_id="sam")
+    assert None is waiting.works.claim_deadline
+    world.clock.advance(timedelta(days=10))
+    assert () == world.service.close_expired().closed
+    with pytest.raises(NoticeNotSent):
+        world.service.file_claim("wo-1", customer_id="alice", text="broken")
+
+    sent = world.clock.now()
+    assert 1 == relay(world.orders, world.notifier, after_sent=world.service.record_notice_sent)
+
+    order = world.orders.get("wo-1")
+    assert (sent, sent + CLAIM_WINDOW) == (order.works.notice_sent_at, order.works.claim_deadline)
+    assert Actor.system("notifier") == order.events[-1].actor
+    world.clock.set(sent + CLAIM_WINDOW)
+    assert (
+        State.CLAIMED is world.service.file_claim("wo-1", customer_id="alice", text="broken").state
+    )
+
+
+@pytest.mark.rule("C1")
+def test_recording_a_notice_is_idempotent_and_ignores_other_messages(world: World) -> None:
+    """A second report of the same notice, a notice of an earlier completion and any other
+    kind of message change nothing."""
+    order = world.completed()
+    [(sent_at, notice)] = world.messages(MessageKind.WORKS_COMPLETED)
+    [(_, quote)] = world.messages(MessageKind.QUOTE_ISSUED)
+    world.clock.advance(timedelta(hours=1))
+    world.service.record_notice_sent(notice, world.clock.now())
+    world.service.record_notice_sent(quote, world.clock.now())
+    assert order == world.orders.get("wo-1")
+    assert sent_at == order.works.notice_sent_at
 
 
 # --- failure ---------------------------------------------------------------------------------
@@ -1267,7 +1309,7 @@ def test_the_events_of_a_whole_lifecycle_rebuild_the_order(world: World) -> None
 
     assert order == WorkOrder.replay(order.events)
     assert [e.after for e in order.events[:-1]] == [e.before for e in order.events[1:]]
-    expected = (10, State.CLOSED)
+    expected = (12, State.CLOSED)  # two completions, each with its notice sent
     assert expected == (order.version, order.state)
 
 

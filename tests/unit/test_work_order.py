@@ -37,6 +37,8 @@ from komtet_works import (
     Money,
     NaiveDatetime,
     NoCurrentQuote,
+    NoticeAlreadySent,
+    NoticeNotSent,
     NotOrderOwner,
     OutOfOrder,
     Payment,
@@ -51,9 +53,16 @@ from komtet_works import (
     Tariff,
     WorkOrder,
 )
-from komtet_works.domain.events import EstimateIssued, OrderRequested, RequestSupplemented
+from komtet_works.domain.events import (
+    CompletionNoticeSent,
+    EstimateIssued,
+    OrderRequested,
+    RequestSupplemented,
+    WorksCompleted,
+)
 from komtet_works.domain.lifecycle import ACTORS, TERMINAL, allowed_actions
 from komtet_works.domain.work_order import MAX_TEXT
+from komtet_works.entrypoints.presenters import order_lines
 from komtet_works.testing.orders import (
     POLICY,
     REJECTING,
@@ -61,12 +70,13 @@ from komtet_works.testing.orders import (
     START,
     customer_for,
     in_state,
+    notified,
     requested,
     take,
     walk,
 )
 from komtet_works.testing.strategies import histories
-from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
+from komtet_works.use_cases import BILLING, CLOSING_JOB, NOTICE_RECORDER, REFUNDS
 from strategies import instants, moneys, naive_datetimes, utc_datetimes
 
 HOUR = timedelta(hours=1)
@@ -362,10 +372,94 @@ def test_completion_records_the_notice_and_its_deadline() -> None:
     """The order is completed; the notice's send time and the claim deadline are kept."""
     started = in_state(State.IN_PROGRESS)
     sent = later(started)
-    done = started.complete(by=STAFF, at=sent, notice_sent_at=sent, policy=Policy())
+    done = notified(started, at=sent, sent_at=sent, policy=Policy())
     assert State.COMPLETED is done.state
     assert sent == done.works.notice_sent_at
     assert sent + timedelta(days=3) == done.works.claim_deadline
+
+
+@pytest.mark.rule("C1", "L7")
+def test_the_completion_step_opens_no_window_until_the_notice_is_sent() -> None:
+    """Completed, the notice not yet sent: no deadline, and claims and closing are refused
+    with `notice_not_sent`, the order unchanged."""
+    started = in_state(State.IN_PROGRESS)
+    done = started.complete(by=STAFF, at=later(started))
+    assert State.COMPLETED is done.state
+    assert (None, None) == (done.works.notice_sent_at, done.works.claim_deadline)
+    with pytest.raises(NoticeNotSent) as claim_refused:
+        done.claim(by=OWNER, at=later(done), text="still broken", policy=POLICY)
+    with pytest.raises(NoticeNotSent) as close_refused:
+        done.close(by=CLOSING_JOB, at=later(done, timedelta(days=30)))
+    assert ("notice_not_sent", "notice_not_sent") == (
+        claim_refused.value.code,
+        close_refused.value.code,
+    )
+    assert State.COMPLETED is done.state
+
+
+@pytest.mark.rule("C1")
+@given(late=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=10)))
+def test_the_window_counts_from_the_send_time_the_notifier_reported(late: timedelta) -> None:
+    """The send time, however late after the completion, starts the window; the state
+    stays `completed` and the step is recorded as the system's."""
+    started = in_state(State.IN_PROGRESS)
+    done = started.complete(by=STAFF, at=later(started))
+    sent = done.events[-1].at + late
+    noticed = done.record_notice_sent(by=NOTICE_RECORDER, at=sent, sent_at=sent, policy=POLICY)
+    event = noticed.events[-1]
+    assert isinstance(event, CompletionNoticeSent)
+    assert (State.COMPLETED, State.COMPLETED) == (event.before, event.after)
+    assert sent + timedelta(days=3) == noticed.works.claim_deadline
+    assert noticed == WorkOrder.replay(noticed.events)
+
+
+@pytest.mark.rule("C1")
+def test_a_completion_notice_is_recorded_once() -> None:
+    """A second send time for the same completion is refused; the first window stands."""
+    done = in_state(State.COMPLETED)
+    with pytest.raises(NoticeAlreadySent) as refused:
+        done.record_notice_sent(
+            by=NOTICE_RECORDER, at=later(done), sent_at=later(done), policy=POLICY
+        )
+    assert "notice_already_sent" == refused.value.code
+
+
+@pytest.mark.rule("C1")
+def test_only_the_system_records_a_notice_and_never_before_the_completion() -> None:
+    """Staff and customers cannot record a send time; nor can one precede the completion."""
+    started = in_state(State.IN_PROGRESS)
+    done = started.complete(by=STAFF, at=later(started))
+    at = later(done)
+    for actor in (STAFF, OWNER):
+        with pytest.raises(ActorNotAllowed):
+            done.record_notice_sent(by=actor, at=at, sent_at=at, policy=POLICY)
+    with pytest.raises(InvalidInput) as refused:
+        done.record_notice_sent(
+            by=NOTICE_RECORDER, at=at, sent_at=done.events[-1].at - HOUR, policy=POLICY
+        )
+    assert "sent_at" == refused.value.field
+
+
+@pytest.mark.rule("C1")
+def test_a_completion_stored_with_its_deadline_still_replays() -> None:
+    """A WorksCompleted event of the old form, carrying its send time and deadline, rebuilds
+    the order with that window."""
+    started = in_state(State.IN_PROGRESS)
+    sent = later(started)
+    old = WorksCompleted(
+        started.id,
+        STAFF,
+        sent,
+        State.IN_PROGRESS,
+        State.COMPLETED,
+        notice_sent_at=sent,
+        claim_deadline=sent + timedelta(days=3),
+    )
+    order = WorkOrder.replay((*started.events, old))
+    assert (sent, sent + timedelta(days=3)) == (
+        order.works.notice_sent_at,
+        order.works.claim_deadline,
+    )
 
 
 # --- L8, I4 -----------------------------------------------------------------------------
@@ -492,6 +586,8 @@ def test_every_step_outside_the_table_is_an_invalid_transition(
 def test_every_step_in_the_table_leads_where_the_table_says(state: State, action: Action) -> None:
     """Each allowed step ends in the table's state and records one event saying so."""
     order = in_state(state)
+    if action is Action.NOTICE_SENT:  # of a completion whose notice waits
+        order = take(in_state(State.IN_PROGRESS), Action.COMPLETE, later(order))
     wait = timedelta(days=4) if action is Action.CLOSE else HOUR
     after = take(order, action, later(order, wait))
     assert TRANSITIONS[state, action] is after.state
@@ -939,7 +1035,7 @@ def test_rework_reopens_the_works_and_the_next_notice_sets_a_new_deadline() -> N
     assert State.IN_PROGRESS is reworked.state
     assert ClaimOutcome.REWORK is reworked.works.claims[-1].outcome
     sent = later(reworked)
-    again = reworked.complete(by=STAFF, at=sent, notice_sent_at=sent, policy=Policy())
+    again = notified(reworked, at=sent, sent_at=sent, policy=Policy())
     assert sent + timedelta(days=3) == again.works.claim_deadline
     assert sent == again.works.notice_sent_at
 
@@ -1033,7 +1129,7 @@ def test_max_claims_counts_per_completion_notice(max_claims: int, windows: int) 
                 by=STAFF, at=later(order), outcome=ClaimOutcome.REWORK, policy=policy
             )
             sent = later(order)
-            order = order.complete(by=STAFF, at=sent, notice_sent_at=sent, policy=policy)
+            order = notified(order, at=sent, sent_at=sent, policy=policy)
             assert 0 == order.works.window_claims
     order = order.resolve_claim(
         by=STAFF, at=later(order), outcome=ClaimOutcome.REJECT, policy=policy
@@ -1145,3 +1241,18 @@ def test_instants_of_a_step_are_kept_as_given_when_fixed_or_utc() -> None:
     order = requested(at=at)
     assert at.isoformat() == order.events[0].at.isoformat()
     assert at.astimezone(UTC) == order.events[0].at
+
+
+@pytest.mark.rule("C1")
+def test_people_see_a_completion_whose_notice_waits_as_notice_not_sent() -> None:
+    """The order as lines for people: "not sent" until the notice went out, then its time
+    and the deadline."""
+    started = in_state(State.IN_PROGRESS)
+    waiting = started.complete(by=STAFF, at=later(started))
+    noticed = in_state(State.COMPLETED)
+    assert any(line.split() == ["notice", "not", "sent"] for line in order_lines(waiting))
+    lines = order_lines(noticed)
+    assert (False, True) == (
+        any("not sent" in line for line in lines),
+        any(line.strip().startswith("claims until") for line in lines),
+    )

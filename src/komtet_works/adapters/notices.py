@@ -8,7 +8,8 @@ directory (``templates=``): no code changes.
 
 Numbers, money, dates and times are formatted for the language by Babel, in the
 provider's time zone, to the minute: ``5 марта 2026 г., 12:40 (МСК)``, ``1 600,00 ₽``.
-Templates format values with the filters ``money``, ``hours``, ``instant`` and ``day``.
+Templates format values with the filters ``money``, ``hours``, ``instant``, ``day`` and
+``window`` (a claim window given in hours: ``3 дня``, ``36 часов``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pendulum
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal, get_currency_symbol
+from babel.units import format_unit
 
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.money import Money
@@ -92,7 +94,11 @@ class NoticeRenderer:
             keep_trailing_newline=True,
         )
         self._templates.filters.update(
-            money=self.money, hours=self.hours, instant=self.instant, day=self.day
+            money=self.money,
+            hours=self.hours,
+            instant=self.instant,
+            day=self.day,
+            window=self.window,
         )
         self._pairs = {kind: self._pair(kind.value) for kind in FACTS}
 
@@ -151,6 +157,13 @@ class NoticeRenderer:
         )
         date = format_date(local, "long", locale=self.locale)
         return f"{date}, {format_time(local, 'HH:mm', locale=self.locale)} ({label})"
+
+    def window(self, hours: Decimal) -> str:
+        """A claim window in whole days where it is some (``3 дня``), else in hours."""
+        days, rest = divmod(hours, 24)
+        if rest == 0:
+            return format_unit(days, "duration-day", locale=self.locale)
+        return format_unit(hours, "duration-hour", locale=self.locale)
 
     def day(self, value: pendulum.DateTime) -> str:
         return format_date(value.in_timezone(self.timezone).naive(), "long", locale=self.locale)

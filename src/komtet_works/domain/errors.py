@@ -193,6 +193,19 @@ class ReworkNotAgreed(RuleViolation):
     code = "rework_not_agreed"
 
 
+class NoticeNotSent(RuleViolation):
+    """A claim or a close before the completion notice went out: the claim window opens
+    only when the notice is sent (rule C1)."""
+
+    code = "notice_not_sent"
+
+
+class NoticeAlreadySent(RuleViolation):
+    """A second send time for one completion notice: its window is already set."""
+
+    code = "notice_already_sent"
+
+
 class ClaimWindowOpen(RuleViolation):
     """Closing while a claim can still be filed."""
 

@@ -107,7 +107,20 @@ class CustomerChangeRecorded(Event):
 
 @attrs.frozen
 class WorksCompleted(Event):
-    notice_sent_at: pendulum.DateTime = attrs.field(kw_only=True)
+    """The works are done; the claim window opens when the notice is sent
+    (`CompletionNoticeSent`).  Events stored before that step existed carry the send time
+    and the deadline themselves, and replay as they were recorded."""
+
+    notice_sent_at: pendulum.DateTime | None = attrs.field(default=None, kw_only=True)
+    claim_deadline: pendulum.DateTime | None = attrs.field(default=None, kw_only=True)
+
+
+@attrs.frozen
+class CompletionNoticeSent(Event):
+    """The notifier reported the completion notice sent at `sent_at`: the claim window,
+    which ends at `claim_deadline`, counts from then (rule C1)."""
+
+    sent_at: pendulum.DateTime = attrs.field(kw_only=True)
     claim_deadline: pendulum.DateTime = attrs.field(kw_only=True)
 
 

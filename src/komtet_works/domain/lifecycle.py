@@ -48,6 +48,7 @@ class Action(_FastEnum):
     START = "start"
     CUSTOMER_CHANGE = "customer_change"
     COMPLETE = "complete"
+    NOTICE_SENT = "notice_sent"
     FAIL = "fail"
     CLAIM = "claim"
     ACCEPT_CLAIM = "accept_claim"
@@ -89,6 +90,7 @@ TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyTy
         (S.CANCELLING, A.SETTLE_REFUND): S.CANCELLED,
         (S.SCHEDULED, A.START): S.IN_PROGRESS,
         (S.IN_PROGRESS, A.COMPLETE): S.COMPLETED,
+        (S.COMPLETED, A.NOTICE_SENT): S.COMPLETED,
         (S.IN_PROGRESS, A.FAIL): S.REFUNDING,
         (S.COMPLETED, A.CLAIM): S.CLAIMED,
         (S.CLAIMED, A.ACCEPT_CLAIM): S.REFUNDING,
@@ -131,6 +133,7 @@ ACTORS: Final[Mapping[Action, frozenset[ActorKind]]] = MappingProxyType(
         A.START: frozenset({ActorKind.STAFF}),
         A.CUSTOMER_CHANGE: frozenset({ActorKind.CUSTOMER}),
         A.COMPLETE: frozenset({ActorKind.STAFF}),
+        A.NOTICE_SENT: frozenset({ActorKind.SYSTEM}),
         A.FAIL: frozenset({ActorKind.STAFF}),
         A.CLAIM: frozenset({ActorKind.CUSTOMER}),
         A.ACCEPT_CLAIM: frozenset({ActorKind.STAFF}),

@@ -27,6 +27,8 @@ from komtet_works.domain.errors import (
     InvalidRefund,
     InvalidTransition,
     NoCurrentQuote,
+    NoticeAlreadySent,
+    NoticeNotSent,
     NotOrderOwner,
     OutOfOrder,
     QuoteExpired,
@@ -40,6 +42,7 @@ from komtet_works.domain.events import (
     ClaimFiled,
     ClaimRejected,
     CompletionDateAnnounced,
+    CompletionNoticeSent,
     CustomerChangeRecorded,
     EstimateIssued,
     Event,
@@ -325,20 +328,38 @@ class WorkOrder:
             CustomerChangeRecorded(self.id, by, instant, self.state, after, note=_note(note))
         )
 
-    def complete(
-        self, *, by: Actor, at: object, notice_sent_at: object, policy: Policy
-    ) -> WorkOrder:
-        """Rules L7, C1: the provider's notice; its send time starts the claim window."""
+    def complete(self, *, by: Actor, at: object) -> WorkOrder:
+        """Rule L7: the works are done.  The claim window opens when the completion notice
+        is sent (`record_notice_sent`), not at this step (rule C1)."""
         instant, after = self.check(Action.COMPLETE, by, at)
-        sent = require_aware(notice_sent_at, field="notice_sent_at")
+        return self._record(WorksCompleted(self.id, by, instant, self.state, after))
+
+    def record_notice_sent(
+        self, *, by: Actor, at: object, sent_at: object, policy: Policy
+    ) -> WorkOrder:
+        """Rule C1: the notifier sent the completion notice at `sent_at`; the claim window
+        counts from then.  Once per completion; the order stays `completed`.
+
+        `at` is when this is recorded, by the provider's clock; `sent_at` may be earlier (a
+        customer change recorded in between does not move the window), or later (a mail
+        server's clock ahead: the customer keeps the later window), never before the
+        completion.
+        """
+        instant, after = self.check(Action.NOTICE_SENT, by, at)
+        sent = require_aware(sent_at, field="sent_at")
+        if self.works.notice_sent_at is not None:
+            raise NoticeAlreadySent(f"the completion notice of order {self.id!r} was sent already")
+        completed_at = self.works.completed_at
+        if completed_at is None or sent < completed_at:
+            raise InvalidInput("a completion notice is sent after the completion", field="sent_at")
         return self._record(
-            WorksCompleted(
+            CompletionNoticeSent(
                 self.id,
                 by,
                 instant,
                 self.state,
                 after,
-                notice_sent_at=sent,
+                sent_at=sent,
                 claim_deadline=policy.claim_deadline(sent),
             )
         )
@@ -369,10 +390,10 @@ class WorkOrder:
                 f"a completion notice opens a window for {policy.max_claims} claim(s)"
             )
         deadline = works.claim_deadline
-        if deadline is None or instant > deadline:
-            raise ClaimWindowClosed(
-                f"claims could be filed until {deadline.isoformat() if deadline else '-'}"
-            )
+        if deadline is None:
+            raise NoticeNotSent("the claim window opens when the completion notice is sent")
+        if instant > deadline:
+            raise ClaimWindowClosed(f"claims could be filed until {deadline.isoformat()}")
         if works.changed_since_start():
             raise ClaimVoidCustomerChanges(
                 "the customer changed the target during or after the works"
@@ -488,10 +509,13 @@ class WorkOrder:
         return instant
 
     def close(self, *, by: Actor, at: object) -> WorkOrder:
-        """Closing: once the claim window has ended, nothing more can happen."""
+        """Closing: once the claim window has ended, nothing more can happen; an order
+        whose completion notice has not gone out has no window yet (rule C1)."""
         instant, after = self.check(Action.CLOSE, by, at)
         deadline = self.works.claim_deadline
-        if deadline is not None and instant <= deadline:
+        if deadline is None:
+            raise NoticeNotSent("the claim window opens when the completion notice is sent")
+        if instant <= deadline:
             raise ClaimWindowOpen(f"claims can be filed until {deadline.isoformat()}")
         return self._record(OrderClosed(self.id, by, instant, self.state, after))
 
@@ -643,9 +667,20 @@ def _completed(order: WorkOrder, event: WorksCompleted) -> WorkOrder:
         event,
         works=attrs.evolve(
             order.works,
+            completed_at=event.at,
             notice_sent_at=event.notice_sent_at,
             claim_deadline=event.claim_deadline,
             window_claims=0,
+        ),
+    )
+
+
+def _notice_sent(order: WorkOrder, event: CompletionNoticeSent) -> WorkOrder:
+    return _evolve(
+        order,
+        event,
+        works=attrs.evolve(
+            order.works, notice_sent_at=event.sent_at, claim_deadline=event.claim_deadline
         ),
     )
 
@@ -714,6 +749,7 @@ _APPLY: Final[dict[type[Event], Callable[[WorkOrder, Any], WorkOrder]]] = {
     WorksStarted: _started,
     CustomerChangeRecorded: _changed,
     WorksCompleted: _completed,
+    CompletionNoticeSent: _notice_sent,
     WorksFailed: _state_only,
     ClaimFiled: _claimed,
     ClaimAccepted: _claim_accepted,

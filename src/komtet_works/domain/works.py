@@ -82,6 +82,9 @@ class Works:
     customer_changes: tuple[pendulum.DateTime, ...] = ()
     #: whether a change was recorded after the works started, by the order of the steps
     changed_during_works: bool = False
+    #: when the latest completion was recorded; its notice may go out later
+    completed_at: pendulum.DateTime | None = None
+    #: when the latest completion notice was sent (None: not yet): the window counts from it
     notice_sent_at: pendulum.DateTime | None = None
     claim_deadline: pendulum.DateTime | None = None
     claims: tuple[Claim, ...] = ()

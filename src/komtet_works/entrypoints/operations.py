@@ -385,7 +385,12 @@ def run_relay(arguments: argparse.Namespace) -> int:
     """Both outboxes: the billing commands waiting (invoices, voids, refunds), the messages."""
     with session(arguments) as opened:
         done = relay_billing(opened.wiring.orders, opened.ledger)
-        sent = relay(opened.wiring.orders, opened.notifier, clock=opened.wiring.clock)
+        sent = relay(
+            opened.wiring.orders,
+            opened.notifier,
+            clock=opened.wiring.clock,
+            after_sent=opened.wiring.service.record_notice_sent,
+        )
         dead = len(opened.wiring.orders.dead_letters())
     destination = _destination(arguments)
     lines = [

@@ -262,6 +262,8 @@ def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
     if works.notice_sent_at is not None and works.claim_deadline is not None:
         rows.append(("notice sent", _local(works.notice_sent_at)))
         rows.append(("claims until", f"{_local(works.claim_deadline)} (inclusive)"))
+    elif works.completed_at is not None:  # rule C1: no window until the notice goes out
+        rows.append(("notice", "not sent"))
     rows.extend(
         ("claim", f"filed {_local(c.filed_at)}, {c.outcome.value if c.outcome else 'open'}")
         for c in works.claims

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import ClassVar, Final, Protocol
 
 import attrs
@@ -22,6 +23,7 @@ import pendulum
 
 from komtet_works.domain.errors import InvalidTransition
 from komtet_works.domain.money import Money
+from komtet_works.domain.policy import ClaimWindowMeasure, Policy
 from komtet_works.domain.pricing import Quote
 from komtet_works.domain.works import (
     ClaimOutcome,
@@ -29,6 +31,9 @@ from komtet_works.domain.works import (
     WithdrawalReason,
     Works,
 )
+
+#: Microseconds in an hour: a window in hours, exactly.
+_MICROS_PER_HOUR: Final = Decimal(3_600_000_000)
 
 
 class MessageKind(enum.Enum):
@@ -86,18 +91,25 @@ class WorksStartingFacts(Facts):
 
 @attrs.frozen
 class WorksCompletedFacts(Facts):
-    """The completion notice: claims can be filed until `claim_deadline`."""
+    """The completion notice: claims can be filed within the window from its sending.
+
+    No absolute deadline: the window counts from the moment the notice is sent (rule C1),
+    which is known only once it went out.  `claim_window_hours` is the policy's window in
+    hours, `claim_window_measure` how it is measured.
+    """
 
     kind = MessageKind.WORKS_COMPLETED
     completed_at: pendulum.DateTime
-    claim_deadline: pendulum.DateTime
+    claim_window_hours: Decimal
+    claim_window_measure: ClaimWindowMeasure
 
     @classmethod
-    def of(cls, works: Works) -> WorksCompletedFacts:
-        """The notice of `works` just completed (their notice sent, their window set)."""
-        if works.notice_sent_at is None or works.claim_deadline is None:
+    def of(cls, works: Works, policy: Policy) -> WorksCompletedFacts:
+        """The notice of `works` just completed, with the window of `policy`."""
+        if works.completed_at is None:
             raise InvalidTransition("the works have not been completed")
-        return cls(works.notice_sent_at, works.claim_deadline)
+        hours = Decimal(policy.claim_window // timedelta(microseconds=1)) / _MICROS_PER_HOUR
+        return cls(works.completed_at, hours, policy.claim_window_measure)
 
 
 @attrs.frozen

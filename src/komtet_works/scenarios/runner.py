@@ -21,6 +21,7 @@ from komtet_works.adapters.memory import (
     InMemoryBilling,
     InMemoryBusinessCalendar,
     InMemoryCustomerDirectory,
+    InMemoryNotifier,
     InMemoryWorkOrders,
     ManualClock,
 )
@@ -28,7 +29,7 @@ from komtet_works.domain.errors import (
     KomtetWorksError,
     UnknownCustomer,
 )
-from komtet_works.domain.events import WorksStarted
+from komtet_works.domain.events import CompletionNoticeSent, WorksStarted
 from komtet_works.domain.keys import operation_key
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
@@ -36,6 +37,7 @@ from komtet_works.domain.works import ClaimOutcome, ClaimRemedy
 from komtet_works.entrypoints.ledger import paid_in_billing
 from komtet_works.entrypoints.presenters import decimal_text, quote_json
 from komtet_works.reconciliation import reconcile
+from komtet_works.relay import relay
 from komtet_works.scenarios.loading import Scenario, Step, load_scenario
 from komtet_works.use_cases import WorkOrderService
 
@@ -65,6 +67,7 @@ class _World:
     customers: InMemoryCustomerDirectory
     backups: ScenarioBackups
     billing: InMemoryBilling
+    notifier: InMemoryNotifier
     service: WorkOrderService
     #: ids of the orders created, in the order they were created
     created: list[str] = attrs.field(factory=list)
@@ -90,31 +93,35 @@ class _World:
         customers = InMemoryCustomerDirectory(scenario.customers)
         backups = ScenarioBackups()
         billing = InMemoryBilling()
+        notifier = InMemoryNotifier(clock)
         wiring = bootstrap.in_memory(
             directory=customers,
             orders=orders,
             billing=billing,
             backups=backups,
+            notifier=notifier,
             clock=clock,
             calendar=InMemoryBusinessCalendar(),
             tariff=scenario.tariff,
             policy=scenario.policy,
         )
-        return cls(clock, orders, customers, backups, billing, wiring.service)
+        return cls(clock, orders, customers, backups, billing, notifier, wiring.service)
 
     @contextmanager
     def faults(self, step: Step) -> Iterator[None]:
-        """The backup system misbehaves as the step says, for this step only."""
+        """The backup system and the mail misbehave as the step says, for this step only."""
         backup, restore = step.fields.get("backup"), step.fields.get("restore")
         self.backups.failing_snapshots = backup == "failed"
         self.backups.unverified = backup == "unverified"
         self.backups.failing_restores = restore == "failed"
+        self.notifier.failing = step.fields.get("mail") == "down"
         try:
             yield
         finally:
             self.backups.failing_snapshots = False
             self.backups.unverified = False
             self.backups.failing_restores = False
+            self.notifier.failing = False
 
     def take(self, step: Step) -> Json:
         """Run one step at its time; the step's result as the contract shows it."""
@@ -155,7 +162,13 @@ def summary(order: WorkOrder) -> Json:
         "refunded": decimal_text(rebuilt.ledger.refunded.amount),
         "backups": sum(isinstance(event, WorksStarted) for event in rebuilt.events),
         "restored": rebuilt.works.restored,
-        "history": [event.after.value for event in rebuilt.events],
+        # the record of a notice's delivery is no step anyone took: the history is the same
+        # whether the mail was up or down (contract version 1's results stand)
+        "history": [
+            event.after.value
+            for event in rebuilt.events
+            if not isinstance(event, CompletionNoticeSent)
+        ],
     }
 
 
@@ -260,9 +273,21 @@ def _customer_change(world: _World, step: Step) -> Shown:
 
 
 def _complete(world: _World, step: Step) -> Shown:
+    """The deadline, or null while the completion notice waits (mail down, rule C1)."""
     order = world.service.complete(step.order, staff_id=STAFF)
     deadline = order.works.claim_deadline
-    return order, {} if deadline is None else {"claim_deadline": deadline.isoformat()}
+    return order, {"claim_deadline": None if deadline is None else deadline.isoformat()}
+
+
+def _relay(world: _World, step: Step) -> Shown:
+    """The relay job: every message due goes out, a completion notice opening its window."""
+    relay(
+        world.orders,
+        world.notifier,
+        clock=world.clock,
+        after_sent=world.service.record_notice_sent,
+    )
+    return world.orders.get(step.order), {}
 
 
 def _fail(world: _World, step: Step) -> Shown:
@@ -322,4 +347,5 @@ ACTIONS: Final[Mapping[str, Callable[[_World, Step], Shown]]] = {
     "close": _close,
     "maintenance": _maintenance,
     "withdraw": _withdraw,
+    "relay": _relay,
 }

@@ -8,12 +8,14 @@ Customer text is data: bodies and ids with any characters go out as they are.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Final, Generic, TypeVar
 
 import pendulum
 import pytest
 
 from komtet_works.domain.errors import NotificationFailed
+from komtet_works.domain.policy import ClaimWindowMeasure
 from komtet_works.domain.pricing import Tariff, parse_hours, price
 from komtet_works.domain.works import ClaimOutcome, RestoreWithheldReason, WithdrawalReason
 from komtet_works.ports import (
@@ -62,7 +64,7 @@ SAMPLES: Final[dict[MessageKind, Facts]] = {
         PaymentReceivedFacts(_QUOTE.total, _AT.add(hours=1)),
         COMPLETION,
         WorksStartingFacts(_AT.add(days=1), COMPLETION.due),
-        WorksCompletedFacts(_AT.add(days=2), _AT.add(days=5)),
+        WorksCompletedFacts(_AT.add(days=2), Decimal(72), ClaimWindowMeasure.ELAPSED),
         ClaimDecidedFacts(ClaimOutcome.REFUND, "the page still fails"),
         RefundedFacts(_QUOTE.total, restored=True),
         WithdrawnFacts(WithdrawalReason.HOSTING_FAULT, handed_to_support=True),

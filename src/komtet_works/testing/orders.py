@@ -20,7 +20,7 @@ from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import Backup, ClaimOutcome, ClaimRemedy, WithdrawalReason
-from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
+from komtet_works.use_cases import BILLING, CLOSING_JOB, NOTICE_RECORDER, REFUNDS
 
 START: Final = pendulum.datetime(2026, 3, 2, 10, tz="Europe/Moscow")
 STAFF: Final = Actor.staff("staff-1")
@@ -33,6 +33,12 @@ _OUTCOMES: Final = {
     Action.REWORK: ClaimOutcome.REWORK,
 }
 TARIFF: Final = Tariff()
+
+#: The works completed and their notice sent: the claim window open.
+_COMPLETED: Final = (
+    *(Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START),
+    *(Action.COMPLETE, Action.NOTICE_SENT),
+)
 
 #: The actions that lead from a new order to each state (one route per state).
 ROUTES: Final[dict[State, tuple[Action, ...]]] = {
@@ -49,15 +55,9 @@ ROUTES: Final[dict[State, tuple[Action, ...]]] = {
         *(Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.FAIL),
         Action.SETTLE_REFUND,
     ),
-    State.COMPLETED: (Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.COMPLETE),
-    State.CLAIMED: (
-        *(Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.COMPLETE),
-        Action.CLAIM,
-    ),
-    State.CLOSED: (
-        *(Action.ESTIMATE, Action.PAY, Action.SCHEDULE, Action.START, Action.COMPLETE),
-        Action.CLOSE,
-    ),
+    State.COMPLETED: _COMPLETED,
+    State.CLAIMED: (*_COMPLETED, Action.CLAIM),
+    State.CLOSED: (*_COMPLETED, Action.CLOSE),
     State.WITHDRAWING: (Action.ESTIMATE, Action.PAY, Action.WITHDRAW),
     State.WITHDRAWN: (Action.ESTIMATE, Action.PAY, Action.WITHDRAW, Action.SETTLE_REFUND),
 }
@@ -136,7 +136,9 @@ def take(  # noqa: C901, PLR0911, PLR0912
         case Action.CUSTOMER_CHANGE:
             return order.record_customer_change(by=customer, at=at, note=text)
         case Action.COMPLETE:
-            return order.complete(by=STAFF, at=at, notice_sent_at=at, policy=POLICY)
+            return order.complete(by=STAFF, at=at)
+        case Action.NOTICE_SENT:
+            return order.record_notice_sent(by=NOTICE_RECORDER, at=at, sent_at=at, policy=POLICY)
         case Action.FAIL:
             return order.fail(by=STAFF, at=at, note=text)
         case Action.CLAIM:
@@ -166,6 +168,20 @@ def _pause(action: Action) -> timedelta:
     return (
         POLICY.claim_window + timedelta(hours=1) if action is Action.CLOSE else timedelta(hours=1)
     )
+
+
+def notified(
+    order: WorkOrder,
+    *,
+    at: pendulum.DateTime,
+    sent_at: pendulum.DateTime | None = None,
+    policy: Policy = POLICY,
+) -> WorkOrder:
+    """`order` (in progress) completed at `at`, its notice sent at `sent_at` (default: at
+    once, never earlier) and recorded then."""
+    sent = at if sent_at is None else sent_at
+    done = order.complete(by=STAFF, at=at)
+    return done.record_notice_sent(by=NOTICE_RECORDER, at=sent, sent_at=sent, policy=policy)
 
 
 def walk(order: WorkOrder, to: State) -> WorkOrder:
