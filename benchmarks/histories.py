@@ -43,8 +43,9 @@ from komtet_works.testing.orders import in_state, take
 
 HOUR: Final = timedelta(hours=1)
 SHORT: Final = 10
-#: The events of one rework cycle: complete, a claim asking for rework, rework.
-CYCLE: Final = (Action.COMPLETE, Action.CLAIM, Action.REWORK)
+#: The events of one rework cycle: complete, its notice sent, a claim asking for rework,
+#: rework.
+CYCLE: Final = (Action.COMPLETE, Action.NOTICE_SENT, Action.CLAIM, Action.REWORK)
 ROW: Final = "SELECT customer_id, state, version, claim_deadline, due FROM work_orders WHERE id = "
 
 
