@@ -259,6 +259,7 @@ def test_works_do_not_start_when_the_site_has_no_directory(shell: Shell) -> None
     shell.ok(
         "customer-add", "c-2", "--site", "lost.example", "--now", T["request"],
     )  # fmt: skip
+    (shell.root / "sites" / "lost.example").rmdir()  # the site's directory went missing
     shell.ok(
         "request", "o-3", "--customer", "c-2", "--target", "lost.example", "--problem", "slow",
         "--now", T["request"],
@@ -328,6 +329,18 @@ def test_relay_sends_what_waited_while_the_mail_directory_was_unusable(shell: Sh
     assert {"quote_issued", "works_completed"} <= {_kind(p) for p in files}
     expected = {"sent": 0, "mail_dir": str(blocked), "dead": 0, "billing_commands": 0}
     assert expected == shell.ok("relay")
+
+
+@pytest.mark.rule("L5")
+def test_customer_add_gives_each_new_site_and_server_its_directory(shell: Shell) -> None:
+    """A new site or server gets an empty directory under the sites root; a kept one is
+    left as it is; a name that would leave the sites root is refused and adds nobody."""
+    shell.ok("customer-add", "c-9", "--site", SITE, "--server", "vps-9")
+    assert [] == list((shell.root / "sites" / "vps-9").iterdir())
+    assert (shell.root / "sites" / SITE / "index.html").exists()
+    code, _ = shell.refused("customer-add", "c-10", "--site", "../outside")
+    assert (2, False) == (code, (shell.root / "outside").exists())
+    assert 1 == shell.refused("show", "nothing")[0]
 
 
 def test_customer_add_replaces_what_is_known_of_a_customer(shell: Shell) -> None:

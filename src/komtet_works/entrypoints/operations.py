@@ -364,7 +364,14 @@ def run_customer_add(arguments: argparse.Namespace) -> int:
         maintained_sites=frozenset(arguments.maintained),
     )
     with session(arguments) as opened:
+        backups = opened.wiring.backups
+        if not isinstance(backups, FilesystemBackups):  # pragma: no cover - session's
+            raise TypeError("the operator's backups are directory copies")
+        # the names first: one that would escape the sites root adds no customer
+        places = [backups.directory(name) for name in sorted(customer.sites | customer.servers)]
         opened.wiring.customers.put(customer)
+    for place in places:  # the hosting's own step: a new site or server gets its directory
+        place.mkdir(parents=True, exist_ok=True)
     document = {
         "id": customer.id,
         "sites": sorted(customer.sites),
