@@ -23,9 +23,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -231,3 +232,28 @@ def throwaway_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_DSN, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+if TYPE_CHECKING:
+    from komtet_works import WorkOrder, WorkOrderService
+    from komtet_works.adapters.memory import ManualClock
+
+
+def whole_life(
+    service: WorkOrderService, clock: ManualClock, order_id: str, *, customer_id: str, target: str
+) -> WorkOrder:
+    """One order's whole life through the use cases, an hour a step, closed at the end."""
+    hour = timedelta(hours=1)
+    service.request(order_id=order_id, customer_id=customer_id, target=target, problem="fails")
+    clock.advance(hour)
+    service.estimate(order_id, staff_id="s1", hours="2")
+    clock.advance(hour)
+    service.record_payment(order_id, payment_id=f"p-{order_id}", amount="1600.00")
+    clock.advance(hour)
+    service.schedule(order_id, staff_id="s1", due=clock.now() + 2 * hour)
+    clock.advance(hour)
+    service.start(order_id, staff_id="s1")
+    clock.advance(hour)
+    service.complete(order_id, staff_id="s1")
+    clock.advance(service.policy.claim_window + hour)
+    return service.close(order_id, staff_id="s1")

@@ -26,7 +26,7 @@ import pendulum
 import statemachine
 import transitions
 
-from harness import calls, start
+from harness import calls, start, whole_life
 from komtet_works import (
     Actor,
     Backup,
@@ -224,22 +224,9 @@ def use_case_lives() -> Callable[[], object]:
     numbers: Iterator[int] = itertools.count()
 
     def life() -> object:
-        order_id = f"o{next(numbers)}"
-        service.request(
-            order_id=order_id, customer_id="c1", target="shop.example", problem="module fails"
+        return whole_life(
+            service, clock, f"o{next(numbers)}", customer_id="c1", target="shop.example"
         )
-        clock.advance(HOUR)
-        service.estimate(order_id, staff_id="s1", hours="2")
-        clock.advance(HOUR)
-        service.record_payment(order_id, payment_id=f"p-{order_id}", amount="1600.00")
-        clock.advance(HOUR)
-        service.schedule(order_id, staff_id="s1", due=clock.now() + 2 * HOUR)
-        clock.advance(HOUR)
-        service.start(order_id, staff_id="s1")
-        clock.advance(HOUR)
-        service.complete(order_id, staff_id="s1")
-        clock.advance(POLICY.claim_window + HOUR)
-        return service.close(order_id, staff_id="s1")
 
     return life
 

@@ -41,18 +41,15 @@ from typing import Final
 
 import pendulum
 
-from harness import Bench, Figure, options, throwaway_database
+from harness import Bench, Figure, options, throwaway_database, whole_life
 from komtet_works import Customer, State, bootstrap
 from komtet_works.adapters.memory import InMemoryNotifier, ManualClock
 from komtet_works.adapters.postgres import PostgresWorkOrders
-from komtet_works.domain.policy import Policy
 from komtet_works.ports.notifications import CompletionDateFacts, Message
 from komtet_works.relay import relay
 from komtet_works.testing.orders import in_state
 
 AT: Final = pendulum.datetime(2026, 3, 2, 7, tz="UTC")
-HOUR: Final = timedelta(hours=1)
-CLAIM_WINDOW: Final = Policy().claim_window
 PROCESSES: Final = (1, 2, 4)
 ROUNDS: Final = 5
 #: fork: a process starts with the benchmark's modules imported and no connection open
@@ -85,24 +82,10 @@ def lives(opener: Opener) -> Work:
             def run() -> None:
                 for n in range(share):
                     order_id = f"{round_name}-w{worker}-{n}"
-                    service.request(
-                        order_id=order_id,
-                        customer_id=f"c{worker}",
-                        target=site,
-                        problem="module fails",
+                    closed = whole_life(
+                        service, clock, order_id, customer_id=f"c{worker}", target=site
                     )
-                    clock.advance(HOUR)
-                    service.estimate(order_id, staff_id="s1", hours="2")
-                    clock.advance(HOUR)
-                    service.record_payment(order_id, payment_id=f"p-{order_id}", amount="1600.00")
-                    clock.advance(HOUR)
-                    service.schedule(order_id, staff_id="s1", due=clock.now() + 2 * HOUR)
-                    clock.advance(HOUR)
-                    service.start(order_id, staff_id="s1")
-                    clock.advance(HOUR)
-                    service.complete(order_id, staff_id="s1")
-                    clock.advance(CLAIM_WINDOW + HOUR)
-                    assert service.close(order_id, staff_id="s1").state is State.CLOSED
+                    assert closed.state is State.CLOSED
 
             yield run
 
