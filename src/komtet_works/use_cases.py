@@ -553,6 +553,15 @@ class WorkOrderService:
             order_id, lambda o, now: o.record_customer_change(by=by, at=now, note=note)
         )
 
+    def log_hours(
+        self, order_id: str, *, staff_id: str, hours: ExactNumber, note: str = ""
+    ) -> WorkOrder:
+        """Staff log hours spent on the works while they run (rule H1)."""
+        by = Actor.staff(staff_id)
+        return self._change(
+            order_id, lambda o, now: o.log_hours(by=by, at=now, hours=hours, note=note)
+        )
+
     def complete(self, order_id: str, *, staff_id: str) -> WorkOrder:
         """Staff complete the works; the claim window opens when the completion notice is
         sent (rule C1), by the provider's clock (decision D-CLOCK).

@@ -92,6 +92,7 @@ from komtet_works.domain.events import (
     CustomerChangeRecorded,
     EstimateIssued,
     Event,
+    HoursLogged,
     OrderCancelled,
     OrderClosed,
     OrderRequested,
@@ -159,6 +160,7 @@ EVENT_ACTIONS: Final[dict[type[Event], Action]] = {
     ReworkStarted: Action.REWORK,
     RefundsSettled: Action.SETTLE_REFUND,
     OrderClosed: Action.CLOSE,
+    HoursLogged: Action.LOG_HOURS,
 }
 RESOLUTIONS: Final = {
     ClaimOutcome.REFUND: Action.ACCEPT_CLAIM,
@@ -241,6 +243,8 @@ class Expected:
     window_claims: int = 0
     remedy: ClaimRemedy = ClaimRemedy.REFUND
     restored: bool | None = None
+    #: the hours staff logged, in order (rule H1)
+    logged: list[Decimal] = attrs.Factory(list)
 
     def changed_since_start(self) -> bool:
         return self.changed_during_works
@@ -562,6 +566,21 @@ class LifecycleMachine(RuleBasedStateMachine):
         if order is not None:
             model = self.expected[order_id]
             model.changed_during_works |= model.started_at is not None
+
+    def _log_hours(self, order_id: str, hours: object) -> None:
+        refusal = self._refusal(order_id, Action.LOG_HOURS, Actor.staff("sam"))
+        parsed = as_hours(hours)
+        if refusal is None and parsed is None:
+            refusal = InvalidHours
+        order = self._attempt(
+            order_id,
+            Action.LOG_HOURS,
+            refusal,
+            lambda: self.service.log_hours(order_id, staff_id="sam", hours=hours),  # type: ignore[arg-type]  # any value, refusals included
+        )
+        if order is not None:
+            assert parsed is not None
+            self.expected[order_id].logged.append(parsed)
 
     def _complete(self, order_id: str, *, mail_down: bool = False) -> None:
         """Staff complete; with mail up the notice goes out and opens the window at once,
@@ -885,6 +904,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._customer_change(self._order_id(pick), someone)
 
     @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, hours=HOURS)
+    def log_hours(self, pick: int, hours: object) -> None:
+        self._log_hours(self._order_id(pick), hours)
+
+    @precondition(lambda self: bool(self.expected))
     @rule(pick=PICK, mail_down=OUTAGE)
     def complete(self, pick: int, mail_down: bool) -> None:
         self._complete(self._order_id(pick), mail_down=mail_down)
@@ -1087,6 +1111,13 @@ class LifecycleMachine(RuleBasedStateMachine):
                 len(order.events),
             )
             assert (model.owner, model.target) == (order.customer_id, order.target.name)
+
+    @invariant()
+    def spent_hours_are_the_hours_logged(self) -> None:
+        """Rule H1: the log is append-only and the order's hours spent are its sum."""
+        for order, model in self._stored():
+            assert [entry.hours for entry in order.works.time_entries] == model.logged
+            assert sum(model.logged, Decimal(0)) == order.works.spent_hours
 
     @invariant()
     def replaying_the_events_rebuilds_each_order(self) -> None:
@@ -1304,6 +1335,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     "E3",
     "P4",
     "P5",
+    "H1",
 )
 def test_any_sequence_of_use_cases_keeps_every_invariant() -> None:
     """Random steps by anyone at any time are taken or refused as predicted; invariants hold."""

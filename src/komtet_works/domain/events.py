@@ -6,6 +6,8 @@ An order's events are its audit trail, and the order can be rebuilt from them
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import attrs
 import pendulum
 
@@ -149,6 +151,13 @@ class ClaimRejected(Event):
 @attrs.frozen
 class ReworkStarted(Event):
     pass
+
+
+@attrs.frozen
+class HoursLogged(Event):
+    """Staff spent `hours` on the works (rule H1); the actor and instant say who and when."""
+
+    hours: Decimal
 
 
 @attrs.frozen

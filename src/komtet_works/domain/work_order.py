@@ -46,6 +46,7 @@ from komtet_works.domain.events import (
     CustomerChangeRecorded,
     EstimateIssued,
     Event,
+    HoursLogged,
     OrderCancelled,
     OrderClosed,
     OrderRequested,
@@ -80,6 +81,7 @@ from komtet_works.domain.works import (
     ClaimOutcome,
     ClaimRemedy,
     RestoreWithheldReason,
+    TimeEntry,
     WithdrawalReason,
     Works,
 )
@@ -326,6 +328,18 @@ class WorkOrder:
         instant, after = self.check(Action.CUSTOMER_CHANGE, by, at)
         return self._record(
             CustomerChangeRecorded(self.id, by, instant, self.state, after, note=_note(note))
+        )
+
+    def log_hours(self, *, by: Actor, at: object, hours: ExactNumber, note: str = "") -> WorkOrder:
+        """Rule H1: staff log hours spent on the works while they run; append-only.
+
+        Under the default policy the paid quote is the price and the hours are a record
+        (D-OVERRUN).
+        """
+        instant, after = self.check(Action.LOG_HOURS, by, at)
+        spent = parse_hours(hours)
+        return self._record(
+            HoursLogged(self.id, by, instant, self.state, after, hours=spent, note=_note(note))
         )
 
     def complete(self, *, by: Actor, at: object) -> WorkOrder:
@@ -735,6 +749,14 @@ def _restore_decided(order: WorkOrder, event: RestoreDecided) -> WorkOrder:
     )
 
 
+def _hours_logged(order: WorkOrder, event: HoursLogged) -> WorkOrder:
+    works = order.works
+    entry = TimeEntry(event.actor.id, event.at, event.hours, event.note)
+    return _evolve(
+        order, event, works=attrs.evolve(works, time_entries=(*works.time_entries, entry))
+    )
+
+
 def _state_only(order: WorkOrder, event: Event) -> WorkOrder:
     return _evolve(order, event)
 
@@ -760,4 +782,5 @@ _APPLY: Final[dict[type[Event], Callable[[WorkOrder, Any], WorkOrder]]] = {
     OrderWithdrawn: _state_only,
     RestoreWithheld: _withheld,
     RestoreDecided: _restore_decided,
+    HoursLogged: _hours_logged,
 }

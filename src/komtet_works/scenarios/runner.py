@@ -162,6 +162,7 @@ def summary(order: WorkOrder) -> Json:
         "refunded": decimal_text(rebuilt.ledger.refunded.amount),
         "backups": sum(isinstance(event, WorksStarted) for event in rebuilt.events),
         "restored": rebuilt.works.restored,
+        "spent_hours": decimal_text(rebuilt.works.spent_hours),
         # the record of a notice's delivery is no step anyone took: the history is the same
         # whether the mail was up or down (contract version 1's results stand)
         "history": [
@@ -272,6 +273,11 @@ def _customer_change(world: _World, step: Step) -> Shown:
     return world.service.record_customer_change(step.order, customer_id=by), {}
 
 
+def _log_hours(world: _World, step: Step) -> Shown:
+    order = world.service.log_hours(step.order, staff_id=STAFF, hours=step.fields["hours"])
+    return order, {"spent_hours": decimal_text(order.works.spent_hours)}
+
+
 def _complete(world: _World, step: Step) -> Shown:
     """The deadline, or null while the completion notice waits (mail down, rule C1)."""
     order = world.service.complete(step.order, staff_id=STAFF)
@@ -348,4 +354,5 @@ ACTIONS: Final[Mapping[str, Callable[[_World, Step], Shown]]] = {
     "maintenance": _maintenance,
     "withdraw": _withdraw,
     "relay": _relay,
+    "log_hours": _log_hours,
 }
