@@ -70,6 +70,7 @@ from komtet_works import (
     TargetBusy,
     UnknownCustomer,
     UnknownOrder,
+    WithdrawalReason,
     WorkOrder,
     WorkOrderService,
 )
@@ -96,6 +97,7 @@ from komtet_works.domain.events import (
     OrderCancelled,
     OrderClosed,
     OrderRequested,
+    OrderWithdrawn,
     PaymentReceived,
     QuoteDeclined,
     RefundsSettled,
@@ -161,6 +163,7 @@ EVENT_ACTIONS: Final[dict[type[Event], Action]] = {
     RefundsSettled: Action.SETTLE_REFUND,
     OrderClosed: Action.CLOSE,
     HoursLogged: Action.LOG_HOURS,
+    OrderWithdrawn: Action.WITHDRAW,
 }
 RESOLUTIONS: Final = {
     ClaimOutcome.REFUND: Action.ACCEPT_CLAIM,
@@ -183,6 +186,7 @@ SETTLES: Final = {
     Action.CANCEL: State.CANCELLING,
     Action.FAIL: State.REFUNDING,
     Action.ACCEPT_CLAIM: State.REFUNDING,
+    Action.WITHDRAW: State.WITHDRAWING,
 }
 
 #: Hours as staff might type them: plausible decimals, and things that are not hours.
@@ -530,6 +534,28 @@ class LifecycleMachine(RuleBasedStateMachine):
             Action.CANCEL,
             self._refund_refusal(order_id, Action.CANCEL, by),
             lambda: self.service.cancel(order_id, customer_id=customer),
+            billing_down=billing_down,
+            restore_fails=False,
+        )
+
+    def _withdraw(self, order_id: str, reason: WithdrawalReason, *, billing_down: bool) -> None:
+        """Rule W1: an unpaid order ends `withdrawn` at once; a paid one is refunded first."""
+        model = self.expected[order_id]
+        by = Actor.staff("sam")
+
+        def step() -> WorkOrder:
+            return self.service.withdraw(order_id, staff_id="sam", reason=reason)
+
+        if model.state in {State.REQUESTED, State.ESTIMATED}:
+            self._attempt(
+                order_id, Action.WITHDRAW, self._refusal(order_id, Action.WITHDRAW, by), step
+            )
+            return
+        self._refund_step(
+            order_id,
+            Action.WITHDRAW,
+            self._refund_refusal(order_id, Action.WITHDRAW, by),
+            step,
             billing_down=billing_down,
             restore_fails=False,
         )
@@ -894,6 +920,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._cancel(self._order_id(pick), someone, billing_down=billing_down)
 
     @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, reason=st.sampled_from(WithdrawalReason), billing_down=OUTAGE)
+    def withdraw(self, pick: int, reason: WithdrawalReason, billing_down: bool) -> None:
+        self._withdraw(self._order_id(pick), reason, billing_down=billing_down)
+
+    @precondition(lambda self: bool(self.expected))
     @rule(pick=PICK, backup_fails=OUTAGE)
     def start(self, pick: int, backup_fails: bool) -> None:
         self._start(self._order_id(pick), backup_fails=backup_fails)
@@ -1205,7 +1236,7 @@ class LifecycleMachine(RuleBasedStateMachine):
                     refund.reference,
                 )
                 recorded[refund_key(refund.payment_id)] = refund.amount
-            everything = order.state in {State.CANCELLED, State.REFUNDED}
+            everything = order.state in {State.CANCELLED, State.REFUNDED, State.WITHDRAWN}
             assert (ledger.paid if everything else Money.zero()) == ledger.refunded
         assert self.refunds == recorded
         unapplied = {refund_key(payment_id): money for payment_id, money in self.unapplied.items()}
@@ -1336,6 +1367,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     "P4",
     "P5",
     "H1",
+    "W1",
 )
 def test_any_sequence_of_use_cases_keeps_every_invariant() -> None:
     """Random steps by anyone at any time are taken or refused as predicted; invariants hold."""
