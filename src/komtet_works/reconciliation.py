@@ -24,7 +24,6 @@ from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports.billing import BillingLedger, ReceivedPayment, RefundReceipt
 from komtet_works.ports.work_orders import WorkOrders
 
-
 #: More billing commands than one order ever has pending.
 _ALL_OF_AN_ORDER: Final = 10_000
 
