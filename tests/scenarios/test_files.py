@@ -184,6 +184,11 @@ MALFORMED: list[tuple[str, str, tuple[str, ...]]] = [
         ('field "policy.provider_timezone"', "Mars/Olympus"),
     ),
     (
+        "unknown-spent-hours-option",
+        changed(top(policy={"spent_hours": "bill_the_overrun"})),
+        ('field "policy.spent_hours"', "bill_the_overrun", "refund_unused"),
+    ),
+    (
         "maintenance-of-a-foreign-site",
         changed(top(customers=[{"id": "c1", "sites": ["a"], "maintenance": ["b"]}])),
         ('field "customers[0].maintenance"', '"b"', "not one of the customer's sites"),

@@ -83,7 +83,7 @@ from komtet_works.adapters import (
     InMemoryWorkOrders,
     ManualClock,
 )
-from komtet_works.domain.commands import invoice_key, refund_key
+from komtet_works.domain.commands import invoice_key, refund_key, unused_hours_key
 from komtet_works.domain.events import (
     ClaimAccepted,
     ClaimFiled,
@@ -109,6 +109,9 @@ from komtet_works.domain.events import (
     WorksStarted,
 )
 from komtet_works.domain.lifecycle import ACTORS, TERMINAL, WORKS_UNDER_WAY
+from komtet_works.domain.policy import SpentHours
+from komtet_works.domain.pricing import Tariff
+from komtet_works.domain.unused_hours import unused_hours_refund
 from komtet_works.ports import MessageKind
 from komtet_works.relay import RelayPolicy, relay, relay_billing
 from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
@@ -249,6 +252,10 @@ class Expected:
     restored: bool | None = None
     #: the hours staff logged, in order (rule H1)
     logged: list[Decimal] = attrs.Factory(list)
+    #: how many times the works were completed (H2: only the first refunds unused hours)
+    completions: int = 0
+    #: per payment, what the first completion refunded of it for unused hours (rule H2)
+    unused: dict[str, Money] = attrs.Factory(dict)
 
     def changed_since_start(self) -> bool:
         return self.changed_during_works
@@ -287,10 +294,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         #: the order as it was when first seen in a terminal state
         self.final: dict[str, WorkOrder] = {}
 
-    @initialize(cancellations=st.sampled_from([True, True, False]))
-    def provider_policy(self, cancellations: bool) -> None:
-        """Most providers take cancellations after payment (the default); some do not."""
-        self.service.policy = Policy(cancel_before_start=cancellations)
+    @initialize(
+        cancellations=st.sampled_from([True, True, False]), spent_hours=st.sampled_from(SpentHours)
+    )
+    def provider_policy(self, cancellations: bool, spent_hours: SpentHours) -> None:
+        """Most providers take cancellations after payment (the default); some do not.  What
+        the hours spent do to the money is any option of D-OVERRUN (rule H2)."""
+        self.service.policy = Policy(cancel_before_start=cancellations, spent_hours=spent_hours)
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -399,11 +409,33 @@ class LifecycleMachine(RuleBasedStateMachine):
         return refusal
 
     def _refund_everything(self, order_id: str) -> None:
+        """What is left of each payment, once refunded in part for unused hours (H2, I4)."""
         model = self.expected[order_id]
         for payment_id, amount in model.payments.items():
             if payment_id not in model.refunded:
-                self.refunds[refund_key(payment_id)] = amount
+                self.refunds[refund_key(payment_id)] = amount - model.unused.get(
+                    payment_id, Money.zero(amount.currency)
+                )
                 model.refunded.add(payment_id)
+
+    def _refund_unused(self, order: WorkOrder, model: Expected) -> None:
+        """Rule H2: the first completion under `refund_unused` refunds the unused hours of
+        the one payment an order takes, through the billing outbox."""
+        model.completions += 1
+        quote = order.ledger.current_quote
+        if (
+            self.service.policy.spent_hours is not SpentHours.REFUND_UNUSED
+            or model.completions > 1
+            or quote is None
+        ):
+            return
+        paid = sum(model.payments.values(), Money.zero())
+        refund = unused_hours_refund(
+            quote, sum(model.logged, Decimal(0)), paid=paid, tariff=Tariff()
+        )
+        if refund.amount > 0:
+            (payment_id,) = model.payments
+            model.unused[payment_id] = refund
 
     # --- the steps, with their predicted outcome ------------------------------------------
 
@@ -626,6 +658,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         model = self.expected[order_id]
         model.window_claims = 0
+        self._refund_unused(order, model)
         if mail_down:
             model.deadline = None
             model.notice_retry_at = self.clock.now() + RelayPolicy().first_retry
@@ -1035,6 +1068,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             self._schedule(order_id, None)
         elif state is State.SCHEDULED:
             self._start(order_id, backup_fails=False)
+        elif state is State.IN_PROGRESS and not model.logged:
+            self._log_hours(order_id, "0.75")  # fewer than paid: unused hours (H2)
         elif state is State.IN_PROGRESS:
             self._finish(order_id, solved=solved, meddle=meddle)
         elif state is State.COMPLETED:
@@ -1220,27 +1255,35 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def refunds_never_exceed_payments(self) -> None:
-        """Refunds never exceed payments, each payment once, each with billing's receipt."""
-        recorded = {}
+        """Refunds never exceed payments: a payment's unused hours at most once (H2), the rest
+        at most once, each as billing made it; the sum never beyond the payment (I4)."""
+        recorded: dict[str, Money] = {}
+        parts: dict[str, Money] = {}
         for order, model in self._stored():
             ledger = order.ledger
             paid = {p.id: p.amount for p in ledger.payments}
-            refunded = [r.payment_id for r in ledger.refunds]
-            assert len(set(refunded)) == len(refunded)
+            full = [r for r in ledger.refunds if r.reference]
+            unused = {r.payment_id: r.amount for r in ledger.refunds if not r.reference}
+            assert len({r.payment_id for r in full}) == len(full)
+            assert len(unused) == len(ledger.refunds) - len(full)
             assert ledger.refunded <= ledger.paid
-            assert model.refunded == set(refunded)
-            for refund in ledger.refunds:
+            assert model.refunded == {r.payment_id for r in full}
+            assert model.unused == unused
+            for refund in full:
                 receipt = self.billing.refunded[refund_key(refund.payment_id)]
-                assert (paid[refund.payment_id], receipt.reference) == (
-                    refund.amount,
-                    refund.reference,
-                )
+                left = paid[refund.payment_id] - unused.get(refund.payment_id, Money.zero())
+                assert (left, receipt.reference) == (refund.amount, refund.reference)
                 recorded[refund_key(refund.payment_id)] = refund.amount
+            for payment_id, amount in unused.items():
+                parts[unused_hours_key(payment_id)] = amount
             everything = order.state in {State.CANCELLED, State.REFUNDED, State.WITHDRAWN}
-            assert (ledger.paid if everything else Money.zero()) == ledger.refunded
+            part = sum(unused.values(), Money.zero())
+            assert (ledger.paid if everything else part) == ledger.refunded
         assert self.refunds == recorded
         unapplied = {refund_key(payment_id): money for payment_id, money in self.unapplied.items()}
-        assert recorded | unapplied == {key: r.amount for key, r in self.billing.refunded.items()}
+        waiting = {c.id for c in self.orders.pending_commands(10**6)}
+        made = {key: r.amount for key, r in self.billing.refunded.items()}
+        assert {k: v for k, v in (recorded | parts | unapplied).items() if k not in waiting} == made
 
     @invariant()
     def no_works_without_a_verified_backup_taken_first(self) -> None:
@@ -1368,6 +1411,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     "P5",
     "H1",
     "W1",
+    "H2",
 )
 def test_any_sequence_of_use_cases_keeps_every_invariant() -> None:
     """Random steps by anyone at any time are taken or refused as predicted; invariants hold."""
