@@ -20,7 +20,6 @@ import enum
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from decimal import Decimal
 from typing import NoReturn, TypeVar
 
 import attrs
@@ -98,9 +97,6 @@ NOTICE_RECORDER = Actor.system("notifier")
 _NOTICE_RECORD_TRIES = 3
 #: Who settles a refund once the billing system has made it.
 REFUNDS = Actor.system("refunds")
-
-#: States whose orders wait for staff; their hours make up the queue.
-QUEUED = (State.PAID, State.SCHEDULED, State.IN_PROGRESS)
 
 
 @attrs.frozen
@@ -444,14 +440,7 @@ class WorkOrderService:
     def _suggest(self, order: WorkOrder, now: datetime) -> pendulum.DateTime:
         quote = order.ledger.current_quote
         own = quote.billable_hours if quote is not None else self.tariff.minimum_hours
-        queue = sum(
-            (
-                o.ledger.current_quote.billable_hours
-                for o in self.orders.by_state(*QUEUED)
-                if o.id != order.id and o.ledger.current_quote is not None
-            ),
-            Decimal(0),
-        )
+        queue = self.orders.queued_hours(excluding=order.id)
         return finish_after(
             require_aware(now, field="now"),
             queue + own,

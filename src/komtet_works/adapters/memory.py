@@ -6,6 +6,7 @@ import copy
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import TypeVar
 
 import attrs
@@ -26,6 +27,7 @@ from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.lifecycle import WORKS_UNDER_WAY, State
 from komtet_works.domain.money import Money
+from komtet_works.domain.scheduling import from_microhours, queued_microhours
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import (
     Backups,
@@ -93,6 +95,8 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         self._conflicts: list[ConflictingReport] = []
         #: the order whose works are under way on each busy target (rule T1)
         self._busy: dict[Target, str] = {}
+        #: what each queued order adds to the staff's queue, in millionths of an hour (L4)
+        self._queue: dict[str, int] = {}
 
     def get(self, order_id: str) -> WorkOrder:
         try:
@@ -121,6 +125,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         if under_way and holder not in (None, order.id):
             raise TargetBusy(f"the works of another order on {order.target} are in progress")
         self._orders[order.id] = order
+        self._keep_queued(order)
         if under_way:
             self._busy[order.target] = order.id
         elif holder == order.id:
@@ -131,6 +136,18 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
                 self._tries[message.id] = _Tries()
         self.enqueue(commands)
         self._payments.update((p.id, p) for p in payments)
+
+    def _keep_queued(self, order: WorkOrder) -> None:
+        hours = queued_microhours(order)
+        if hours is not None:
+            self._queue[order.id] = hours
+        else:
+            self._queue.pop(order.id, None)
+
+    def queued_hours(self, *, excluding: str) -> Decimal:
+        return from_microhours(
+            sum(hours for order_id, hours in self._queue.items() if order_id != excluding)
+        )
 
     def _check_unreported(self, payments: Sequence[ReportedPayment]) -> None:
         for payment in payments:

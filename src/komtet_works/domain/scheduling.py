@@ -11,11 +11,40 @@ import pendulum
 
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.instants import beyond_the_calendar
+from komtet_works.domain.lifecycle import State
+from komtet_works.domain.work_order import WorkOrder
 
 #: How far ahead a calendar is searched for working time before giving up.
 HORIZON_DAYS: Final = 400
 
 WorkingHours = Callable[[date], tuple[time, time] | None]
+
+#: States whose orders wait for staff; their hours make up the queue (rule L4).
+QUEUED: Final = (State.PAID, State.SCHEDULED, State.IN_PROGRESS)
+
+#: Millionths of an hour in an hour: stores keep and sum the queue's hours as whole
+#: millionths (`pricing.HOURS_PLACES` is 6), exactly, in any database.
+MICROHOURS_PER_HOUR: Final = Decimal(1_000_000)
+
+
+def microhours(hours: Decimal) -> int:
+    """`hours` as whole millionths of an hour, rounded up (exact for estimates, which have
+    at most six decimal places; a tariff figure finer than that is rounded up, never down)."""
+    return int((hours * MICROHOURS_PER_HOUR).to_integral_value(ROUND_CEILING))
+
+
+def from_microhours(count: int) -> Decimal:
+    """Whole millionths of an hour back as hours."""
+    return Decimal(count) / MICROHOURS_PER_HOUR
+
+
+def queued_microhours(order: WorkOrder) -> int | None:
+    """What `order` adds to the staff's queue (stores keep this per order): its current
+    quote's billable hours while it is in a `QUEUED` state; None while it is not queued."""
+    if order.state not in QUEUED:
+        return None
+    quote = order.ledger.current_quote
+    return 0 if quote is None else microhours(quote.billable_hours)
 
 
 def finish_after(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
@@ -212,6 +213,36 @@ class WorkOrdersContract:
         assert [o.id for o in mine] == [o.id for o in orders.by_customer("cust-1")]
         assert mine == list(orders.by_customer("cust-1"))
         assert [] == list(orders.by_customer("cust-nobody"))
+
+    def test_the_queue_sums_the_billable_hours_of_queued_orders_but_one(
+        self, orders: WorkOrders
+    ) -> None:
+        """Rule L4: paid, scheduled and started orders' current quotes make the queue; the
+        order asking is left out; an order leaving the queued states leaves the queue."""
+        paid = _saved(orders, in_state(State.PAID, "wo-1"))
+        scheduled = _saved(orders, in_state(State.SCHEDULED, "wo-2"))
+        _saved(orders, in_state(State.ESTIMATED, "wo-3"))
+        _saved(orders, in_state(State.COMPLETED, "wo-4"))
+        started = _next(scheduled, Action.START)
+        orders.save(started, expected_version=scheduled.version)
+        hours = [o.ledger.current_quote.billable_hours for o in (paid, started)]  # type: ignore[union-attr]
+        assert sum(hours) == orders.queued_hours(excluding="wo-nobody")
+        assert hours[1] == orders.queued_hours(excluding="wo-1")
+        assert hours[0] == orders.queued_hours(excluding="wo-2")
+        done = _next(started, Action.COMPLETE)
+        orders.save(done, expected_version=started.version)
+        assert hours[0] == orders.queued_hours(excluding="wo-nobody")
+        assert 0 == orders.queued_hours(excluding="wo-1")
+
+    def test_the_queue_keeps_hours_to_six_decimal_places_exactly(self, orders: WorkOrders) -> None:
+        """Rule L4: estimates of six decimal places sum exactly, with no float in between."""
+        fine = [Decimal("1.000001"), Decimal("2.6"), Decimal("9999.999999")]
+        for number, hours in enumerate(fine):
+            order = requested(f"wo-{number}", at=START)
+            for action in (Action.ESTIMATE, Action.PAY):
+                order = take(order, action, order.events[-1].at + timedelta(hours=1), hours=hours)
+            _saved(orders, order)
+        assert sum(fine) == orders.queued_hours(excluding="")
 
     def test_by_state_lists_orders_in_any_given_state_oldest_first(
         self, orders: WorkOrders
