@@ -53,13 +53,14 @@ from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, WORKS_UNDER_WAY, Act
 from komtet_works.domain.money import ExactNumber, Money
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
-from komtet_works.domain.scheduling import finish_after
+from komtet_works.domain.scheduling import staff_capacity, suggest_due
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import (
     Backup,
     ClaimOutcome,
     ClaimRemedy,
     RestoreWithheldReason,
+    Urgency,
     WithdrawalReason,
 )
 from komtet_works.ports import (
@@ -130,6 +131,7 @@ class WorkOrderService:
         calendar: BusinessCalendar,
         tariff: Tariff | None = None,
         policy: Policy | None = None,
+        capacity: int = 1,
     ) -> None:
         self.orders = orders
         self.customers = customers
@@ -140,6 +142,8 @@ class WorkOrderService:
         self.calendar = calendar
         self.tariff = tariff if tariff is not None else Tariff()
         self.policy = policy if policy is not None else Policy()
+        #: how many staff work the queue in parallel (D-CAPACITY)
+        self.capacity = staff_capacity(capacity)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -433,29 +437,52 @@ class WorkOrderService:
         self._after_commit(order_id)
         raise refused
 
-    def suggest_completion_date(self, order_id: str) -> pendulum.DateTime:
-        """When the works can be done: the staff's queue plus this order, in working hours."""
-        return self._suggest(self.orders.get(order_id), self.clock.now())
+    def suggest_completion_date(
+        self, order_id: str, *, urgency: Urgency | str | None = None
+    ) -> pendulum.DateTime:
+        """When the works can be done: the staff's queue (shared by `capacity` staff; of
+        the urgent orders only for an urgent one) plus this order, in working hours.
+        `urgency` None: the order's own (normal until staff say otherwise)."""
+        order = self.orders.get(order_id)
+        return self._suggest(order, self.clock.now(), self._urgency(order, urgency))
 
-    def _suggest(self, order: WorkOrder, now: datetime) -> pendulum.DateTime:
+    def _urgency(self, order: WorkOrder, urgency: Urgency | str | None) -> Urgency:
+        return order.works.urgency if urgency is None else _member(Urgency, urgency, "urgency")
+
+    def _suggest(self, order: WorkOrder, now: datetime, urgency: Urgency) -> pendulum.DateTime:
         quote = order.ledger.current_quote
         own = quote.billable_hours if quote is not None else self.tariff.minimum_hours
-        queue = self.orders.queued_hours(excluding=order.id)
-        return finish_after(
+        queue = self.orders.queued_hours(excluding=order.id, urgent_only=urgency is Urgency.URGENT)
+        return suggest_due(
             require_aware(now, field="now"),
-            queue + own,
+            own=own,
+            queue=queue,
+            capacity=self.capacity,
             zone=self.calendar.timezone,
             working_hours=self.calendar.working_hours,
         )
 
-    def schedule(self, order_id: str, *, staff_id: str, due: datetime | None = None) -> WorkOrder:
-        """Staff announce the completion date: theirs, or the suggested one."""
+    def schedule(
+        self,
+        order_id: str,
+        *,
+        staff_id: str,
+        due: datetime | None = None,
+        urgency: Urgency | str | None = None,
+    ) -> WorkOrder:
+        """Staff announce the completion date: theirs, or the suggested one; and the
+        order's urgency (D-URGENCY; None: as it was)."""
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)
         now = self.clock.now()
         order.check(Action.SCHEDULE, by, now)  # before the calendar: the spec's order of checks
-        when = require_aware(due, field="due") if due is not None else self._suggest(order, now)
-        scheduled = order.schedule(by=by, at=now, due=when)
+        judged = self._urgency(order, urgency)
+        when = (
+            require_aware(due, field="due")
+            if due is not None
+            else self._suggest(order, now, judged)
+        )
+        scheduled = order.schedule(by=by, at=now, due=when, urgency=judged)
         self._save(
             scheduled,
             before=order,

@@ -29,6 +29,7 @@ from komtet_works.domain.lifecycle import WORKS_UNDER_WAY, State
 from komtet_works.domain.money import Money
 from komtet_works.domain.scheduling import from_microhours, queued_microhours
 from komtet_works.domain.work_order import WorkOrder
+from komtet_works.domain.works import Urgency
 from komtet_works.ports import (
     Backups,
     Billing,
@@ -95,8 +96,9 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         self._conflicts: list[ConflictingReport] = []
         #: the order whose works are under way on each busy target (rule T1)
         self._busy: dict[Target, str] = {}
-        #: what each queued order adds to the staff's queue, in millionths of an hour (L4)
-        self._queue: dict[str, int] = {}
+        #: what each queued order adds to the staff's queue, in millionths of an hour (L4),
+        #: and whether it is urgent (D-URGENCY)
+        self._queue: dict[str, tuple[int, bool]] = {}
 
     def get(self, order_id: str) -> WorkOrder:
         try:
@@ -140,13 +142,17 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
     def _keep_queued(self, order: WorkOrder) -> None:
         hours = queued_microhours(order)
         if hours is not None:
-            self._queue[order.id] = hours
+            self._queue[order.id] = (hours, order.works.urgency is Urgency.URGENT)
         else:
             self._queue.pop(order.id, None)
 
-    def queued_hours(self, *, excluding: str) -> Decimal:
+    def queued_hours(self, *, excluding: str, urgent_only: bool = False) -> Decimal:
         return from_microhours(
-            sum(hours for order_id, hours in self._queue.items() if order_id != excluding)
+            sum(
+                hours
+                for order_id, (hours, urgent) in self._queue.items()
+                if order_id != excluding and (urgent or not urgent_only)
+            )
         )
 
     def _check_unreported(self, payments: Sequence[ReportedPayment]) -> None:

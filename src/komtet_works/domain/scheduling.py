@@ -13,6 +13,7 @@ from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.instants import beyond_the_calendar
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
+from komtet_works.domain.works import Urgency
 
 #: How far ahead a calendar is searched for working time before giving up.
 HORIZON_DAYS: Final = 400
@@ -38,13 +39,40 @@ def from_microhours(count: int) -> Decimal:
     return Decimal(count) / MICROHOURS_PER_HOUR
 
 
-def queued_microhours(order: WorkOrder) -> int | None:
+def queued_microhours(order: WorkOrder, *, urgent_only: bool = False) -> int | None:
     """What `order` adds to the staff's queue (stores keep this per order): its current
-    quote's billable hours while it is in a `QUEUED` state; None while it is not queued."""
-    if order.state not in QUEUED:
+    quote's billable hours while it is in a `QUEUED` state; None while it is not queued.
+    With `urgent_only`, what it adds to the queue of urgent orders (D-URGENCY)."""
+    if order.state not in QUEUED or (urgent_only and order.works.urgency is not Urgency.URGENT):
         return None
     quote = order.ledger.current_quote
     return 0 if quote is None else microhours(quote.billable_hours)
+
+
+def staff_capacity(value: object) -> int:
+    """How many staff work the queue in parallel (D-CAPACITY): a whole number, at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(
+            f"the staff capacity must be a whole number of staff, at least 1, not {value!r}",
+            field="capacity",
+        )
+    return value
+
+
+def suggest_due(
+    start: pendulum.DateTime,
+    *,
+    own: Decimal,
+    queue: Decimal,
+    capacity: int,
+    zone: str,
+    working_hours: WorkingHours,
+) -> pendulum.DateTime:
+    """Rule L4 with D-CAPACITY: when the order's `own` billable hours are done after the
+    `queue` ahead of it, shared by `capacity` staff working in parallel; the order itself
+    is one person's work."""
+    hours = queue / staff_capacity(capacity) + own
+    return finish_after(start, hours, zone=zone, working_hours=working_hours)
 
 
 def finish_after(

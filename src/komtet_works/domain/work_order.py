@@ -80,6 +80,7 @@ from komtet_works.domain.works import (
     ClaimOutcome,
     ClaimRemedy,
     RestoreWithheldReason,
+    Urgency,
     WithdrawalReason,
     Works,
 )
@@ -290,14 +291,20 @@ class WorkOrder:
             PaymentReceived(self.id, by, instant, self.state, after, payment=payment)
         )
 
-    def schedule(self, *, by: Actor, at: object, due: object) -> WorkOrder:
-        """Rule L4: the completion date, told to the customer before the works."""
+    def schedule(
+        self, *, by: Actor, at: object, due: object, urgency: Urgency | None = None
+    ) -> WorkOrder:
+        """Rule L4: the completion date, told to the customer before the works; with the
+        order's urgency (D-URGENCY; None: as it was, normal at first)."""
         instant, after = self.check(Action.SCHEDULE, by, at)
         due_at = require_aware(due, field="due")
         if due_at <= instant:
             raise InvalidInput("the completion date must be in the future", field="due")
+        judged = self.works.urgency if urgency is None else urgency
         return self._record(
-            CompletionDateAnnounced(self.id, by, instant, self.state, after, due=due_at)
+            CompletionDateAnnounced(
+                self.id, by, instant, self.state, after, due=due_at, urgency=judged
+            )
         )
 
     def cancel(self, *, by: Actor, at: object, policy: Policy) -> WorkOrder:
@@ -639,7 +646,9 @@ def _settled(order: WorkOrder, event: RefundsSettled) -> WorkOrder:
 
 
 def _scheduled(order: WorkOrder, event: CompletionDateAnnounced) -> WorkOrder:
-    return _evolve(order, event, works=attrs.evolve(order.works, due=event.due))
+    return _evolve(
+        order, event, works=attrs.evolve(order.works, due=event.due, urgency=event.urgency)
+    )
 
 
 def _started(order: WorkOrder, event: WorksStarted) -> WorkOrder:

@@ -56,6 +56,15 @@ class WithdrawalReason(enum.Enum):
         return self is WithdrawalReason.HOSTING_FAULT
 
 
+class Urgency(enum.Enum):
+    """How urgent staff judge an order when they set its completion date (D-URGENCY)."""
+
+    #: queued behind every order waiting for staff
+    NORMAL = "normal"
+    #: queued behind the other urgent orders only
+    URGENT = "urgent"
+
+
 class RestoreWithheldReason(enum.Enum):
     """Why a restore owed by a refund was not made (rules T2, T3)."""
 
@@ -98,6 +107,8 @@ class Works:
     conflicting_order: str | None = None
     #: staff's decision on a withheld restore: restore anyway (True), or not (False)
     restore_override: bool | None = None
+    #: staff's judgement of urgency, set with the completion date (D-URGENCY)
+    urgency: Urgency = Urgency.NORMAL
 
     @property
     def restore_pending_decision(self) -> bool:

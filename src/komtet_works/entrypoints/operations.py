@@ -104,6 +104,7 @@ def session(arguments: argparse.Namespace) -> Iterator[Session]:
         notifier=notifier,
         backups=backups,
         calendar=config.calendar(arguments),
+        capacity=arguments.staff_capacity,
     ) as wiring:
         if not isinstance(wiring.billing, SqlBilling):  # pragma: no cover - on_database's
             raise TypeError("the operator's database keeps its own billing ledger")

@@ -70,9 +70,10 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
         """Scheduled or started orders whose announced completion date is before `now`."""
         ...
 
-    def queued_hours(self, *, excluding: str) -> Decimal:
+    def queued_hours(self, *, excluding: str, urgent_only: bool = False) -> Decimal:
         """The staff's queue (rule L4): the billable hours of the current quotes of the
-        orders in `domain.scheduling.QUEUED` states, other than `excluding`.
+        orders in `domain.scheduling.QUEUED` states, other than `excluding`; with
+        `urgent_only`, of those whose urgency is `Urgency.URGENT` (D-URGENCY).
 
         Summed by the store from what it keeps per order (`scheduling.queued_microhours`,
         whole millionths of an hour), never by loading the queued orders.

@@ -104,6 +104,7 @@ class _World:
             calendar=InMemoryBusinessCalendar(),
             tariff=scenario.tariff,
             policy=scenario.policy,
+            capacity=scenario.capacity,
         )
         return cls(clock, orders, customers, backups, billing, notifier, wiring.service)
 
@@ -254,7 +255,12 @@ def _pay(world: _World, step: Step) -> Shown:
 
 
 def _schedule(world: _World, step: Step) -> Shown:
-    order = world.service.schedule(step.order, staff_id=STAFF, due=step.fields.get("due"))
+    order = world.service.schedule(
+        step.order,
+        staff_id=STAFF,
+        due=step.fields.get("due"),
+        urgency=step.fields.get("urgency"),
+    )
     due = order.works.due
     return order, {} if due is None else {"due": due.isoformat()}
 

@@ -27,10 +27,12 @@ from komtet_works.domain.errors import (
     TargetBusy,
     UnknownOrder,
 )
+from komtet_works.domain.events import Actor
 from komtet_works.domain.keys import operation_key
 from komtet_works.domain.lifecycle import Action, State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import MAX_TEXT, WorkOrder
+from komtet_works.domain.works import Urgency
 from komtet_works.ports import CompletionDateFacts, Facts, Message, RefundedFacts, WorkOrders
 from komtet_works.relay import RelayPolicy, relay
 from komtet_works.testing.orders import START, in_state, requested, take, walk
@@ -233,6 +235,26 @@ class WorkOrdersContract:
         orders.save(done, expected_version=started.version)
         assert hours[0] == orders.queued_hours(excluding="wo-nobody")
         assert 0 == orders.queued_hours(excluding="wo-1")
+
+    def test_the_urgent_queue_holds_the_queued_urgent_orders_only(self, orders: WorkOrders) -> None:
+        """D-URGENCY: only queued orders scheduled as urgent make the urgent queue."""
+        urgent = in_state(State.SCHEDULED, "wo-1")
+        urgent = urgent.schedule(
+            by=Actor.staff("staff-1"),
+            at=urgent.events[-1].at.add(hours=1),
+            due=urgent.events[-1].at.add(days=3),
+            urgency=Urgency.URGENT,
+        )
+        _saved(orders, urgent)
+        _saved(orders, in_state(State.SCHEDULED, "wo-2"))
+        quote = urgent.ledger.current_quote
+        assert quote is not None
+        assert quote.billable_hours == orders.queued_hours(excluding="wo-2", urgent_only=True)
+        assert 0 == orders.queued_hours(excluding="wo-1", urgent_only=True)
+        assert 2 * quote.billable_hours == orders.queued_hours(excluding="")
+        done = _next(_next(urgent, Action.START), Action.COMPLETE)
+        orders.save(done, expected_version=urgent.version)
+        assert 0 == orders.queued_hours(excluding="", urgent_only=True)
 
     def test_the_queue_keeps_hours_to_six_decimal_places_exactly(self, orders: WorkOrders) -> None:
         """Rule L4: estimates of six decimal places sum exactly, with no float in between."""

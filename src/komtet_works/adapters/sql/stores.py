@@ -253,7 +253,13 @@ class SqlWorkOrders(SqlStore, WorkOrders):
             else:
                 updates.append((*row, order_id, expected_version))
             if _moves_in_queue(order, expected_version):
-                queue_rows.append((queued_microhours(order), order_id))
+                queue_rows.append(
+                    (
+                        queued_microhours(order),
+                        queued_microhours(order, urgent_only=True),
+                        order_id,
+                    )
+                )
         outbox = [
             (
                 self._text(m.id, "message id"),
@@ -351,11 +357,10 @@ class SqlWorkOrders(SqlStore, WorkOrders):
             self._sql.overdue, self._database.dialect.instant(require_aware(now, field="now"))
         )
 
-    def queued_hours(self, *, excluding: str) -> Decimal:
+    def queued_hours(self, *, excluding: str, urgent_only: bool = False) -> Decimal:
         """The staff's queue but `excluding`: a sum over the index of the queued orders."""
-        row = self._database.read(
-            lambda cursor: cursor.execute(self._sql.queued_hours, (excluding,)).fetchone()
-        )
+        query = self._sql.urgent_queued_hours if urgent_only else self._sql.queued_hours
+        row = self._database.read(lambda cursor: cursor.execute(query, (excluding,)).fetchone())
         return from_microhours(int(row[0]) if row is not None else 0)
 
     def verify_replay(self, order_id: str) -> Sequence[str]:

@@ -6,6 +6,11 @@
 -- paid, scheduled or in progress; NULL while it is in any other state (not queued).  The
 -- index's condition is on the column, not the state, so that no other query's states
 -- imply it and it serves the queue only.
+-- `urgent_microhours`: the same while the order is queued and urgent (D-URGENCY), else
+-- NULL: an urgent order queues behind these only.  Orders stored before it are normal.
 ALTER TABLE work_orders ADD COLUMN billable_microhours BIGINT;
+ALTER TABLE work_orders ADD COLUMN urgent_microhours BIGINT;
 CREATE INDEX work_orders_queue ON work_orders (billable_microhours, id)
     WHERE billable_microhours IS NOT NULL;
+CREATE INDEX work_orders_urgent_queue ON work_orders (urgent_microhours, id)
+    WHERE urgent_microhours IS NOT NULL;
