@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from komtet_works import InvalidInput, bootstrap
+from komtet_works import CalendarNotCovered, InvalidInput, bootstrap
 from komtet_works.adapters.memory import InMemoryBusinessCalendar, InMemoryWorkOrders, ManualClock
+from komtet_works.adapters.russian_calendar import RussianBusinessCalendar
 from komtet_works.domain.lifecycle import Action
 from komtet_works.domain.scheduling import finish_after, staff_capacity, suggest_due
 from komtet_works.domain.work_order import WorkOrder
@@ -195,3 +196,28 @@ def test_urgent_is_never_later_than_normal(
     works = service(orders, capacity)
     urgent = works.suggest_completion_date("wo-1", urgency=Urgency.URGENT)
     assert urgent <= works.suggest_completion_date("wo-1", urgency=Urgency.NORMAL)
+
+
+@pytest.mark.rule("L4")
+def test_four_thousand_queued_orders_of_two_hours_still_get_a_date() -> None:
+    """Issue 8's case: 8,000 h queued is years of working days, a date and not a refusal;
+    two staff halve the wait."""
+    orders = store(*(queued(f"q-{n}", "2") for n in range(4_000)), queued("wo-1", "2"))
+    alone = service(orders).suggest_completion_date("wo-1")
+    shared = service(orders, capacity=2).suggest_completion_date("wo-1")
+    assert MONDAY < shared < alone
+    assert 2029 == alone.year
+
+
+@pytest.mark.rule("L4", "D-BUSINESS-CALENDAR")
+def test_the_russian_calendar_refuses_a_queue_that_runs_past_the_years_it_knows() -> None:
+    """Years of queue on the Russian calendar reach 2028, which it does not cover."""
+    orders = store(*(queued(f"q-{n}", "2") for n in range(4_000)), queued("wo-1", "2"))
+    works = bootstrap.in_memory(
+        customers=[customer_for("cust-1")],
+        orders=orders,
+        clock=ManualClock(MONDAY),
+        calendar=RussianBusinessCalendar(),
+    ).service
+    with pytest.raises(CalendarNotCovered):
+        works.suggest_completion_date("wo-1")

@@ -225,6 +225,13 @@ class CalendarNotCovered(KomtetWorksError, LookupError):
     code = "calendar_not_covered"
 
 
+class NoRoomInCalendar(RuleViolation):
+    """The business calendar gives no working time for too long a run of days (rule L4):
+    no completion date can be suggested from it."""
+
+    code = "no_room_in_calendar"
+
+
 # --- orders and storage ----------------------------------------------------------------
 
 
