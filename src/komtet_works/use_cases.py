@@ -53,7 +53,7 @@ from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, WORKS_UNDER_WAY, Act
 from komtet_works.domain.money import ExactNumber, Money
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Tariff
-from komtet_works.domain.scheduling import staff_capacity, suggest_due
+from komtet_works.domain.scheduling import finish_after, staff_capacity, suggest_due
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import (
     Backup,
@@ -462,6 +462,19 @@ class WorkOrderService:
             working_hours=self.calendar.working_hours,
         )
 
+    def _earliest(self, order: WorkOrder, now: datetime) -> pendulum.DateTime:
+        """Rule S1: the soonest the order's billable hours of working time can end, the
+        queue not counted: from now, or from the start once the works are under way."""
+        quote = order.ledger.current_quote
+        own = quote.billable_hours if quote is not None else self.tariff.minimum_hours
+        started = order.works.started_at if order.state in WORKS_UNDER_WAY else None
+        return finish_after(
+            require_aware(now, field="now") if started is None else started,
+            own,
+            zone=self.calendar.timezone,
+            working_hours=self.calendar.working_hours,
+        )
+
     def schedule(
         self,
         order_id: str,
@@ -477,12 +490,14 @@ class WorkOrderService:
         now = self.clock.now()
         order.check(Action.SCHEDULE, by, now)  # before the calendar: the spec's order of checks
         judged = self._urgency(order, urgency)
-        when = (
-            require_aware(due, field="due")
-            if due is not None
-            else self._suggest(order, now, judged)
-        )
-        scheduled = order.schedule(by=by, at=now, due=when, urgency=judged)
+        earliest = None
+        if due is None:
+            when = self._suggest(order, now, judged)
+        else:
+            when = require_aware(due, field="due")
+            if when > now:  # a date not in the future is refused before the calendar is read
+                earliest = self._earliest(order, now)
+        scheduled = order.schedule(by=by, at=now, due=when, urgency=judged, earliest=earliest)
         self._save(
             scheduled,
             before=order,

@@ -216,6 +216,13 @@ class CancellationNotAllowed(RuleViolation):
     code = "cancellation_not_allowed"
 
 
+class DueTooSoon(RuleViolation):
+    """A completion date of staff's own nearer than the order's billable hours of working
+    time allow (rule S1)."""
+
+    code = "due_too_soon"
+
+
 # --- the business calendar -------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from komtet_works.domain.errors import (
     ClaimVoidCustomerChanges,
     ClaimWindowClosed,
     ClaimWindowOpen,
+    DueTooSoon,
     HostingFaultFreeSupport,
     InvalidInput,
     InvalidRefund,
@@ -292,14 +293,31 @@ class WorkOrder:
         )
 
     def schedule(
-        self, *, by: Actor, at: object, due: object, urgency: Urgency | None = None
+        self,
+        *,
+        by: Actor,
+        at: object,
+        due: object,
+        urgency: Urgency | None = None,
+        earliest: object = None,
     ) -> WorkOrder:
         """Rule L4: the completion date, told to the customer before the works; with the
-        order's urgency (D-URGENCY; None: as it was, normal at first)."""
+        order's urgency (D-URGENCY; None: as it was, normal at first).
+
+        `earliest` (rule S1): when staff give a date of their own, the instant the order's
+        billable hours of working time allow at the soonest, which the caller reads from
+        the business calendar (`WorkOrderService.schedule`); an earlier date is refused.
+        """
         instant, after = self.check(Action.SCHEDULE, by, at)
         due_at = require_aware(due, field="due")
         if due_at <= instant:
             raise InvalidInput("the completion date must be in the future", field="due")
+        soonest = None if earliest is None else require_aware(earliest, field="earliest")
+        if soonest is not None and due_at < soonest:
+            raise DueTooSoon(
+                "the order's billable hours of working time end at "
+                f"{soonest.isoformat()} at the soonest"
+            )
         judged = self.works.urgency if urgency is None else urgency
         return self._record(
             CompletionDateAnnounced(
