@@ -70,6 +70,7 @@ from komtet_works.ports import (
     ClaimDecidedFacts,
     Clock,
     CompletionDateFacts,
+    CompletionDateRevisedFacts,
     CustomerDirectory,
     Facts,
     Message,
@@ -482,9 +483,15 @@ class WorkOrderService:
         staff_id: str,
         due: datetime | None = None,
         urgency: Urgency | str | None = None,
+        reason: str = "",
     ) -> WorkOrder:
         """Staff announce the completion date: theirs, or the suggested one; and the
-        order's urgency (D-URGENCY; None: as it was)."""
+        order's urgency (D-URGENCY; None: as it was).
+
+        Again while the order is scheduled or its works run, it revises the date (rule S2;
+        with a `reason` once the works have started) and the customer is told the new
+        date, the one it replaces and why.
+        """
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)
         now = self.clock.now()
@@ -497,11 +504,16 @@ class WorkOrderService:
             when = require_aware(due, field="due")
             if when > now:  # a date not in the future is refused before the calendar is read
                 earliest = self._earliest(order, now)
-        scheduled = order.schedule(by=by, at=now, due=when, urgency=judged, earliest=earliest)
+        scheduled = order.schedule(
+            by=by, at=now, due=when, urgency=judged, earliest=earliest, reason=reason
+        )
+        previous = order.works.due
         self._save(
             scheduled,
             before=order,
-            tell=CompletionDateFacts(when),
+            tell=CompletionDateFacts(when)
+            if previous is None
+            else CompletionDateRevisedFacts(when, previous, reason),
         )
         return scheduled
 

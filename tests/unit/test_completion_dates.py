@@ -6,7 +6,7 @@ from __future__ import annotations
 import pendulum
 import pytest
 
-from komtet_works import DueTooSoon, InvalidInput, bootstrap
+from komtet_works import DueTooSoon, InvalidInput, InvalidTransition, bootstrap
 from komtet_works.adapters.memory import (
     InMemoryBusinessCalendar,
     InMemoryNotifier,
@@ -15,6 +15,7 @@ from komtet_works.adapters.memory import (
 )
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
+from komtet_works.ports import CompletionDateFacts, CompletionDateRevisedFacts, Facts
 from komtet_works.testing.orders import STAFF, customer_for, in_state
 from komtet_works.use_cases import WorkOrderService
 
@@ -107,3 +108,94 @@ def test_the_domain_step_refuses_a_date_before_the_earliest_it_is_given() -> Non
         at.add(hours=2)
         == paid.schedule(by=STAFF, at=at, due=at.add(hours=2), earliest=at.add(hours=2)).works.due
     )
+
+
+# --- S2: revising the date while the works run --------------------------------------------
+
+
+def started(world: World, hours: str = "2") -> WorkOrder:
+    """Paid Monday 09:00, due Tuesday 19:00, its works started at 10:00."""
+    world.paid(hours=hours)
+    world.service.schedule("wo-1", staff_id="sam", due=moscow(3, 19))
+    world.clock.set(moscow(2, 10))
+    return world.service.start("wo-1", staff_id="sam")
+
+
+def told(world: World) -> list[Facts]:
+    return [message.facts for _, message in world.notifier.sent]
+
+
+@pytest.mark.rule("S2")
+def test_a_revision_while_works_run_keeps_them_running_and_tells_the_customer_why() -> None:
+    """In progress, staff move the date with a reason: the state stays, the customer reads
+    the new date, the old one and the reason."""
+    world = World()
+    started(world)
+    world.clock.set(moscow(2, 15))
+    revised = world.service.schedule(
+        "wo-1", staff_id="sam", due=moscow(4, 19), reason="the database is larger"
+    )
+    assert (State.IN_PROGRESS, moscow(4, 19)) == (revised.state, revised.works.due)
+    assert "the database is larger" == revised.events[-1].note
+    assert (
+        CompletionDateRevisedFacts(moscow(4, 19), moscow(3, 19), "the database is larger")
+        == told(world)[-1]
+    )
+
+
+@pytest.mark.rule("S2")
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_once_the_works_have_started_a_revision_needs_a_reason(reason: str) -> None:
+    """Without a reason the revision is `invalid_input` on `reason` and changes nothing."""
+    world = World()
+    before = started(world)
+    with pytest.raises(InvalidInput) as refused:
+        world.service.schedule("wo-1", staff_id="sam", due=moscow(4, 19), reason=reason)
+    assert "reason" == refused.value.field
+    assert before == world.orders.get("wo-1")
+
+
+@pytest.mark.rule("S2")
+def test_before_the_works_a_new_date_needs_no_reason_and_is_told_as_revised() -> None:
+    """The first date is announced; a second one, before the start, is a revision."""
+    world = World()
+    world.paid()
+    world.service.schedule("wo-1", staff_id="sam", due=moscow(3, 19))
+    world.service.schedule("wo-1", staff_id="sam", due=moscow(5, 19))
+    assert [
+        CompletionDateFacts(moscow(3, 19)),
+        CompletionDateRevisedFacts(moscow(5, 19), moscow(3, 19), ""),
+    ] == [facts for facts in told(world) if facts.kind.value.startswith("completion_date")]
+
+
+@pytest.mark.rule("S2")
+def test_a_revision_while_works_run_may_take_the_suggested_date() -> None:
+    """Without a date of their own, staff revise to the suggestion, from now."""
+    world = World()
+    started(world)
+    world.clock.set(moscow(2, 18))
+    revised = world.service.schedule("wo-1", staff_id="sam", reason="waiting for the customer")
+    assert (State.IN_PROGRESS, moscow(3, 11)) == (revised.state, revised.works.due)
+
+
+@pytest.mark.rule("S1", "S2")
+def test_once_the_works_run_the_soonest_counts_from_their_start() -> None:
+    """Works of 2 h started Monday 10:00: at 11:00 staff may say 12:00, not 11:30."""
+    world = World()
+    started(world)
+    world.clock.set(moscow(2, 11))
+    with pytest.raises(DueTooSoon):
+        world.service.schedule("wo-1", staff_id="sam", due=moscow(2, 11, 30), reason="ahead")
+    revised = world.service.schedule("wo-1", staff_id="sam", due=moscow(2, 12), reason="ahead")
+    assert (State.IN_PROGRESS, moscow(2, 12)) == (revised.state, revised.works.due)
+
+
+@pytest.mark.rule("S2")
+def test_no_revision_once_the_works_are_done() -> None:
+    """A completed order's date is history: `invalid_transition`."""
+    world = World()
+    started(world)
+    world.clock.set(moscow(2, 12))
+    world.service.complete("wo-1", staff_id="sam")
+    with pytest.raises(InvalidTransition):
+        world.service.schedule("wo-1", staff_id="sam", due=moscow(4, 19), reason="late")

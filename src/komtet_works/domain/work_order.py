@@ -68,6 +68,7 @@ from komtet_works.domain.lifecycle import (
     ACTORS,
     BEFORE_THE_WORKS,
     TRANSITIONS,
+    WORKS_UNDER_WAY,
     Action,
     ActorKind,
     State,
@@ -300,6 +301,7 @@ class WorkOrder:
         due: object,
         urgency: Urgency | None = None,
         earliest: object = None,
+        reason: object = "",
     ) -> WorkOrder:
         """Rule L4: the completion date, told to the customer before the works; with the
         order's urgency (D-URGENCY; None: as it was, normal at first).
@@ -307,8 +309,11 @@ class WorkOrder:
         `earliest` (rule S1): when staff give a date of their own, the instant the order's
         billable hours of working time allow at the soonest, which the caller reads from
         the business calendar (`WorkOrderService.schedule`); an earlier date is refused.
+        `reason` (rule S2): why the date changes, kept as the event's note; required once
+        the works have started.
         """
         instant, after = self.check(Action.SCHEDULE, by, at)
+        why = _text(reason, "reason", required=self.state in WORKS_UNDER_WAY)
         due_at = require_aware(due, field="due")
         if due_at <= instant:
             raise InvalidInput("the completion date must be in the future", field="due")
@@ -321,7 +326,7 @@ class WorkOrder:
         judged = self.works.urgency if urgency is None else urgency
         return self._record(
             CompletionDateAnnounced(
-                self.id, by, instant, self.state, after, due=due_at, urgency=judged
+                self.id, by, instant, self.state, after, due=due_at, urgency=judged, note=why
             )
         )
 

@@ -260,6 +260,7 @@ def _schedule(world: _World, step: Step) -> Shown:
         staff_id=STAFF,
         due=step.fields.get("due"),
         urgency=step.fields.get("urgency"),
+        reason=step.fields.get("reason", ""),
     )
     due = order.works.due
     return order, {} if due is None else {"due": due.isoformat()}
