@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import NoReturn, TypeVar
 
@@ -115,6 +115,24 @@ class ClosingReport:
 
     closed: tuple[str, ...] = ()
     refused: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class OverdueOrder:
+    """An order past its completion date (rule S3): where it stands and the date it owes."""
+
+    order_id: str
+    state: State
+    due: pendulum.DateTime
+
+
+@attrs.frozen
+class OverdueReport:
+    """One run of the overdue job: when it looked, and the orders past their date then,
+    oldest first."""
+
+    at: pendulum.DateTime
+    orders: tuple[OverdueOrder, ...] = ()
 
 
 class WorkOrderService:
@@ -758,6 +776,25 @@ class WorkOrderService:
             else:
                 closed.append(due.id)
         return ClosingReport(tuple(closed), refused)
+
+    def overdue_orders(self) -> Sequence[WorkOrder]:
+        """Rule S3: the orders scheduled or in progress whose completion date has passed,
+        oldest first (the store's index-backed query)."""
+        return self.orders.overdue(require_aware(self.clock.now(), field="now"))
+
+    def report_overdue(self) -> OverdueReport:
+        """The overdue job: which orders are past their date now, for staff to act on
+        (revise the date, rule S2, or finish).  It changes nothing; run it as often as
+        you like (cron, a task queue)."""
+        now = require_aware(self.clock.now(), field="now")
+        found = tuple(
+            OverdueOrder(order.id, order.state, order.works.due)
+            for order in self.orders.overdue(now)
+            if order.works.due is not None
+        )
+        if found:
+            log.warning("%d orders are past their completion date", len(found))
+        return OverdueReport(now, found)
 
     def void_lapsed_invoices(self) -> int:
         """The job that voids the invoices of quotes past their `payable_until` (rule K4);

@@ -17,7 +17,7 @@ from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import CompletionDateFacts, CompletionDateRevisedFacts, Facts
 from komtet_works.testing.orders import STAFF, customer_for, in_state
-from komtet_works.use_cases import WorkOrderService
+from komtet_works.use_cases import OverdueOrder, OverdueReport, WorkOrderService
 
 MOSCOW = "Europe/Moscow"
 #: Monday 2 March 2026, 09:00 in Moscow: the office opens at 10:00.
@@ -199,3 +199,51 @@ def test_no_revision_once_the_works_are_done() -> None:
     world.service.complete("wo-1", staff_id="sam")
     with pytest.raises(InvalidTransition):
         world.service.schedule("wo-1", staff_id="sam", due=moscow(4, 19), reason="late")
+
+
+# --- S3: orders past their date ----------------------------------------------------------
+
+
+@pytest.mark.rule("S3")
+def test_orders_scheduled_or_started_past_their_date_are_overdue_until_done() -> None:
+    """Listed strictly after the date, whether scheduled or in progress; not once completed,
+    not before a date is announced."""
+    world = World()
+    world.paid("unscheduled")
+    started(world)
+    world.clock.set(moscow(3, 19))
+    assert [] == list(world.service.overdue_orders())
+    world.clock.set(moscow(3, 19, 1))
+    assert ["wo-1"] == [o.id for o in world.service.overdue_orders()]
+    world.service.complete("wo-1", staff_id="sam")
+    assert [] == list(world.service.overdue_orders())
+
+
+@pytest.mark.rule("S3")
+def test_the_overdue_job_reports_each_late_order_with_its_date_and_changes_nothing() -> None:
+    """The report names the instant it looked at and, per order, its state and due date."""
+    world = World()
+    world.paid("a")
+    world.service.schedule("a", staff_id="sam", due=moscow(2, 19))
+    world.paid("b")
+    world.service.schedule("b", staff_id="sam", due=moscow(4, 19))
+    world.clock.set(moscow(3, 10))
+    before = [world.orders.get(i) for i in ("a", "b")]
+    report = world.service.report_overdue()
+    assert OverdueReport(moscow(3, 10), (OverdueOrder("a", State.SCHEDULED, moscow(2, 19)),)) == (
+        report
+    )
+    assert before == [world.orders.get(i) for i in ("a", "b")]
+    world.clock.set(moscow(2, 9))
+    assert () == world.service.report_overdue().orders
+
+
+@pytest.mark.rule("S3")
+def test_a_revised_date_takes_the_order_off_the_overdue_list() -> None:
+    """Late in progress, a new date with a reason: no longer overdue until it passes."""
+    world = World()
+    started(world)
+    world.clock.set(moscow(4, 10))
+    assert ["wo-1"] == [o.order_id for o in world.service.report_overdue().orders]
+    world.service.schedule("wo-1", staff_id="sam", due=moscow(5, 19), reason="more pages")
+    assert () == world.service.report_overdue().orders

@@ -27,7 +27,12 @@ from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.lifecycle import WORKS_UNDER_WAY, State
 from komtet_works.domain.money import Money
-from komtet_works.domain.scheduling import from_microhours, queued_microhours
+from komtet_works.domain.scheduling import (
+    OWING_THE_DATE,
+    from_microhours,
+    is_overdue,
+    queued_microhours,
+)
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import Urgency
 from komtet_works.ports import (
@@ -287,11 +292,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
 
     def overdue(self, now: datetime) -> Sequence[WorkOrder]:
         now = require_aware(now, field="now")
-        return [
-            o
-            for o in self.by_state(State.SCHEDULED, State.IN_PROGRESS)
-            if o.works.due is not None and o.works.due < now
-        ]
+        return [o for o in self.by_state(*OWING_THE_DATE) if is_overdue(o, now)]
 
 
 class InMemoryCustomerDirectory(CustomerDirectory):

@@ -54,6 +54,17 @@ def queued_microhours(order: WorkOrder, *, urgent_only: bool = False) -> int | N
     return 0 if quote is None else microhours(quote.billable_hours)
 
 
+#: States whose orders owe their completion date: past it, they are overdue (rule S3).
+OWING_THE_DATE: Final = (State.SCHEDULED, State.IN_PROGRESS)
+
+
+def is_overdue(order: WorkOrder, now: datetime) -> bool:
+    """Rule S3: the order is scheduled or in progress and its completion date is before
+    `now` (the date itself is not late yet)."""
+    due = order.works.due
+    return order.state in OWING_THE_DATE and due is not None and due < now
+
+
 def staff_capacity(value: object) -> int:
     """How many staff work the queue in parallel (D-CAPACITY): a whole number, at least 1."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -297,6 +297,12 @@ def _relay(world: _World, step: Step) -> Shown:
     return world.orders.get(step.order), {}
 
 
+def _overdue(world: _World, step: Step) -> Shown:
+    """The overdue job (rule S3) at the step's time: whether it lists the order."""
+    listed = {o.order_id for o in world.service.report_overdue().orders}
+    return world.orders.get(step.order), {"overdue": step.order in listed}
+
+
 def _fail(world: _World, step: Step) -> Shown:
     return world.service.report_failure(step.order, staff_id=STAFF), {}
 
@@ -344,6 +350,7 @@ ACTIONS: Final[Mapping[str, Callable[[_World, Step], Shown]]] = {
     "decline": _decline,
     "pay": _pay,
     "schedule": _schedule,
+    "overdue": _overdue,
     "cancel": _cancel,
     "start": _start,
     "customer_change": _customer_change,
