@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -142,9 +143,11 @@ def _stdlib(instant: datetime) -> datetime:
     return datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=UTC)
 
 
+@functools.lru_cache(maxsize=16_384)
 def _at(day: date, wall: time, zone: _Zone) -> datetime:
     """The instant (UTC) of a wall-clock time of `day` in `zone`; where the clock is set
     back (the time happens twice) or forward (it never happens), the later instant, as
-    pendulum reads such a time."""
+    pendulum reads such a time.  Remembered: each suggestion walks the same days again
+    (a pure function of its arguments and the time-zone rules)."""
     first = datetime.combine(day, wall, zone)
     return max(first.astimezone(UTC), first.replace(fold=1).astimezone(UTC))
