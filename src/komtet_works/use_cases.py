@@ -20,6 +20,7 @@ import enum
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import NoReturn, TypeVar
 
 import attrs
@@ -468,9 +469,13 @@ class WorkOrderService:
     def _urgency(self, order: WorkOrder, urgency: Urgency | str | None) -> Urgency:
         return order.works.urgency if urgency is None else _member(Urgency, urgency, "urgency")
 
-    def _suggest(self, order: WorkOrder, now: datetime, urgency: Urgency) -> pendulum.DateTime:
+    def _own_hours(self, order: WorkOrder) -> Decimal:
+        """The order's own work: its current quote's billable hours, else the minimum term."""
         quote = order.ledger.current_quote
-        own = quote.billable_hours if quote is not None else self.tariff.minimum_hours
+        return quote.billable_hours if quote is not None else self.tariff.minimum_hours
+
+    def _suggest(self, order: WorkOrder, now: datetime, urgency: Urgency) -> pendulum.DateTime:
+        own = self._own_hours(order)
         queue = self.orders.queued_hours(excluding=order.id, urgent_only=urgency is Urgency.URGENT)
         return suggest_due(
             require_aware(now, field="now"),
@@ -484,12 +489,10 @@ class WorkOrderService:
     def _earliest(self, order: WorkOrder, now: datetime) -> pendulum.DateTime:
         """Rule S1: the soonest the order's billable hours of working time can end, the
         queue not counted: from now, or from the start once the works are under way."""
-        quote = order.ledger.current_quote
-        own = quote.billable_hours if quote is not None else self.tariff.minimum_hours
         started = order.works.started_at if order.state in WORKS_UNDER_WAY else None
         return finish_after(
             require_aware(now, field="now") if started is None else started,
-            own,
+            self._own_hours(order),
             zone=self.calendar.timezone,
             working_hours=self.calendar.working_hours,
         )
