@@ -250,7 +250,7 @@ def whole_life(
     clock.advance(hour)
     service.record_payment(order_id, payment_id=f"p-{order_id}", amount="1600.00")
     clock.advance(hour)
-    service.schedule(order_id, staff_id="s1", due=clock.now() + 2 * hour)
+    service.schedule(order_id, staff_id="s1", due=clock.now() + timedelta(weeks=1))
     clock.advance(hour)
     service.start(order_id, staff_id="s1")
     clock.advance(hour)

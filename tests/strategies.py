@@ -29,6 +29,7 @@ from komtet_works.domain.works import ClaimOutcome
 from komtet_works.ports import (
     ClaimDecidedFacts,
     CompletionDateFacts,
+    CompletionDateRevisedFacts,
     Facts,
     PaymentReceivedFacts,
     QuoteIssuedFacts,
@@ -333,6 +334,7 @@ def facts() -> st.SearchStrategy[Facts]:
         ),
         st.builds(PaymentReceivedFacts, money, when),
         st.builds(CompletionDateFacts, when),
+        st.builds(CompletionDateRevisedFacts, when, when, st.text()),
         st.builds(WorksStartingFacts, when, st.none() | when),
         st.builds(
             WorksCompletedFacts,

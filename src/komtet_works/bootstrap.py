@@ -113,6 +113,8 @@ class HostAdapters(TypedDict, total=False):
     calendar: BusinessCalendar
     tariff: Tariff
     policy: Policy
+    #: how many staff work the queue in parallel (D-CAPACITY; default 1)
+    capacity: int
 
 
 @attrs.frozen(kw_only=True)
@@ -125,6 +127,7 @@ class _Host:
     calendar: BusinessCalendar | None = None
     tariff: Tariff | None = None
     policy: Policy | None = None
+    capacity: int = 1
 
     def wire(
         self,
@@ -154,6 +157,7 @@ class _Host:
             calendar=calendar,
             tariff=self.tariff,
             policy=policy,
+            capacity=self.capacity,
         )
         return Wiring(
             service, orders, customers, billing, backups, notifier, clock, opened, migrate

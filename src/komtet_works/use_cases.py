@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import NoReturn, TypeVar
@@ -54,13 +54,14 @@ from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, WORKS_UNDER_WAY, Act
 from komtet_works.domain.money import ExactNumber, Money
 from komtet_works.domain.policy import Policy, SpentHours
 from komtet_works.domain.pricing import Tariff
-from komtet_works.domain.scheduling import finish_after
+from komtet_works.domain.scheduling import finish_after, staff_capacity, suggest_due
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import (
     Backup,
     ClaimOutcome,
     ClaimRemedy,
     RestoreWithheldReason,
+    Urgency,
     WithdrawalReason,
 )
 from komtet_works.ports import (
@@ -70,6 +71,7 @@ from komtet_works.ports import (
     ClaimDecidedFacts,
     Clock,
     CompletionDateFacts,
+    CompletionDateRevisedFacts,
     CustomerDirectory,
     Facts,
     Message,
@@ -99,9 +101,6 @@ _NOTICE_RECORD_TRIES = 3
 #: Who settles a refund once the billing system has made it.
 REFUNDS = Actor.system("refunds")
 
-#: States whose orders wait for staff; their hours make up the queue.
-QUEUED = (State.PAID, State.SCHEDULED, State.IN_PROGRESS)
-
 
 @attrs.frozen
 class WithheldRestore:
@@ -119,6 +118,24 @@ class ClosingReport:
     refused: Mapping[str, str] = attrs.field(factory=dict)
 
 
+@attrs.frozen
+class OverdueOrder:
+    """An order past its completion date (rule S3): where it stands and the date it owes."""
+
+    order_id: str
+    state: State
+    due: pendulum.DateTime
+
+
+@attrs.frozen
+class OverdueReport:
+    """One run of the overdue job: when it looked, and the orders past their date then,
+    oldest first."""
+
+    at: pendulum.DateTime
+    orders: tuple[OverdueOrder, ...] = ()
+
+
 class WorkOrderService:
     """Every use case of the Additional Works service, over the ports a host provides."""
 
@@ -134,6 +151,7 @@ class WorkOrderService:
         calendar: BusinessCalendar,
         tariff: Tariff | None = None,
         policy: Policy | None = None,
+        capacity: int = 1,
     ) -> None:
         self.orders = orders
         self.customers = customers
@@ -144,6 +162,8 @@ class WorkOrderService:
         self.calendar = calendar
         self.tariff = tariff if tariff is not None else Tariff()
         self.policy = policy if policy is not None else Policy()
+        #: how many staff work the queue in parallel (D-CAPACITY)
+        self.capacity = staff_capacity(capacity)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -437,40 +457,84 @@ class WorkOrderService:
         self._after_commit(order_id)
         raise refused
 
-    def suggest_completion_date(self, order_id: str) -> pendulum.DateTime:
-        """When the works can be done: the staff's queue plus this order, in working hours."""
-        return self._suggest(self.orders.get(order_id), self.clock.now())
+    def suggest_completion_date(
+        self, order_id: str, *, urgency: Urgency | str | None = None
+    ) -> pendulum.DateTime:
+        """When the works can be done: the staff's queue (shared by `capacity` staff; of
+        the urgent orders only for an urgent one) plus this order, in working hours.
+        `urgency` None: the order's own (normal until staff say otherwise)."""
+        order = self.orders.get(order_id)
+        return self._suggest(order, self.clock.now(), self._urgency(order, urgency))
 
-    def _suggest(self, order: WorkOrder, now: datetime) -> pendulum.DateTime:
+    def _urgency(self, order: WorkOrder, urgency: Urgency | str | None) -> Urgency:
+        return order.works.urgency if urgency is None else _member(Urgency, urgency, "urgency")
+
+    def _own_hours(self, order: WorkOrder) -> Decimal:
+        """The order's own work: its current quote's billable hours, else the minimum term."""
         quote = order.ledger.current_quote
-        own = quote.billable_hours if quote is not None else self.tariff.minimum_hours
-        queue = sum(
-            (
-                o.ledger.current_quote.billable_hours
-                for o in self.orders.by_state(*QUEUED)
-                if o.id != order.id and o.ledger.current_quote is not None
-            ),
-            Decimal(0),
-        )
-        return finish_after(
+        return quote.billable_hours if quote is not None else self.tariff.minimum_hours
+
+    def _suggest(self, order: WorkOrder, now: datetime, urgency: Urgency) -> pendulum.DateTime:
+        own = self._own_hours(order)
+        queue = self.orders.queued_hours(excluding=order.id, urgent_only=urgency is Urgency.URGENT)
+        return suggest_due(
             require_aware(now, field="now"),
-            queue + own,
+            own=own,
+            queue=queue,
+            capacity=self.capacity,
             zone=self.calendar.timezone,
             working_hours=self.calendar.working_hours,
         )
 
-    def schedule(self, order_id: str, *, staff_id: str, due: datetime | None = None) -> WorkOrder:
-        """Staff announce the completion date: theirs, or the suggested one."""
+    def _earliest(self, order: WorkOrder, now: datetime) -> pendulum.DateTime:
+        """Rule S1: the soonest the order's billable hours of working time can end, the
+        queue not counted: from now, or from the start once the works are under way."""
+        started = order.works.started_at if order.state in WORKS_UNDER_WAY else None
+        return finish_after(
+            require_aware(now, field="now") if started is None else started,
+            self._own_hours(order),
+            zone=self.calendar.timezone,
+            working_hours=self.calendar.working_hours,
+        )
+
+    def schedule(
+        self,
+        order_id: str,
+        *,
+        staff_id: str,
+        due: datetime | None = None,
+        urgency: Urgency | str | None = None,
+        reason: str = "",
+    ) -> WorkOrder:
+        """Staff announce the completion date: theirs, or the suggested one; and the
+        order's urgency (D-URGENCY; None: as it was).
+
+        Again while the order is scheduled or its works run, it revises the date (rule S2;
+        with a `reason` once the works have started) and the customer is told the new
+        date, the one it replaces and why.
+        """
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)
         now = self.clock.now()
         order.check(Action.SCHEDULE, by, now)  # before the calendar: the spec's order of checks
-        when = require_aware(due, field="due") if due is not None else self._suggest(order, now)
-        scheduled = order.schedule(by=by, at=now, due=when)
+        judged = self._urgency(order, urgency)
+        earliest = None
+        if due is None:
+            when = self._suggest(order, now, judged)
+        else:
+            when = require_aware(due, field="due")
+            if when > now:  # a date not in the future is refused before the calendar is read
+                earliest = self._earliest(order, now)
+        scheduled = order.schedule(
+            by=by, at=now, due=when, urgency=judged, earliest=earliest, reason=reason
+        )
+        previous = order.works.due
         self._save(
             scheduled,
             before=order,
-            tell=CompletionDateFacts(when),
+            tell=CompletionDateFacts(when)
+            if previous is None
+            else CompletionDateRevisedFacts(when, previous, reason),
         )
         return scheduled
 
@@ -737,6 +801,25 @@ class WorkOrderService:
             else:
                 closed.append(due.id)
         return ClosingReport(tuple(closed), refused)
+
+    def overdue_orders(self) -> Sequence[WorkOrder]:
+        """Rule S3: the orders scheduled or in progress whose completion date has passed,
+        oldest first (the store's index-backed query)."""
+        return self.orders.overdue(require_aware(self.clock.now(), field="now"))
+
+    def report_overdue(self) -> OverdueReport:
+        """The overdue job: which orders are past their date now, for staff to act on
+        (revise the date, rule S2, or finish).  It changes nothing; run it as often as
+        you like (cron, a task queue)."""
+        now = require_aware(self.clock.now(), field="now")
+        found = tuple(
+            OverdueOrder(order.id, order.state, order.works.due)
+            for order in self.orders.overdue(now)
+            if order.works.due is not None
+        )
+        if found:
+            log.warning("%d orders are past their completion date", len(found))
+        return OverdueReport(now, found)
 
     def void_lapsed_invoices(self) -> int:
         """The job that voids the invoices of quotes past their `payable_until` (rule K4);

@@ -64,6 +64,16 @@ OWED: Final[Mapping[str, MessageKind]] = {
 }
 
 
+def _owed_kind(order: WorkOrder, version: int) -> MessageKind:
+    """The kind of message the event making `version` owes: a completion date after an
+    earlier one is a revision (rule S2)."""
+    name = type(order.events[version - 1]).__name__
+    earlier = {type(event).__name__ for event in order.events[: version - 1]}
+    if name == "CompletionDateAnnounced" and name in earlier:
+        return MessageKind.COMPLETION_DATE_REVISED
+    return OWED[name]
+
+
 def _told_by_the_next(order: WorkOrder, version: int) -> bool:
     """A settlement saved with the restore it withheld: the message is the second's."""
     following = order.events[version : version + 1]
@@ -198,7 +208,7 @@ class Trial:
         self.versions = {}  # verify every order once more
         self.check()
         owed = {
-            operation_key("message", order.id, version, OWED[type(event).__name__].value)
+            operation_key("message", order.id, version, _owed_kind(order, version).value)
             for order in orders
             for version, event in enumerate(order.events, start=1)
             if type(event).__name__ in OWED and not _told_by_the_next(order, version)

@@ -6,10 +6,11 @@ import email
 import json
 import os
 import stat
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -775,3 +776,49 @@ def test_staff_log_hours_spent_and_people_see_them_against_the_estimate(shell: S
     assert "0.75 h of 1.6 h estimated" in out
     code, _, err = shell.run("log-hours", "o-1", "--staff", "s-1", "--hours", "0")
     assert (2, 1) == (code, len(err.strip().splitlines()))
+
+
+@pytest.mark.rule("S3")
+def test_the_overdue_job_names_each_late_order_and_exits_1(shell: Shell) -> None:
+    """One line per order past its date, the date in Moscow; 0 while none is late."""
+    _scheduled(shell, "o-1")
+    due = datetime.fromisoformat(shell.ok("show", "o-1")["works"]["due"])
+    assert (0, "no order is overdue\n", "") == shell.run("overdue", "--now", due.isoformat())
+    later = (due + timedelta(days=1)).isoformat()
+    moscow = due.astimezone(ZoneInfo("Europe/Moscow")).isoformat(timespec="seconds")
+    assert (1, f"o-1  scheduled  overdue: due {moscow}\n", "") == shell.run(
+        "overdue", "--now", later
+    )
+    code, out, _ = shell.run("overdue", "--now", later, "--json")
+    assert (1, [{"id": "o-1", "state": "scheduled", "due": due.isoformat()}]) == (
+        code,
+        json.loads(out)["overdue"],
+    )
+    assert [True] == [o["overdue"] for o in shell.ok("list", "--now", later)]
+    assert shell.ok("show", "o-1", "--now", later)["overdue"]
+    _, listed, _ = shell.run("list", "--now", later)
+    assert listed.rstrip().endswith("overdue")
+
+
+@pytest.mark.rule("S2", "S3")
+def test_staff_revise_a_late_date_while_the_works_run_and_it_is_no_longer_overdue(
+    shell: Shell,
+) -> None:
+    """In progress past its date, a revision with a reason takes it off the overdue list."""
+    _scheduled(shell, "o-1")
+    shell.ok("start", "o-1", "--staff", "s-1", "--now", T["start"])
+    late = "2026-03-03T10:00:00+03:00"
+    assert 1 == shell.run("overdue", "--now", late)[0]
+    code, line = shell.refused(
+        "schedule", "o-1", "--staff", "s-1", "--due", "2026-03-04T19:00:00+03:00", "--now", late
+    )
+    assert (2, "komtet-works: error: invalid_input: reason must not be empty") == (code, line)
+    revised = shell.ok(
+        "schedule", "o-1", "--staff", "s-1", "--due", "2026-03-04T19:00:00+03:00",
+        "--reason", "the database is larger", "--urgency", "urgent", "--now", late,
+    )  # fmt: skip
+    assert ("in_progress", datetime.fromisoformat("2026-03-04T19:00:00+03:00")) == (
+        revised["state"],
+        datetime.fromisoformat(revised["works"]["due"]),
+    )
+    assert (0, "no order is overdue\n", "") == shell.run("overdue", "--now", late)

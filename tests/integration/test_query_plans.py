@@ -70,4 +70,45 @@ def test_postgres_can_find_the_orders_of_a_query_through_an_index(pg_dsn: str, q
         rows = db.execute(f"EXPLAIN {statement}", (parameter(query, POSTGRES),)).fetchall()
     plan = [str(row[0]) for row in rows]
     assert [] == [step for step in plan if "Seq Scan on work_orders" in step]
-    assert [] != [step for step in plan if "work_orders_by_" in step]
+    # by_state may be served by the index that leads with the state (work_orders_queue)
+    indexes = ("work_orders_by_", "work_orders_queue")
+    assert [] != [step for step in plan if any(index in step for index in indexes)]
+
+
+#: The suggestion's queues (rule L4, D-URGENCY) and the partial index each must read.
+QUEUES: Final = {
+    "queued_hours": "work_orders_queue",
+    "urgent_queued_hours": "work_orders_urgent_queue",
+}
+
+
+@pytest.mark.rule("L4")
+@pytest.mark.parametrize(("query", "index"), QUEUES.items())
+def test_sqlite_sums_the_queue_from_its_covering_index(
+    tmp_path: Path, query: str, index: str
+) -> None:
+    """The suggestion's queue is read from a partial covering index of the queued orders
+    alone: neither the table nor the events (issue 12)."""
+    path = tmp_path / "orders.sqlite"
+    SqliteWorkOrders(path, migrate=True).close()
+    statement = getattr(TEMPLATES.rendered(SQLITE), query)
+    with closing(sqlite3.connect(path)) as db:
+        rows = db.execute(f"EXPLAIN QUERY PLAN {statement}", ("wo-1",)).fetchall()
+    plan = [str(row[3]) for row in rows]
+    assert [] != plan
+    assert [] == [step for step in plan if f"COVERING INDEX {index} " not in f"{step} "]
+
+
+@pytest.mark.postgres
+@pytest.mark.rule("L4")
+@pytest.mark.parametrize(("query", "index"), QUEUES.items())
+def test_postgres_can_sum_the_queue_from_its_index(pg_dsn: str, query: str, index: str) -> None:
+    """With sequential scans priced out, PostgreSQL sums the queue from its partial index."""
+    PostgresWorkOrders(pg_dsn, migrate=True).close()
+    statement = getattr(TEMPLATES.rendered(POSTGRES), query)
+    with psycopg.connect(pg_dsn) as db:
+        db.execute("SET enable_seqscan = off")
+        rows = db.execute(f"EXPLAIN {statement}", ("wo-1",)).fetchall()
+    plan = [str(row[0]) for row in rows]
+    assert [] == [step for step in plan if "Seq Scan on work_orders" in step]
+    assert [] != [step for step in plan if f"{index} " in f"{step} "]

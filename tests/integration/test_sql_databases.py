@@ -254,3 +254,55 @@ def test_migration_0005_gives_existing_orders_their_target_and_guards_it(
         started = take(scheduled, Action.START, scheduled.events[-1].at + timedelta(hours=1))
         with pytest.raises(TargetBusy):
             store.save(started, expected_version=scheduled.version)
+
+
+@pytest.mark.rule("L4")
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_migration_0006_gives_orders_queued_before_it_their_hours(
+    dialect: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Orders saved before 0006 join the queue with their latest estimate's billable hours;
+    orders not queued stay out of it."""
+    store = (
+        SqliteWorkOrders(tmp_path / "orders.sqlite")
+        if dialect == "sqlite"
+        else PostgresWorkOrders(request.getfixturevalue("pg_dsn"))
+    )
+    with store:
+        monkeypatch.setattr(
+            stores, "pending", lambda d, a: [m for m in pending(d, a) if m.version < 6]
+        )
+        store.migrate()
+        monkeypatch.setattr(stores, "pending", pending)
+        database = store._database
+        paid, done = in_state(State.PAID, "wo-paid"), in_state(State.COMPLETED, "wo-done")
+        for order in (paid, done):
+            rows = event_rows(order, 0)
+            works = order.works
+            row = (
+                order.id,
+                order.customer_id,
+                order.target.kind.value,
+                order.target.name,
+                order.state.value,
+                order.version,
+                database.dialect.instant(works.claim_deadline),
+                database.dialect.instant(works.due),
+                rows[-1][3],
+            )
+
+            def write(
+                cursor: Cursor, row: tuple[object, ...] = row, rows: list[EventRow] = rows
+            ) -> None:
+                cursor.execute(database.sql.insert_order, row)
+                cursor.executemany(database.sql.insert_event, rows)
+
+            database.write(write)
+        store.migrate()
+        assert LATEST == store.schema_version()
+        quote = paid.ledger.current_quote
+        assert quote is not None
+        assert quote.billable_hours == store.queued_hours(excluding="")
+        assert 0 == store.queued_hours(excluding="wo-paid")

@@ -63,6 +63,7 @@ def named_rules(case: Case) -> list[str]:
     "K1", "K2", "K3", "K4", "K5", "W1", "D-UNAPPLIED", "T1", "T3",
     "H1",
     "H2",
+    "D-CAPACITY", "D-URGENCY", "S1", "S2", "S3",
 )  # fmt: skip
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_every_suite_scenario_gives_its_expected_result(

@@ -20,6 +20,7 @@ DOMAIN_ALLOWED = {
     "datetime",
     "decimal",
     "enum",
+    "functools",  # memoizing pure functions (domain/scheduling.py)
     "json",  # pure text encoding: the structured parts of keys (domain/keys.py)
     "pendulum",
     "types",

@@ -151,3 +151,25 @@ def test_a_missing_configuration_file_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert 1 == len(err.splitlines())
     assert f"cannot read the configuration file {missing}" in err
+
+
+@pytest.mark.rule("D-CAPACITY")
+def test_the_staff_capacity_comes_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    """``[staff] capacity`` in the file, $KOMTET_WORKS_STAFF_CAPACITY over it; 1 by default."""
+    path = tmp_path / "works.toml"
+    path.write_text("[staff]\ncapacity = 3\n", encoding="utf-8")
+    from_file = argparse.Namespace(config=str(path))
+    config.resolve(from_file, {})
+    from_env = argparse.Namespace(config=str(path))
+    config.resolve(from_env, {"KOMTET_WORKS_STAFF_CAPACITY": "5"})
+    default = argparse.Namespace(config=None)
+    config.resolve(default, {})
+    assert (3, 5, 1) == (from_file.staff_capacity, from_env.staff_capacity, default.staff_capacity)
+
+
+@pytest.mark.rule("D-CAPACITY")
+@pytest.mark.parametrize("value", ["0", "two", "1.5", "-2"])
+def test_a_staff_capacity_that_is_no_number_of_staff_is_refused(value: str) -> None:
+    """A capacity below 1 or not whole is `invalid_input`, naming the variable."""
+    with pytest.raises(InvalidInput, match="KOMTET_WORKS_STAFF_CAPACITY must be a whole number"):
+        config.resolve(argparse.Namespace(config=None), {"KOMTET_WORKS_STAFF_CAPACITY": value})

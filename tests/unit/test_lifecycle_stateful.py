@@ -49,6 +49,7 @@ from komtet_works import (
     ClaimWindowClosed,
     ClaimWindowOpen,
     Customer,
+    DueTooSoon,
     HostingFaultFreeSupport,
     InvalidHours,
     InvalidInput,
@@ -111,6 +112,7 @@ from komtet_works.domain.events import (
 from komtet_works.domain.lifecycle import ACTORS, TERMINAL, WORKS_UNDER_WAY
 from komtet_works.domain.policy import SpentHours
 from komtet_works.domain.pricing import Tariff
+from komtet_works.domain.scheduling import finish_after
 from komtet_works.domain.unused_hours import unused_hours_refund
 from komtet_works.ports import MessageKind
 from komtet_works.relay import RelayPolicy, relay, relay_billing
@@ -544,19 +546,40 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert before == step()
             assert before == self.orders.get(order_id)
 
-    def _schedule(self, order_id: str, due: pendulum.DateTime | None) -> None:
+    def _schedule(self, order_id: str, due: pendulum.DateTime | None, reason: str) -> None:
         refusal = self._refusal(order_id, Action.SCHEDULE, Actor.staff("sam"))
+        before = self.orders.get(order_id)
+        if refusal is None and before.state in WORKS_UNDER_WAY and not reason:
+            refusal = InvalidInput  # rule S2: a revision while works run says why
         if refusal is None and due is not None and due <= self.clock.now():
             refusal = InvalidInput
+        if refusal is None and due is not None and due < self._soonest(before):
+            refusal = DueTooSoon
         order = self._attempt(
             order_id,
             Action.SCHEDULE,
             refusal,
-            lambda: self.service.schedule(order_id, staff_id="sam", due=due),
+            lambda: self.service.schedule(order_id, staff_id="sam", due=due, reason=reason),
         )
         if order is not None:
             assert order.works.due is not None
             assert self.clock.now() < order.works.due
+            assert order.state is (
+                before.state if before.state in WORKS_UNDER_WAY else State.SCHEDULED
+            )
+
+    def _soonest(self, order: WorkOrder) -> pendulum.DateTime:
+        """Rule S1's soonest date: the billable hours from now, or from the works' start."""
+        quote = order.ledger.current_quote
+        assert quote is not None
+        started = order.works.started_at if order.state in WORKS_UNDER_WAY else None
+        calendar = self.service.calendar
+        return finish_after(
+            self.clock.now() if started is None else started,
+            quote.billable_hours,
+            zone=calendar.timezone,
+            working_hours=calendar.working_hours,
+        )
 
     def _cancel(self, order_id: str, someone: str | None, *, billing_down: bool) -> None:
         customer = self._customer(order_id, someone)
@@ -938,14 +961,19 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._pay(order_id, payment_id, amount.amount if same_amount else amount.amount + 1)
 
     @precondition(lambda self: bool(self.expected))
-    @rule(pick=PICK, due=st.sampled_from(["suggested", "next week", "now"]))
-    def schedule(self, pick: int, due: str) -> None:
+    @rule(
+        pick=PICK,
+        due=st.sampled_from(["suggested", "next week", "now", "in an hour"]),
+        reason=st.sampled_from(["", "the database is larger than it seemed"]),
+    )
+    def schedule(self, pick: int, due: str, reason: str) -> None:
         dues = {
             "suggested": None,
             "next week": self.clock.now().add(weeks=1),
             "now": self.clock.now(),
+            "in an hour": self.clock.now().add(hours=1),
         }
-        self._schedule(self._order_id(pick), dues[due])
+        self._schedule(self._order_id(pick), dues[due], reason)
 
     @precondition(lambda self: bool(self.expected))
     @rule(pick=PICK, someone=SOMEONE, billing_down=OUTAGE)
@@ -1065,7 +1093,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.payment_ids += 1
             self._pay(order_id, f"pay-{self.payment_ids}", model.quote_total.amount)
         elif state is State.PAID:
-            self._schedule(order_id, None)
+            self._schedule(order_id, None, "")
         elif state is State.SCHEDULED:
             self._start(order_id, backup_fails=False)
         elif state is State.IN_PROGRESS and not model.logged:

@@ -20,6 +20,7 @@ from komtet_works.domain.works import ClaimOutcome, Works
 from komtet_works.ports import (
     FACTS,
     ClaimDecidedFacts,
+    CompletionDateRevisedFacts,
     Facts,
     Message,
     MessageKind,
@@ -160,6 +161,23 @@ def test_a_decision_reason_is_escaped_in_html_and_kept_in_text() -> None:
     assert f"Причина: {reason}" in notice.text
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; см. договор" in notice.html
     assert "<script>" not in notice.html
+
+
+@pytest.mark.rule("N1", "S2")
+def test_a_revised_date_names_the_new_and_the_old_date_and_why() -> None:
+    """The customer reads the new date, the one it replaces and staff's reason: verbatim in
+    text, escaped in HTML, in both languages."""
+    reason = 'the database <is> "larger" & slower'
+    told = CompletionDateRevisedFacts(AT.add(days=2), AT, reason)
+    ru, en = render(RU, told), render(EN, told)
+    assert "Новый срок выполнения работ: 7 марта 2026 г." == ru.subject
+    assert "до 7 марта 2026 г., 12:40 (МСК), а не до 5 марта 2026 г., 12:40 (МСК)" in ru.text
+    assert f"Причина: {reason}" in ru.text
+    assert f"Reason: {reason}" in en.text
+    assert "not by" in en.text
+    for notice in (ru, en):
+        assert "the database &lt;is&gt; &#34;larger&#34; &amp; slower" in notice.html
+        assert "<is>" not in notice.html
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from komtet_works import InvalidInput
-from komtet_works.domain.scheduling import HORIZON_DAYS, finish_after
+from komtet_works.domain.errors import NoRoomInCalendar
+from komtet_works.domain.scheduling import MAX_DAYS_WITHOUT_WORK, finish_after
 from strategies import DST_ZONE, elapsed, hours, instants
 
 MOSCOW = "Europe/Moscow"
@@ -107,20 +108,50 @@ def test_no_work_cannot_be_scheduled(work: str) -> None:
 
 
 @pytest.mark.rule("L4")
-def test_a_calendar_without_working_time_is_refused_after_the_horizon() -> None:
-    """No working time within 400 days: `invalid_input`, not an endless search."""
-    assert 400 == HORIZON_DAYS
-    with pytest.raises(InvalidInput) as refused:
+def test_a_calendar_without_working_time_is_refused_with_its_own_code() -> None:
+    """No working time in 400 days in a row: `no_room_in_calendar`, not an endless search."""
+    assert 400 == MAX_DAYS_WITHOUT_WORK
+    with pytest.raises(NoRoomInCalendar) as refused:
         finish_after(moscow(2026, 3, 2, 10), Decimal(1), zone=MOSCOW, working_hours=never)
-    assert "invalid_input" == refused.value.code
+    assert "no_room_in_calendar" == refused.value.code
 
 
 @pytest.mark.rule("L4")
-def test_work_that_does_not_fit_in_the_horizon_is_refused() -> None:
-    """More hours than the calendar has in 400 days is `invalid_input`."""
-    with pytest.raises(InvalidInput):
-        finish_after(
-            moscow(2026, 3, 2, 10), Decimal(400 * 9), zone=MOSCOW, working_hours=office_hours
+def test_a_calendar_that_runs_out_of_working_time_is_refused() -> None:
+    """Working days until the end of 2026, then none: work beyond them has no room."""
+
+    def until_2027(day: date) -> tuple[time, time] | None:
+        return office_hours(day) if day.year < 2027 else None
+
+    with pytest.raises(NoRoomInCalendar):
+        finish_after(moscow(2026, 12, 1, 10), Decimal(400), zone=MOSCOW, working_hours=until_2027)
+
+
+@pytest.mark.rule("L4")
+def test_years_of_queue_fit_when_the_calendar_has_working_time() -> None:
+    """4,000 queued orders of 2 h and one more: years of working days, a date all the same,
+    exactly that much working time later (the limit counts idle days, not all days)."""
+    start = moscow(2026, 3, 2, 10)
+    work = Decimal(4_000 * 2 + 2)
+    done = finish_after(start, work, zone=MOSCOW, working_hours=office_hours)
+    assert done.year == 2029
+    assert timedelta(hours=int(work)) == working_time_between(start, done, MOSCOW)
+
+
+@pytest.mark.rule("L4")
+def test_a_wall_clock_time_set_back_or_skipped_is_read_as_pendulum_reads_it() -> None:
+    """Office hours opening at 02:30 on the EU's DST days: the later instant of a time that
+    happens twice, the instant after the switch of one that never happens."""
+
+    def night_shift(day: date) -> tuple[time, time] | None:
+        return (time(2, 30), time(4))
+
+    for day in (date(2026, 3, 29), date(2026, 10, 25)):
+        start = pendulum.datetime(day.year, day.month, day.day, tz="Europe/Berlin")
+        opens = pendulum.datetime(day.year, day.month, day.day, 2, 30, tz="Europe/Berlin")
+        work = Decimal("0.25")
+        assert opens.add(minutes=15) == finish_after(
+            start, work, zone="Europe/Berlin", working_hours=night_shift
         )
 
 

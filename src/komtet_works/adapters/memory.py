@@ -6,6 +6,7 @@ import copy
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import TypeVar
 
 import attrs
@@ -26,7 +27,14 @@ from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.lifecycle import WORKS_UNDER_WAY, State
 from komtet_works.domain.money import Money
+from komtet_works.domain.scheduling import (
+    OWING_THE_DATE,
+    from_microhours,
+    is_overdue,
+    queued_microhours,
+)
 from komtet_works.domain.work_order import WorkOrder
+from komtet_works.domain.works import Urgency
 from komtet_works.ports import (
     Backups,
     Billing,
@@ -99,6 +107,9 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         self._conflicts: list[ConflictingReport] = []
         #: the order whose works are under way on each busy target (rule T1)
         self._busy: dict[Target, str] = {}
+        #: what each queued order adds to the staff's queue, in millionths of an hour (L4),
+        #: and whether it is urgent (D-URGENCY)
+        self._queue: dict[str, tuple[int, bool]] = {}
 
     def get(self, order_id: str) -> WorkOrder:
         try:
@@ -127,6 +138,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         if under_way and holder not in (None, order.id):
             raise TargetBusy(f"the works of another order on {order.target} are in progress")
         self._orders[order.id] = order
+        self._keep_queued(order)
         if under_way:
             self._busy[order.target] = order.id
         elif holder == order.id:
@@ -137,6 +149,22 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
                 self._tries[message.id] = _Tries()
         self.enqueue(commands)
         self._payments.update((p.id, p) for p in payments)
+
+    def _keep_queued(self, order: WorkOrder) -> None:
+        hours = queued_microhours(order)
+        if hours is not None:
+            self._queue[order.id] = (hours, order.works.urgency is Urgency.URGENT)
+        else:
+            self._queue.pop(order.id, None)
+
+    def queued_hours(self, *, excluding: str, urgent_only: bool = False) -> Decimal:
+        return from_microhours(
+            sum(
+                hours
+                for order_id, (hours, urgent) in self._queue.items()
+                if order_id != excluding and (urgent or not urgent_only)
+            )
+        )
 
     def _check_unreported(self, payments: Sequence[ReportedPayment]) -> None:
         for payment in payments:
@@ -270,11 +298,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
 
     def overdue(self, now: datetime) -> Sequence[WorkOrder]:
         now = require_aware(now, field="now")
-        return [
-            o
-            for o in self.by_state(State.SCHEDULED, State.IN_PROGRESS)
-            if o.works.due is not None and o.works.due < now
-        ]
+        return [o for o in self.by_state(*OWING_THE_DATE) if is_overdue(o, now)]
 
 
 class InMemoryCustomerDirectory(CustomerDirectory):

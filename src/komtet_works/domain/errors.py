@@ -216,6 +216,13 @@ class CancellationNotAllowed(RuleViolation):
     code = "cancellation_not_allowed"
 
 
+class DueTooSoon(RuleViolation):
+    """A completion date of staff's own nearer than the order's billable hours of working
+    time allow (rule S1)."""
+
+    code = "due_too_soon"
+
+
 # --- the business calendar -------------------------------------------------------------
 
 
@@ -223,6 +230,13 @@ class CalendarNotCovered(KomtetWorksError, LookupError):
     """A day the business calendar has no data for: it will not guess a working day."""
 
     code = "calendar_not_covered"
+
+
+class NoRoomInCalendar(RuleViolation):
+    """The business calendar gives no working time for too long a run of days (rule L4):
+    no completion date can be suggested from it."""
+
+    code = "no_room_in_calendar"
 
 
 # --- orders and storage ----------------------------------------------------------------

@@ -15,7 +15,13 @@ from komtet_works.domain.customers import Target
 from komtet_works.domain.ledger import Payment, Refund
 from komtet_works.domain.lifecycle import ActorKind, State
 from komtet_works.domain.pricing import Quote
-from komtet_works.domain.works import Backup, ClaimRemedy, RestoreWithheldReason, WithdrawalReason
+from komtet_works.domain.works import (
+    Backup,
+    ClaimRemedy,
+    RestoreWithheldReason,
+    Urgency,
+    WithdrawalReason,
+)
 
 
 @attrs.frozen
@@ -90,6 +96,8 @@ class PaymentReceived(Event):
 @attrs.frozen
 class CompletionDateAnnounced(Event):
     due: pendulum.DateTime = attrs.field(kw_only=True)
+    #: events stored before urgency existed decode as normal (D-URGENCY)
+    urgency: Urgency = attrs.field(default=Urgency.NORMAL, kw_only=True)
 
 
 @attrs.frozen

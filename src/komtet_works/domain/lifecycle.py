@@ -86,6 +86,7 @@ TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyTy
         (S.ESTIMATED, A.PAY): S.PAID,
         (S.PAID, A.SCHEDULE): S.SCHEDULED,
         (S.SCHEDULED, A.SCHEDULE): S.SCHEDULED,
+        (S.IN_PROGRESS, A.SCHEDULE): S.IN_PROGRESS,  # rule S2: a revision while works run
         (S.PAID, A.CANCEL): S.CANCELLING,
         (S.SCHEDULED, A.CANCEL): S.CANCELLING,
         (S.CANCELLING, A.SETTLE_REFUND): S.CANCELLED,

@@ -22,6 +22,7 @@ from komtet_works.domain.errors import (
     ClaimVoidCustomerChanges,
     ClaimWindowClosed,
     ClaimWindowOpen,
+    DueTooSoon,
     HostingFaultFreeSupport,
     InvalidInput,
     InvalidRefund,
@@ -68,6 +69,7 @@ from komtet_works.domain.lifecycle import (
     ACTORS,
     BEFORE_THE_WORKS,
     TRANSITIONS,
+    WORKS_UNDER_WAY,
     Action,
     ActorKind,
     State,
@@ -83,6 +85,7 @@ from komtet_works.domain.works import (
     ClaimRemedy,
     RestoreWithheldReason,
     TimeEntry,
+    Urgency,
     WithdrawalReason,
     Works,
 )
@@ -293,14 +296,41 @@ class WorkOrder:
             PaymentReceived(self.id, by, instant, self.state, after, payment=payment)
         )
 
-    def schedule(self, *, by: Actor, at: object, due: object) -> WorkOrder:
-        """Rule L4: the completion date, told to the customer before the works."""
+    def schedule(
+        self,
+        *,
+        by: Actor,
+        at: object,
+        due: object,
+        urgency: Urgency | None = None,
+        earliest: object = None,
+        reason: object = "",
+    ) -> WorkOrder:
+        """Rule L4: the completion date, told to the customer before the works; with the
+        order's urgency (D-URGENCY; None: as it was, normal at first).
+
+        `earliest` (rule S1): when staff give a date of their own, the instant the order's
+        billable hours of working time allow at the soonest, which the caller reads from
+        the business calendar (`WorkOrderService.schedule`); an earlier date is refused.
+        `reason` (rule S2): why the date changes, kept as the event's note; required once
+        the works have started.
+        """
         instant, after = self.check(Action.SCHEDULE, by, at)
+        why = _text(reason, "reason", required=self.state in WORKS_UNDER_WAY)
         due_at = require_aware(due, field="due")
         if due_at <= instant:
             raise InvalidInput("the completion date must be in the future", field="due")
+        soonest = None if earliest is None else require_aware(earliest, field="earliest")
+        if soonest is not None and due_at < soonest:
+            raise DueTooSoon(
+                "the order's billable hours of working time end at "
+                f"{soonest.isoformat()} at the soonest"
+            )
+        judged = self.works.urgency if urgency is None else urgency
         return self._record(
-            CompletionDateAnnounced(self.id, by, instant, self.state, after, due=due_at)
+            CompletionDateAnnounced(
+                self.id, by, instant, self.state, after, due=due_at, urgency=judged, note=why
+            )
         )
 
     def cancel(self, *, by: Actor, at: object, policy: Policy) -> WorkOrder:
@@ -685,7 +715,9 @@ def _settled(order: WorkOrder, event: RefundsSettled) -> WorkOrder:
 
 
 def _scheduled(order: WorkOrder, event: CompletionDateAnnounced) -> WorkOrder:
-    return _evolve(order, event, works=attrs.evolve(order.works, due=event.due))
+    return _evolve(
+        order, event, works=attrs.evolve(order.works, due=event.due, urgency=event.urgency)
+    )
 
 
 def _started(order: WorkOrder, event: WorksStarted) -> WorkOrder:

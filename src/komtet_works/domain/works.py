@@ -58,6 +58,15 @@ class WithdrawalReason(enum.Enum):
         return self is WithdrawalReason.HOSTING_FAULT
 
 
+class Urgency(enum.Enum):
+    """How urgent staff judge an order when they set its completion date (D-URGENCY)."""
+
+    #: queued behind every order waiting for staff
+    NORMAL = "normal"
+    #: queued behind the other urgent orders only
+    URGENT = "urgent"
+
+
 class RestoreWithheldReason(enum.Enum):
     """Why a restore owed by a refund was not made (rules T2, T3)."""
 
@@ -112,6 +121,8 @@ class Works:
     restore_override: bool | None = None
     #: the hours staff logged, oldest first (rule H1)
     time_entries: tuple[TimeEntry, ...] = ()
+    #: staff's judgement of urgency, set with the completion date (D-URGENCY)
+    urgency: Urgency = Urgency.NORMAL
 
     @property
     def spent_hours(self) -> Decimal:

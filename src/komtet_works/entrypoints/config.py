@@ -26,6 +26,9 @@ Each setting is taken from the first of these that gives it:
        zone = "Europe/Moscow"
        office_hours = ["10:00", "19:00"]  # Monday to Friday
 
+       [staff]
+       capacity = 2                       # staff working the queue in parallel (default 1)
+
 4. the default.
 
 Relative paths in the file are relative to the current directory, as on the command line.
@@ -103,6 +106,18 @@ def _office_hours(value: object, name: str) -> tuple[time, time]:
     return opens, closes
 
 
+def _capacity(value: object, name: str) -> int:
+    """A whole number of staff, at least 1 (D-CAPACITY); ``2`` in the environment too."""
+    from komtet_works.domain.scheduling import staff_capacity  # noqa: PLC0415 - CLI startup
+
+    try:
+        return staff_capacity(int(value) if isinstance(value, str) else value)
+    except ValueError:  # InvalidInput is one
+        raise InvalidInput(
+            f"{name} must be a whole number of staff, at least 1, not {value!r}", field=name
+        ) from None
+
+
 def _listed(value: object) -> list[object]:
     return list(value) if isinstance(value, list) else [value]
 
@@ -138,6 +153,7 @@ SETTINGS: Final = (
     Setting("smtp_user", "smtp", "user", _text),
     Setting("calendar_zone", "calendar", "zone", _text, Policy().provider_timezone),
     Setting("office_hours", "calendar", "office_hours", _office_hours, (time(10), time(19))),
+    Setting("staff_capacity", "staff", "capacity", _capacity, 1),
 )
 
 

@@ -35,8 +35,9 @@ from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.lifecycle import State
+from komtet_works.domain.scheduling import is_overdue
 from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import ClaimOutcome, ClaimRemedy, WithdrawalReason
+from komtet_works.domain.works import ClaimOutcome, ClaimRemedy, Urgency, WithdrawalReason
 from komtet_works.entrypoints import config
 from komtet_works.entrypoints.ledger import ReceivingLedger, paid_in_billing
 from komtet_works.entrypoints.presenters import (
@@ -46,10 +47,12 @@ from komtet_works.entrypoints.presenters import (
     history_lines,
     order_json,
     order_lines,
+    overdue_line,
     quote_breakdown,
     reported_json,
     show,
     summary_json,
+    summary_line,
 )
 from komtet_works.ports import Clock, Notifier
 from komtet_works.reconciliation import reconcile
@@ -104,6 +107,7 @@ def session(arguments: argparse.Namespace) -> Iterator[Session]:
         notifier=notifier,
         backups=backups,
         calendar=config.calendar(arguments),
+        capacity=arguments.staff_capacity,
     ) as wiring:
         if not isinstance(wiring.billing, SqlBilling):  # pragma: no cover - on_database's
             raise TypeError("the operator's database keeps its own billing ledger")
@@ -150,7 +154,9 @@ def _request(opened: Session, a: argparse.Namespace) -> WorkOrder:
 
 def _schedule(opened: Session, a: argparse.Namespace) -> WorkOrder:
     due = None if a.due is None else instant(a.due, "due")
-    return opened.service.schedule(a.order, staff_id=a.staff, due=due)
+    return opened.service.schedule(
+        a.order, staff_id=a.staff, due=due, urgency=a.urgency, reason=a.reason or ""
+    )
 
 
 def _resolve(opened: Session, a: argparse.Namespace) -> WorkOrder:
@@ -253,8 +259,18 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
         _pay,
     ),
     "schedule": (
-        "staff announce the completion date (default: the business calendar's suggestion)",
-        (STAFF, Option("--due", "the completion date, ISO 8601 with its offset", required=False)),
+        "staff announce or revise the completion date (default: the calendar's suggestion)",
+        (
+            STAFF,
+            Option("--due", "the completion date, ISO 8601 with its offset", required=False),
+            Option(
+                "--urgency",
+                "how urgent the order is (default: as it was, normal at first)",
+                required=False,
+                choices=tuple(u.value for u in Urgency),
+            ),
+            Option("--reason", "why the date changes (required once works run)", required=False),
+        ),
         _schedule,
     ),
     "start": (
@@ -344,8 +360,10 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
 def run_show(arguments: argparse.Namespace) -> int:
     with session(arguments) as opened:
         order = opened.wiring.orders.get(arguments.order)
-    lines = order_lines(order, texts=True)
-    _show(arguments, order_json(order), [*lines, "history", *history_lines(order)])
+        now = opened.wiring.clock.now()
+    lines = order_lines(order, texts=True, now=now)
+    document = {**order_json(order), "overdue": is_overdue(order, now)}
+    _show(arguments, document, [*lines, "history", *history_lines(order)])
     return 0
 
 
@@ -357,11 +375,9 @@ def run_list(arguments: argparse.Namespace) -> int:
             for o in opened.wiring.orders.by_state(*states)
             if arguments.customer is None or o.customer_id == arguments.customer
         ]
-    lines = [
-        f"{o.id}  {o.customer_id}  {o.target}  {o.state.value}  (version {o.version})"
-        for o in orders
-    ]
-    _show(arguments, [summary_json(o) for o in orders], lines or ["no orders"])
+        now = opened.wiring.clock.now()
+    lines = [summary_line(o, now=now) for o in orders]
+    _show(arguments, [summary_json(o, now=now) for o in orders], lines or ["no orders"])
     return 0
 
 
@@ -499,6 +515,23 @@ def run_close_expired(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def run_overdue(arguments: argparse.Namespace) -> int:
+    """The overdue job (rule S3): one line per order past its completion date; exit 1 when
+    any is, so that cron or a monitor can tell."""
+    with session(arguments) as opened:
+        report = opened.service.report_overdue()
+    document = {
+        "at": report.at.isoformat(),
+        "overdue": [
+            {"id": o.order_id, "state": o.state.value, "due": o.due.isoformat()}
+            for o in report.orders
+        ],
+    }
+    lines = [overdue_line(o.order_id, o.state, o.due) for o in report.orders]
+    show(document, lines or ["no order is overdue"], as_json=arguments.json)
+    return 1 if report.orders else 0
+
+
 def _show(arguments: argparse.Namespace, document: object, lines: list[str]) -> None:
     show(document, lines, as_json=arguments.json)
 
@@ -598,3 +631,6 @@ def register(subparsers: Subparsers) -> None:
     command(
         "close-expired", "the closing job: close every completed order whose claim window ended"
     ).set_defaults(handler=run_close_expired)
+    command(
+        "overdue", "list the orders past their completion date; exit 1 when there is any"
+    ).set_defaults(handler=run_overdue)

@@ -20,8 +20,10 @@ import pendulum
 from komtet_works.domain.errors import KomtetWorksError
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.ledger import Ledger, Payment
+from komtet_works.domain.lifecycle import State
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Quote
+from komtet_works.domain.scheduling import is_overdue
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import Works
 from komtet_works.ports.outbox import DeadLetter
@@ -198,15 +200,30 @@ def order_json(order: WorkOrder) -> dict[str, Any]:
     }
 
 
-def summary_json(order: WorkOrder) -> dict[str, Any]:
-    """An order in a list: who, what, where it stands."""
+def summary_json(order: WorkOrder, *, now: datetime | None = None) -> dict[str, Any]:
+    """An order in a list: who, what, where it stands; given `now`, whether it is past its
+    completion date (rule S3)."""
     return {
         "id": order.id,
         "customer_id": order.customer_id,
         "target": {"kind": order.target.kind.value, "name": order.target.name},
         "state": order.state.value,
         "version": order.version,
+        **({} if now is None else {"overdue": is_overdue(order, now)}),
     }
+
+
+def summary_line(order: WorkOrder, *, now: datetime) -> str:
+    """An order in a list, for people: "overdue" at the end once past its date (S3)."""
+    line = f"{order.id}  {order.customer_id}  {order.target}  {order.state.value}"
+    late = "  overdue" if is_overdue(order, now) else ""
+    return f"{line}  (version {order.version}){late}"
+
+
+def overdue_line(order_id: str, state: State, due: datetime) -> str:
+    """An order past its completion date (rule S3), for people: the date in the provider's
+    zone."""
+    return f"{order_id}  {state.value}  overdue: due {_local(due)}"
 
 
 def _local(instant: datetime) -> str:
@@ -240,15 +257,21 @@ def dead_letter_lines(letter: DeadLetter) -> list[str]:
 Rows = list[tuple[str, str]]
 
 
-def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
+def _state(order: WorkOrder, now: datetime | None) -> str:
+    late = ", overdue" if now is not None and is_overdue(order, now) else ""
+    return f"{order.state.value} (version {order.version}){late}"
+
+
+def order_lines(order: WorkOrder, *, texts: bool = False, now: datetime | None = None) -> list[str]:
     """The order as lines for people: the facts that apply to it so far.
 
     The customer's own words (the problem, supplements) only with `texts`, on one line each.
+    Given `now`, the state says "overdue" once the completion date has passed (rule S3).
     """
     rows = [
         ("customer", order.customer_id),
         ("target", str(order.target)),
-        ("state", f"{order.state.value} (version {order.version})"),
+        ("state", _state(order, now)),
     ]
     if texts:
         rows.append(("problem", " ".join(order.problem.split())))

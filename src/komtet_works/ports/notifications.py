@@ -46,6 +46,7 @@ class MessageKind(enum.Enum):
     CLAIM_DECIDED = "claim_decided"
     WITHDRAWN = "withdrawn"
     RESTORE_WITHHELD = "restore_withheld"
+    COMPLETION_DATE_REVISED = "completion_date_revised"
 
 
 @attrs.frozen
@@ -78,6 +79,17 @@ class CompletionDateFacts(Facts):
 
     kind = MessageKind.COMPLETION_DATE
     due: pendulum.DateTime
+
+
+@attrs.frozen
+class CompletionDateRevisedFacts(Facts):
+    """Staff gave a new completion date (rule S2): the new one, the one it replaces, and
+    why, in staff's words (required once the works have started; may be empty before)."""
+
+    kind = MessageKind.COMPLETION_DATE_REVISED
+    due: pendulum.DateTime
+    previous: pendulum.DateTime
+    reason: str
 
 
 @attrs.frozen

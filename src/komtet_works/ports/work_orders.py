@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from komtet_works.domain.commands import BillingCommand
@@ -67,4 +68,14 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
 
     def overdue(self, now: datetime) -> Sequence[WorkOrder]:
         """Scheduled or started orders whose announced completion date is before `now`."""
+        ...
+
+    def queued_hours(self, *, excluding: str, urgent_only: bool = False) -> Decimal:
+        """The staff's queue (rule L4): the billable hours of the current quotes of the
+        orders in `domain.scheduling.QUEUED` states, other than `excluding`; with
+        `urgent_only`, of those whose urgency is `Urgency.URGENT` (D-URGENCY).
+
+        Summed by the store from what it keeps per order (`scheduling.queued_microhours`,
+        whole millionths of an hour), never by loading the queued orders.
+        """
         ...

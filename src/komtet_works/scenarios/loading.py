@@ -81,6 +81,8 @@ class Scenario:
     policy: Policy
     customers: tuple[Customer, ...]
     steps: tuple[Step, ...]
+    #: how many staff work the queue in parallel (D-CAPACITY)
+    capacity: int = 1
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -144,6 +146,7 @@ def parse_scenario(document: object, *, source: str) -> Scenario:
         policy=_setup(source, "policy", _policy, checked.get("policy", {})),
         customers=_customers(source, checked["customers"]),
         steps=tuple(_step(source, index, step) for index, step in enumerate(checked["steps"])),
+        capacity=checked.get("capacity", 1),
     )
 
 

@@ -104,6 +104,7 @@ class _World:
             calendar=InMemoryBusinessCalendar(),
             tariff=scenario.tariff,
             policy=scenario.policy,
+            capacity=scenario.capacity,
         )
         return cls(clock, orders, customers, backups, billing, notifier, wiring.service)
 
@@ -259,7 +260,13 @@ def _pay(world: _World, step: Step) -> Shown:
 
 
 def _schedule(world: _World, step: Step) -> Shown:
-    order = world.service.schedule(step.order, staff_id=STAFF, due=step.fields.get("due"))
+    order = world.service.schedule(
+        step.order,
+        staff_id=STAFF,
+        due=step.fields.get("due"),
+        urgency=step.fields.get("urgency"),
+        reason=step.fields.get("reason", ""),
+    )
     due = order.works.due
     return order, {} if due is None else {"due": due.isoformat()}
 
@@ -298,6 +305,12 @@ def _relay(world: _World, step: Step) -> Shown:
         after_sent=world.service.record_notice_sent,
     )
     return world.orders.get(step.order), {}
+
+
+def _overdue(world: _World, step: Step) -> Shown:
+    """The overdue job (rule S3) at the step's time: whether it lists the order."""
+    listed = {o.order_id for o in world.service.report_overdue().orders}
+    return world.orders.get(step.order), {"overdue": step.order in listed}
 
 
 def _fail(world: _World, step: Step) -> Shown:
@@ -347,6 +360,7 @@ ACTIONS: Final[Mapping[str, Callable[[_World, Step], Shown]]] = {
     "decline": _decline,
     "pay": _pay,
     "schedule": _schedule,
+    "overdue": _overdue,
     "cancel": _cancel,
     "start": _start,
     "customer_change": _customer_change,

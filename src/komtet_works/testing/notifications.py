@@ -21,6 +21,7 @@ from komtet_works.domain.works import ClaimOutcome, RestoreWithheldReason, Withd
 from komtet_works.ports import (
     ClaimDecidedFacts,
     CompletionDateFacts,
+    CompletionDateRevisedFacts,
     Facts,
     Message,
     MessageKind,
@@ -63,6 +64,7 @@ SAMPLES: Final[dict[MessageKind, Facts]] = {
         QuoteIssuedFacts(_QUOTE),
         PaymentReceivedFacts(_QUOTE.total, _AT.add(hours=1)),
         COMPLETION,
+        CompletionDateRevisedFacts(COMPLETION.due.add(days=1), COMPLETION.due, "a larger site"),
         WorksStartingFacts(_AT.add(days=1), COMPLETION.due),
         WorksCompletedFacts(_AT.add(days=2), Decimal(72), ClaimWindowMeasure.ELAPSED),
         ClaimDecidedFacts(ClaimOutcome.REFUND, "the page still fails"),

@@ -128,7 +128,7 @@ def take(  # noqa: C901, PLR0911, PLR0912
                 customer=customer_for(order.customer_id),
             )
         case Action.SCHEDULE:
-            return order.schedule(by=STAFF, at=at, due=at + timedelta(days=2))
+            return order.schedule(by=STAFF, at=at, due=at + timedelta(days=2), reason=words)
         case Action.CANCEL:
             return order.cancel(by=customer, at=at, policy=POLICY)
         case Action.START:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
 
@@ -26,10 +27,12 @@ from komtet_works.domain.errors import (
     TargetBusy,
     UnknownOrder,
 )
+from komtet_works.domain.events import Actor
 from komtet_works.domain.keys import operation_key
 from komtet_works.domain.lifecycle import Action, State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import MAX_TEXT, WorkOrder
+from komtet_works.domain.works import Urgency
 from komtet_works.ports import CompletionDateFacts, Facts, Message, RefundedFacts, WorkOrders
 from komtet_works.relay import RelayPolicy, relay
 from komtet_works.testing.orders import START, in_state, requested, take, walk
@@ -212,6 +215,56 @@ class WorkOrdersContract:
         assert [o.id for o in mine] == [o.id for o in orders.by_customer("cust-1")]
         assert mine == list(orders.by_customer("cust-1"))
         assert [] == list(orders.by_customer("cust-nobody"))
+
+    def test_the_queue_sums_the_billable_hours_of_queued_orders_but_one(
+        self, orders: WorkOrders
+    ) -> None:
+        """Rule L4: paid, scheduled and started orders' current quotes make the queue; the
+        order asking is left out; an order leaving the queued states leaves the queue."""
+        paid = _saved(orders, in_state(State.PAID, "wo-1"))
+        scheduled = _saved(orders, in_state(State.SCHEDULED, "wo-2"))
+        _saved(orders, in_state(State.ESTIMATED, "wo-3"))
+        _saved(orders, in_state(State.COMPLETED, "wo-4"))
+        started = _next(scheduled, Action.START)
+        orders.save(started, expected_version=scheduled.version)
+        hours = [o.ledger.current_quote.billable_hours for o in (paid, started)]  # type: ignore[union-attr]
+        assert sum(hours) == orders.queued_hours(excluding="wo-nobody")
+        assert hours[1] == orders.queued_hours(excluding="wo-1")
+        assert hours[0] == orders.queued_hours(excluding="wo-2")
+        done = _next(started, Action.COMPLETE)
+        orders.save(done, expected_version=started.version)
+        assert hours[0] == orders.queued_hours(excluding="wo-nobody")
+        assert 0 == orders.queued_hours(excluding="wo-1")
+
+    def test_the_urgent_queue_holds_the_queued_urgent_orders_only(self, orders: WorkOrders) -> None:
+        """D-URGENCY: only queued orders scheduled as urgent make the urgent queue."""
+        urgent = in_state(State.SCHEDULED, "wo-1")
+        urgent = urgent.schedule(
+            by=Actor.staff("staff-1"),
+            at=urgent.events[-1].at.add(hours=1),
+            due=urgent.events[-1].at.add(days=3),
+            urgency=Urgency.URGENT,
+        )
+        _saved(orders, urgent)
+        _saved(orders, in_state(State.SCHEDULED, "wo-2"))
+        quote = urgent.ledger.current_quote
+        assert quote is not None
+        assert quote.billable_hours == orders.queued_hours(excluding="wo-2", urgent_only=True)
+        assert 0 == orders.queued_hours(excluding="wo-1", urgent_only=True)
+        assert 2 * quote.billable_hours == orders.queued_hours(excluding="")
+        done = _next(_next(urgent, Action.START), Action.COMPLETE)
+        orders.save(done, expected_version=urgent.version)
+        assert 0 == orders.queued_hours(excluding="", urgent_only=True)
+
+    def test_the_queue_keeps_hours_to_six_decimal_places_exactly(self, orders: WorkOrders) -> None:
+        """Rule L4: estimates of six decimal places sum exactly, with no float in between."""
+        fine = [Decimal("1.000001"), Decimal("2.6"), Decimal("9999.999999")]
+        for number, hours in enumerate(fine):
+            order = requested(f"wo-{number}", at=START)
+            for action in (Action.ESTIMATE, Action.PAY):
+                order = take(order, action, order.events[-1].at + timedelta(hours=1), hours=hours)
+            _saved(orders, order)
+        assert sum(fine) == orders.queued_hours(excluding="")
 
     def test_by_state_lists_orders_in_any_given_state_oldest_first(
         self, orders: WorkOrders

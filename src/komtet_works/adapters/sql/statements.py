@@ -101,6 +101,22 @@ class Statements:
         " WHERE o.state IN ('scheduled', 'in_progress') AND o.due < ?"
         " ORDER BY o.position, e.seq"
     )
+    #: What an order adds to the staff's queue (rule L4), set by a save that moves it into,
+    #: within or out of the queued states.
+    set_queued: str = (
+        "UPDATE {work_orders} SET billable_microhours = ?, urgent_microhours = ? WHERE id = ?"
+    )
+    #: The staff's queue but one order, from the partial covering index work_orders_queue
+    #: (the column is NULL on the orders not queued).
+    queued_hours: str = (
+        "SELECT COALESCE(SUM(o.billable_microhours), 0) FROM {work_orders} AS o"
+        " WHERE o.billable_microhours IS NOT NULL AND o.id <> ?"
+    )
+    #: The urgent orders' queue but one order (D-URGENCY), from work_orders_urgent_queue.
+    urgent_queued_hours: str = (
+        "SELECT COALESCE(SUM(o.urgent_microhours), 0) FROM {work_orders} AS o"
+        " WHERE o.urgent_microhours IS NOT NULL AND o.id <> ?"
+    )
 
     # --- the outbox -------------------------------------------------------------------
     insert_message: str = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, Final, Protocol, Self, TypeVar
 
 import pendulum
@@ -51,6 +52,7 @@ from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
+from komtet_works.domain.scheduling import QUEUED, from_microhours, queued_microhours
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import Billing, CustomerDirectory, Message, MessageKind, WorkOrders
 from komtet_works.ports.billing import (
@@ -226,6 +228,7 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         inserts: list[tuple[object, ...]] = []
         updates: list[tuple[object, ...]] = []
         events: list[tuple[object, ...]] = []
+        queue_rows: list[tuple[object, ...]] = []
         last: dict[str, datetime] = {}
         for order, expected_version in changes:
             check_not_older(order, expected_version)
@@ -255,6 +258,14 @@ class SqlWorkOrders(SqlStore, WorkOrders):
                 )
             else:
                 updates.append((*row, order_id, expected_version))
+            if _moves_in_queue(order, expected_version):
+                queue_rows.append(
+                    (
+                        queued_microhours(order),
+                        queued_microhours(order, urgent_only=True),
+                        order_id,
+                    )
+                )
         outbox = [
             (
                 self._text(m.id, "message id"),
@@ -281,6 +292,7 @@ class SqlWorkOrders(SqlStore, WorkOrders):
                         f"not {update[-1]}"
                     )
             cursor.executemany(sql.insert_event, events)
+            cursor.executemany(sql.set_queued, queue_rows)
             cursor.executemany(sql.insert_message, outbox)
             cursor.executemany(sql.insert_command, queued)
             cursor.executemany(sql.insert_payment, reported)
@@ -350,6 +362,12 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         return self._orders(
             self._sql.overdue, self._database.dialect.instant(require_aware(now, field="now"))
         )
+
+    def queued_hours(self, *, excluding: str, urgent_only: bool = False) -> Decimal:
+        """The staff's queue but `excluding`: a sum over the index of the queued orders."""
+        query = self._sql.urgent_queued_hours if urgent_only else self._sql.queued_hours
+        row = self._database.read(lambda cursor: cursor.execute(query, (excluding,)).fetchone())
+        return from_microhours(int(row[0]) if row is not None else 0)
 
     def verify_replay(self, order_id: str) -> Sequence[str]:
         """How the stored order row differs from replaying its events; empty when equal."""
@@ -522,6 +540,14 @@ class SqlWorkOrders(SqlStore, WorkOrders):
     def record_unapplied_refund(self, payment_id: str, reference: str) -> None:
         row = (self._text(reference, "refund reference"), self._text(payment_id, "payment id"))
         self._database.write(lambda cursor: cursor.execute(self._sql.unapplied_refunded, row))
+
+
+def _moves_in_queue(order: WorkOrder, expected_version: int) -> bool:
+    """Whether saving `order` over `expected_version` may change what it adds to the queue:
+    it was or is in a queued state (the state it was stored in is its event's `after`)."""
+    if order.state in QUEUED:
+        return True
+    return expected_version > 0 and order.events[expected_version - 1].after in QUEUED
 
 
 def _delivery(row: Sequence[Any]) -> Delivery | str:
