@@ -56,7 +56,7 @@ def long_order(order_id: str, events: int) -> WorkOrder:
     order = in_state(State.SCHEDULED, order_id)
 
     def step(order: WorkOrder, action: Action) -> WorkOrder:
-        return take(order, action, order.events[-1].at + HOUR)
+        return take(order, action, order.last_step_at + HOUR)
 
     for _ in range(padding):
         order = step(order, Action.SCHEDULE)
@@ -129,7 +129,7 @@ def replay_figure(bench: Bench) -> None:
     """Replay alone: the events decoded beforehand, no database, no JSON."""
     _, longest = _sizes(bench)
     decoded = {
-        n: [loads_event(dumps_event(e)) for e in long_order(f"replay-{n}", n).events]
+        n: [loads_event(dumps_event(e)) for e in long_order(f"replay-{n}", n).new_events]
         for n in (SHORT, longest)
     }
     bench.compare(

@@ -45,7 +45,7 @@ from komtet_works.domain.errors import (
     UnknownOrder,
     refusal,
 )
-from komtet_works.domain.events import Actor, WorksCompleted
+from komtet_works.domain.events import Actor
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.keys import operation_key
@@ -188,7 +188,8 @@ class WorkOrderService:
             commands=commands,
             payments=payments,
         )
-        log.info("order %s v%d: %s", order.id, order.version, type(order.events[-1]).__name__)
+        step = type(order.new_events[-1]).__name__ if order.new_events else "unchanged"
+        log.info("order %s v%d: %s", order.id, order.version, step)
         self._after_commit(order.id)
         if messages:  # sent now unless an earlier message of the order still waits
             try:
@@ -734,10 +735,8 @@ class WorkOrderService:
 
 def _completion_notice_id(order: WorkOrder) -> str:
     """The id of the message the order's latest completion owes ("" if it has none)."""
-    for version in range(order.version, 0, -1):
-        if isinstance(order.events[version - 1], WorksCompleted):
-            return _message_id(order.id, version, MessageKind.WORKS_COMPLETED)
-    return ""
+    version = order.works.completed_version
+    return "" if version is None else _message_id(order.id, version, MessageKind.WORKS_COMPLETED)
 
 
 def _message_id(order_id: str, version: int, kind: MessageKind) -> str:

@@ -22,6 +22,7 @@ from komtet_works.domain.errors import (
     TargetBusy,
     UnknownOrder,
 )
+from komtet_works.domain.events import Event
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.lifecycle import WORKS_UNDER_WAY, State
@@ -81,6 +82,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
 
     def __init__(self) -> None:
         self._orders: dict[str, WorkOrder] = {}
+        self._histories: dict[str, list[Event]] = {}
         self._messages: dict[str, Message] = {}
         self._sent: dict[str, pendulum.DateTime] = {}
         self._unsent: dict[str, Message] = {}
@@ -100,6 +102,12 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         except KeyError:
             raise UnknownOrder(f"no work order {order_id!r}") from None
 
+    def history(self, order_id: str) -> Sequence[Event]:
+        try:
+            return tuple(self._histories[order_id])
+        except KeyError:
+            raise UnknownOrder(f"no work order {order_id!r}") from None
+
     def save(
         self,
         order: WorkOrder,
@@ -116,11 +124,13 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
                 f"order {order.id!r} is at version {version}, not {expected_version}"
             )
         self._check_unreported(payments)
+        new_events = order.events_since(expected_version)
         holder = self._busy.get(order.target)
         under_way = order.state in WORKS_UNDER_WAY
         if under_way and holder not in (None, order.id):
             raise TargetBusy(f"the works of another order on {order.target} are in progress")
-        self._orders[order.id] = order
+        self._orders[order.id] = order.without_new_events()
+        self._histories.setdefault(order.id, []).extend(new_events)
         if under_way:
             self._busy[order.target] = order.id
         elif holder == order.id:

@@ -22,6 +22,7 @@ from komtet_works.domain.errors import (
     ClaimVoidCustomerChanges,
     ClaimWindowClosed,
     ClaimWindowOpen,
+    ConcurrencyError,
     HostingFaultFreeSupport,
     InvalidInput,
     InvalidRefund,
@@ -119,27 +120,61 @@ class WorkOrder:
     ledger: Ledger
     works: Works
     supplements: tuple[str, ...] = attrs.field(repr=_redact)
-    #: the whole history; the order is the fold of these (`replay`)
-    events: tuple[Event, ...] = attrs.field(repr=False)
-
-    @property
-    def version(self) -> int:
-        """How many events the order has: the optimistic-concurrency version."""
-        return len(self.events)
+    #: how many events the order has: the optimistic-concurrency version
+    version: int
+    #: the instant of the order's last step: no step may come before it
+    last_step_at: pendulum.DateTime
+    #: the events recorded since the order was loaded (or requested), oldest first: what
+    #: a store's `save` appends to its history.  Not the whole history (the store keeps
+    #: that, for audit: `WorkOrders.history`), so a step costs the same however long the
+    #: history is; not part of the order's value either (equality, the stored state).
+    new_events: tuple[Event, ...] = attrs.field(default=(), repr=False, eq=False)
 
     # --- rebuilding ---------------------------------------------------------------------
 
     @classmethod
     def replay(cls, events: Iterable[Event]) -> WorkOrder:
-        """The order its events describe, exactly as the transitions built it."""
+        """The order its events describe, exactly as the transitions built it, as a store
+        gives it back: with no `new_events`.  The audit's fold; loading an order reads
+        its stored state instead."""
         iterator = iter(events)
         first = next(iterator, None)
         if not isinstance(first, OrderRequested):
             raise InvalidInput("an order's history starts with OrderRequested", field="events")
-        order = _created(first)
+        order = _created(first).without_new_events()
         for event in iterator:
-            order = _APPLY[type(event)](order, event)
+            # each step from an order with nothing new: linear in the history, not quadratic
+            order = _APPLY[type(event)](order, event).without_new_events()
         return order
+
+    def events_since(self, version: int) -> tuple[Event, ...]:
+        """The events that took the order from `version` to its own: what a store saving
+        it over `version` appends.  `ConcurrencyError` when the order is older than
+        `version`, or was loaded after it (those events are not here to save)."""
+        loaded = self.version - len(self.new_events)
+        if not loaded <= version <= self.version:
+            raise ConcurrencyError(
+                f"order {self.id!r} at version {self.version} (loaded at {loaded}) cannot be "
+                f"saved over version {version}"
+            )
+        return self.new_events[version - loaded :]
+
+    def without_new_events(self) -> WorkOrder:
+        """This order as a store gives it back once saved: the same, nothing new to save."""
+        if not self.new_events:
+            return self
+        return WorkOrder(
+            self.id,
+            self.customer_id,
+            self.target,
+            self.problem,
+            self.state,
+            self.ledger,
+            self.works,
+            self.supplements,
+            self.version,
+            self.last_step_at,
+        )
 
     def _record(self, event: Event) -> WorkOrder:
         return _APPLY[type(event)](self, event)
@@ -162,10 +197,10 @@ class WorkOrder:
             raise InvalidTransition(
                 f"cannot {action.value.replace('_', ' ')} an order that is {self.state.value}"
             )
-        if instant < self.events[-1].at:
+        if instant < self.last_step_at:
             raise OutOfOrder(
                 f"{action.value} at {instant.isoformat()} is before the order's last step "
-                f"at {self.events[-1].at.isoformat()}"
+                f"at {self.last_step_at.isoformat()}"
             )
         return instant, after
 
@@ -313,7 +348,7 @@ class WorkOrder:
     def start(self, *, by: Actor, at: object, backup: Backup) -> WorkOrder:
         """Rules L5, L6: no works without a confirmed backup of the target."""
         instant, after = self.check(Action.START, by, at)
-        if not self.events[-1].at <= backup.taken_at <= instant:
+        if not self.last_step_at <= backup.taken_at <= instant:
             raise BackupNotConfirmed(
                 f"backup {backup.reference!r} was not taken at the start of these works"
             )
@@ -501,10 +536,10 @@ class WorkOrder:
             raise ActorNotAllowed("a customer cannot decide a restore")
         if self.state is not State.REFUNDED:
             raise RestoreNotPending(f"order {self.id!r} is {self.state.value}, not refunded")
-        if instant < self.events[-1].at:
+        if instant < self.last_step_at:
             raise OutOfOrder(
                 f"the step at {instant.isoformat()} is before the order's last step "
-                f"at {self.events[-1].at.isoformat()}"
+                f"at {self.last_step_at.isoformat()}"
             )
         return instant
 
@@ -571,6 +606,8 @@ def _created(event: OrderRequested) -> WorkOrder:
         _NEW_LEDGER,
         _NEW_WORKS,
         (),
+        1,
+        event.at,
         (event,),
     )
 
@@ -594,7 +631,9 @@ def _evolve(
         order.ledger if ledger is None else ledger,
         order.works if works is None else works,
         order.supplements if supplements is None else supplements,
-        (*order.events, event),
+        order.version + 1,
+        event.at,
+        (*order.new_events, event),
     )
 
 
@@ -668,6 +707,7 @@ def _completed(order: WorkOrder, event: WorksCompleted) -> WorkOrder:
         works=attrs.evolve(
             order.works,
             completed_at=event.at,
+            completed_version=order.version + 1,
             notice_sent_at=event.notice_sent_at,
             claim_deadline=event.claim_deadline,
             window_claims=0,

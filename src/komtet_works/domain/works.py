@@ -98,6 +98,8 @@ class Works:
     conflicting_order: str | None = None
     #: staff's decision on a withheld restore: restore anyway (True), or not (False)
     restore_override: bool | None = None
+    #: the order's version after its latest completion: the step its notice is owed by
+    completed_version: int | None = None
 
     @property
     def restore_pending_decision(self) -> bool:

@@ -6,6 +6,7 @@ from typing import Protocol
 
 from komtet_works.domain.commands import BillingCommand
 from komtet_works.domain.customers import Target
+from komtet_works.domain.events import Event
 from komtet_works.domain.intake import ReportedPayment
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
@@ -23,6 +24,12 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
         """The order as last saved.  Raises `UnknownOrder`."""
         ...
 
+    def history(self, order_id: str) -> Sequence[Event]:
+        """Every event of the order, oldest first: its audit trail, read for audit only
+        (`get` never reads it): ``WorkOrder.replay(history)`` equals `get`.  Raises
+        `UnknownOrder`."""
+        ...
+
     def save(
         self,
         order: WorkOrder,
@@ -32,7 +39,8 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
         commands: Sequence[BillingCommand] = (),
         payments: Sequence[ReportedPayment] = (),
     ) -> None:
-        """Store `order` if the stored version is still `expected_version` (0: a new order).
+        """Store `order` if the stored version is still `expected_version` (0: a new order):
+        its state, and its events since that version (`WorkOrder.events_since`).
 
         In the same unit of work, `messages` go to the outbox (see `ports.Outbox`),
         `commands` to the billing outbox and `payments` (applied to this order) to the

@@ -13,7 +13,14 @@ from typing import Any, Final, Protocol, Self, TypeVar
 
 import pendulum
 
-from komtet_works.adapters.codec import dumps_facts, loads_facts, storable
+from komtet_works.adapters.codec import (
+    ORDER_FORMAT,
+    dumps_facts,
+    dumps_order,
+    loads_event,
+    loads_facts,
+    storable,
+)
 from komtet_works.adapters.sql.dialect import Dialect
 from komtet_works.adapters.sql.migrations import pending
 from komtet_works.adapters.sql.money_rows import (
@@ -26,14 +33,12 @@ from komtet_works.adapters.sql.money_rows import (
 from komtet_works.adapters.sql.rows import (
     VALUES,
     Entry,
-    check_not_older,
     created_at,
     customer_from_rows,
     event_rows,
     ledger_entry,
-    orders_from_rows,
+    order_from_row,
     replay_differences,
-    replayed,
     same_entry,
     target_rows,
 )
@@ -46,7 +51,9 @@ from komtet_works.domain.errors import (
     ConstraintViolated,
     InvalidInput,
     TargetBusy,
+    UnknownOrder,
 )
+from komtet_works.domain.events import Event
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.lifecycle import State
@@ -180,6 +187,12 @@ class SqlWorkOrders(SqlStore, WorkOrders):
     # --- WorkOrders -----------------------------------------------------------------------
 
     def get(self, order_id: str) -> WorkOrder:
+        found = self._orders(self._sql.order_state, order_id) if self._storable(order_id) else []
+        if not found:
+            raise UnknownOrder(f"no work order {order_id!r}")
+        return found[0]
+
+    def history(self, order_id: str) -> Sequence[Event]:
         rows = (
             self._database.read(
                 lambda cursor: cursor.execute(self._sql.events_of, (order_id,)).fetchall()
@@ -187,7 +200,9 @@ class SqlWorkOrders(SqlStore, WorkOrders):
             if self._storable(order_id)
             else []
         )
-        return replayed(order_id, [payload for (payload,) in rows])
+        if not rows:
+            raise UnknownOrder(f"no work order {order_id!r}")
+        return [loads_event(str(payload)) for (payload,) in rows]
 
     def save(
         self,
@@ -222,13 +237,12 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         events: list[tuple[object, ...]] = []
         last: dict[str, datetime] = {}
         for order, expected_version in changes:
-            check_not_older(order, expected_version)
             order_id = self._text(order.id, "order_id")
             rows = event_rows(order, expected_version)
             for event_row in rows:
                 self._text(event_row[5], "actor id")
             events.extend(rows)
-            last[order.id] = order.events[-1].at
+            last[order.id] = order.last_step_at
             works = order.works
             row = (
                 VALUES[order.state],
@@ -236,6 +250,8 @@ class SqlWorkOrders(SqlStore, WorkOrders):
                 instant(works.claim_deadline),
                 instant(works.due),
                 rows[-1][3] if rows else last[order.id].isoformat(),
+                dumps_order(order),
+                ORDER_FORMAT,
             )
             if expected_version == 0:
                 inserts.append(
@@ -331,13 +347,7 @@ class SqlWorkOrders(SqlStore, WorkOrders):
     def on_target(self, target: Target) -> Sequence[WorkOrder]:
         if not self._storable(target.name):
             return []
-        return orders_from_rows(
-            self._database.read(
-                lambda cursor: cursor.execute(
-                    self._sql.on_target, (target.kind.value, target.name)
-                ).fetchall()
-            )
-        )
+        return self._orders(self._sql.on_target, target.kind.value, target.name)
 
     def overdue(self, now: datetime) -> Sequence[WorkOrder]:
         """Scheduled or started orders whose announced completion date is before `now`."""
@@ -356,10 +366,19 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         row, payloads = self._database.read(read)
         return replay_differences(order_id, row, payloads, instant=self._database.dialect.instant)
 
-    def _orders(self, query: str, parameter: object) -> list[WorkOrder]:
-        return orders_from_rows(
-            self._database.read(lambda cursor: cursor.execute(query, (parameter,)).fetchall())
-        )
+    def _orders(self, query: str, *parameters: object) -> list[WorkOrder]:
+        """The orders `query` lists as (id, snapshot_format, snapshot) rows, in one snapshot
+        of the database with the histories of any that must be replayed."""
+        events_of = self._sql.events_of
+
+        def read(cursor: Cursor) -> list[WorkOrder]:
+            def payloads(order_id: str) -> list[object]:
+                return [p for (p,) in cursor.execute(events_of, (order_id,)).fetchall()]
+
+            rows = cursor.execute(query, parameters).fetchall()
+            return [order_from_row(row, payloads) for row in rows]
+
+        return self._database.read(read)
 
     # --- Outbox -----------------------------------------------------------------------------
 
