@@ -29,6 +29,7 @@ from typing import Any, Final
 
 import attrs
 import pendulum
+from pendulum.tz import fixed_timezone
 
 from komtet_works.domain import events as event_module
 from komtet_works.domain.errors import InvalidInput
@@ -268,9 +269,22 @@ def _decode_instant(value: object, field: str) -> object:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise _refuse(field, "an ISO 8601 instant", value) from None
-    if parsed.utcoffset() is None:
+    offset = parsed.utcoffset()
+    if offset is None:
         raise _refuse(field, "an instant with a UTC offset", value)
-    return pendulum.instance(parsed)
+    # What pendulum.instance gives (UTC, or its cached fixed offset), built directly: a
+    # fifth of the cost, and a stored state holds an instant per claim and customer change.
+    zone = pendulum.UTC if not offset else fixed_timezone(int(offset.total_seconds()))
+    return pendulum.DateTime(
+        parsed.year,
+        parsed.month,
+        parsed.day,
+        parsed.hour,
+        parsed.minute,
+        parsed.second,
+        parsed.microsecond,
+        tzinfo=zone,
+    )
 
 
 def _enum_decoder(kind: type[enum.Enum]) -> _Decoder:
