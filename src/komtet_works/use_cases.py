@@ -528,9 +528,7 @@ class WorkOrderService:
                 f"(reason {WithdrawalReason.OTHER.value}) to refund it"
             )
         busy = [
-            o.id
-            for o in self.orders.on_target(order.target)
-            if o.id != order.id and o.state in WORKS_UNDER_WAY
+            o.id for o in self.orders.on_target(order.target, *WORKS_UNDER_WAY) if o.id != order.id
         ]
         if busy:
             raise TargetBusy(f"the works of order {busy[0]!r} on {order.target} are in progress")

@@ -23,7 +23,7 @@ from komtet_works.domain.errors import (
     UnknownOrder,
 )
 from komtet_works.domain.events import Event
-from komtet_works.domain.instants import require_aware
+from komtet_works.domain.instants import exact_after, require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.lifecycle import WORKS_UNDER_WAY, State
 from komtet_works.domain.money import Money
@@ -57,7 +57,7 @@ class ManualClock(Clock):
         self._now = require_aware(now, field="now")
 
     def advance(self, by: timedelta) -> None:
-        self._now = self._now + by
+        self._now = exact_after(self._now, by)
 
 
 @attrs.define
@@ -95,6 +95,9 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         self._conflicts: list[ConflictingReport] = []
         #: the order whose works are under way on each busy target (rule T1)
         self._busy: dict[Target, str] = {}
+        #: each order's place, oldest first, and the orders in each state on each target
+        self._positions: dict[str, int] = {}
+        self._in_state_on: dict[tuple[Target, State], dict[str, None]] = {}
 
     def get(self, order_id: str) -> WorkOrder:
         try:
@@ -130,6 +133,10 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         if under_way and holder not in (None, order.id):
             raise TargetBusy(f"the works of another order on {order.target} are in progress")
         self._orders[order.id] = order.without_new_events()
+        if stored is not None and stored.state is not order.state:
+            del self._in_state_on[stored.target, stored.state][order.id]
+        self._positions.setdefault(order.id, len(self._positions))
+        self._in_state_on.setdefault((order.target, order.state), {})[order.id] = None
         self._histories.setdefault(order.id, []).extend(new_events)
         if under_way:
             self._busy[order.target] = order.id
@@ -175,7 +182,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
             )
         ][:limit]
         for message in due:
-            self._tries[message.id].claimed_until = now + lease
+            self._tries[message.id].claimed_until = exact_after(now, lease)
         return Claimed([Delivery(m, self._tries[m.id].attempts) for m in due])
 
     def failed(
@@ -261,8 +268,11 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
     def by_state(self, *states: State) -> Sequence[WorkOrder]:
         return [o for o in self._orders.values() if o.state in states]
 
-    def on_target(self, target: Target) -> Sequence[WorkOrder]:
-        return [o for o in self._orders.values() if o.target == target]
+    def on_target(self, target: Target, *states: State) -> Sequence[WorkOrder]:
+        if not states:
+            return [o for o in self._orders.values() if o.target == target]
+        found = [i for s in set(states) for i in self._in_state_on.get((target, s), {})]
+        return [self._orders[i] for i in sorted(found, key=self._positions.__getitem__)]
 
     def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]:
         now = require_aware(now, field="now")

@@ -62,6 +62,7 @@ from komtet_works.domain.events import (
     WorksFailed,
     WorksStarted,
 )
+from komtet_works.domain.evolving import evolver
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.ledger import Ledger, Payment, Refund
 from komtet_works.domain.lifecycle import (
@@ -594,6 +595,8 @@ _DECISIONS: Final[dict[ClaimOutcome, type[Event]]] = {
 
 _NEW_LEDGER: Final = Ledger()
 _NEW_WORKS: Final = Works()
+_evolve_works: Final = evolver(Works)
+_evolve_claim: Final = evolver(Claim)
 
 
 def _created(event: OrderRequested) -> WorkOrder:
@@ -673,17 +676,17 @@ def _settled(order: WorkOrder, event: RefundsSettled) -> WorkOrder:
         order,
         event,
         ledger=_with_refunds(order.ledger, event.refunds),
-        works=attrs.evolve(order.works, restored=event.restored),
+        works=_evolve_works(order.works, restored=event.restored),
     )
 
 
 def _scheduled(order: WorkOrder, event: CompletionDateAnnounced) -> WorkOrder:
-    return _evolve(order, event, works=attrs.evolve(order.works, due=event.due))
+    return _evolve(order, event, works=_evolve_works(order.works, due=event.due))
 
 
 def _started(order: WorkOrder, event: WorksStarted) -> WorkOrder:
     return _evolve(
-        order, event, works=attrs.evolve(order.works, backup=event.backup, started_at=event.at)
+        order, event, works=_evolve_works(order.works, backup=event.backup, started_at=event.at)
     )
 
 
@@ -692,7 +695,7 @@ def _changed(order: WorkOrder, event: CustomerChangeRecorded) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(
+        works=_evolve_works(
             works,
             customer_changes=(*works.customer_changes, event.at),
             changed_during_works=works.changed_during_works or works.started_at is not None,
@@ -704,7 +707,7 @@ def _completed(order: WorkOrder, event: WorksCompleted) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(
+        works=_evolve_works(
             order.works,
             completed_at=event.at,
             completed_version=order.version + 1,
@@ -719,7 +722,7 @@ def _notice_sent(order: WorkOrder, event: CompletionNoticeSent) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(
+        works=_evolve_works(
             order.works, notice_sent_at=event.sent_at, claim_deadline=event.claim_deadline
         ),
     )
@@ -730,7 +733,7 @@ def _claimed(order: WorkOrder, event: ClaimFiled) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(
+        works=_evolve_works(
             works,
             claims=(*works.claims, Claim(event.at, event.text, remedy=event.remedy)),
             window_claims=works.window_claims + 1,
@@ -740,7 +743,7 @@ def _claimed(order: WorkOrder, event: ClaimFiled) -> WorkOrder:
 
 def _decided(works: Works, outcome: ClaimOutcome) -> Works:
     *earlier, last = works.claims
-    return attrs.evolve(works, claims=(*earlier, attrs.evolve(last, outcome=outcome)))
+    return _evolve_works(works, claims=(*earlier, _evolve_claim(last, outcome=outcome)))
 
 
 def _claim_accepted(order: WorkOrder, event: ClaimAccepted) -> WorkOrder:
@@ -759,7 +762,7 @@ def _withheld(order: WorkOrder, event: RestoreWithheld) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(
+        works=_evolve_works(
             order.works,
             restore_withheld=event.reason,
             conflicting_order=event.conflicting_order or None,
@@ -771,7 +774,7 @@ def _restore_decided(order: WorkOrder, event: RestoreDecided) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(order.works, restore_override=event.restore, restored=event.restored),
+        works=_evolve_works(order.works, restore_override=event.restore, restored=event.restored),
     )
 
 

@@ -62,8 +62,10 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
         """Orders in any of `states`, oldest first."""
         ...
 
-    def on_target(self, target: Target) -> Sequence[WorkOrder]:
-        """Every order on `target` (its kind and name, whoever's customer), oldest first."""
+    def on_target(self, target: Target, *states: State) -> Sequence[WorkOrder]:
+        """Every order on `target` (its kind and name, whoever's customer), in any of
+        `states` if some are given, oldest first.  With states it costs what it finds, not
+        what the target ever had (starting works asks who else is in works there)."""
         ...
 
     def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]:

@@ -167,6 +167,23 @@ class WorkOrdersContract:
         assert saved == list(orders.on_target(target))
         assert [] == list(orders.on_target(Target(TargetKind.SERVER, target.name)))
 
+    def test_on_target_in_states_lists_only_those_and_follows_the_changes(
+        self, orders: WorkOrders
+    ) -> None:
+        """on_target with states gives the orders on the target in one of them, oldest
+        first, as they are after their latest save."""
+        paid = _saved(orders, in_state(State.PAID, "wo-1"))
+        requested_ = _saved(orders, requested("wo-2", customer_id="cust-2"))
+        scheduled = _saved(orders, in_state(State.SCHEDULED, "wo-3"))
+        target = paid.target
+        assert [paid, scheduled] == list(orders.on_target(target, State.SCHEDULED, State.PAID))
+        assert [requested_] == list(orders.on_target(target, State.REQUESTED))
+        started = _next(scheduled, Action.START)
+        orders.save(started, expected_version=scheduled.version)
+        assert [started] == list(orders.on_target(target, State.IN_PROGRESS))
+        assert [paid] == list(orders.on_target(target, State.SCHEDULED, State.PAID))
+        assert [] == list(orders.on_target(Target(TargetKind.SERVER, target.name), *State))
+
     def test_saving_a_new_order_twice_is_a_concurrency_error(self, orders: WorkOrders) -> None:
         """A second order with the same id at version 0 is stale and stores nothing."""
         first = _saved(orders, requested(problem="first"))

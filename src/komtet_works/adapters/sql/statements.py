@@ -96,6 +96,10 @@ class Statements:
         "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o"
         " WHERE o.target_kind = ? AND o.target = ? ORDER BY o.position"
     )
+    on_target_in: str = (
+        "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o"
+        " WHERE o.target_kind = ? AND o.target = ? AND o.state{one_of} ORDER BY o.position"
+    )
     overdue: str = (
         "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o"
         " WHERE o.state IN ('scheduled', 'in_progress') AND o.due < ?"

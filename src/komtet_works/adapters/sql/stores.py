@@ -344,9 +344,12 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         at = self._database.dialect.instant(require_aware(now, field="now"))
         return self._orders(self._sql.claim_window_ended, at)
 
-    def on_target(self, target: Target) -> Sequence[WorkOrder]:
+    def on_target(self, target: Target, *states: State) -> Sequence[WorkOrder]:
         if not self._storable(target.name):
             return []
+        if states:
+            listed = self._database.dialect.text_list([s.value for s in states])
+            return self._orders(self._sql.on_target_in, target.kind.value, target.name, listed)
         return self._orders(self._sql.on_target, target.kind.value, target.name)
 
     def overdue(self, now: datetime) -> Sequence[WorkOrder]:
