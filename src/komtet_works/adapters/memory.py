@@ -42,6 +42,7 @@ from komtet_works.ports import (
 from komtet_works.ports.billing import BillingLedger, Invoice, ReceivedPayment, RefundReceipt
 from komtet_works.ports.intake import BillingOutbox, PaymentIntake
 from komtet_works.ports.outbox import Claimed, DeadLetter, Delivery
+from komtet_works.ports.work_orders import paged
 
 
 class ManualClock(Clock):
@@ -98,6 +99,8 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         #: each order's place, oldest first, and the orders in each state on each target
         self._positions: dict[str, int] = {}
         self._in_state_on: dict[tuple[Target, State], dict[str, None]] = {}
+        self._in_state: dict[State, dict[str, None]] = {}
+        self._of_customer: dict[str, dict[str, None]] = {}
 
     def get(self, order_id: str) -> WorkOrder:
         try:
@@ -135,8 +138,11 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         self._orders[order.id] = order.without_new_events()
         if stored is not None and stored.state is not order.state:
             del self._in_state_on[stored.target, stored.state][order.id]
+            del self._in_state[stored.state][order.id]
         self._positions.setdefault(order.id, len(self._positions))
         self._in_state_on.setdefault((order.target, order.state), {})[order.id] = None
+        self._in_state.setdefault(order.state, {})[order.id] = None
+        self._of_customer.setdefault(order.customer_id, {})[order.id] = None
         self._histories.setdefault(order.id, []).extend(new_events)
         if under_way:
             self._busy[order.target] = order.id
@@ -262,11 +268,27 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         if report is not None and report.refund_reference is None:
             self._payments[payment_id] = attrs.evolve(report, refund_reference=reference)
 
-    def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
-        return [o for o in self._orders.values() if o.customer_id == customer_id]
+    def by_customer(
+        self, customer_id: str, *, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
+        return self._page(self._of_customer.get(customer_id, {}), limit, after)
 
-    def by_state(self, *states: State) -> Sequence[WorkOrder]:
-        return [o for o in self._orders.values() if o.state in states]
+    def by_state(
+        self, *states: State, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
+        ids = [i for s in set(states) for i in self._in_state.get(s, {})]
+        # in a state's dict in the order they entered it, not the order they were made
+        return self._page(sorted(ids, key=self._positions.__getitem__), limit, after)
+
+    def _page(self, ids: Iterable[str], limit: int | None, after: str | None) -> list[WorkOrder]:
+        """The orders `ids` names (oldest first), those after `after`, at most `limit`."""
+        count = paged(limit)
+        if after is not None:
+            if after not in self._positions:
+                raise UnknownOrder(f"no work order {after!r} to list after")
+            start = self._positions[after]
+            ids = (i for i in ids if self._positions[i] > start)
+        return [self._orders[i] for i in itertools.islice(ids, count)]
 
     def on_target(self, target: Target, *states: State) -> Sequence[WorkOrder]:
         if not states:

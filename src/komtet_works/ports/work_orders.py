@@ -6,6 +6,7 @@ from typing import Protocol
 
 from komtet_works.domain.commands import BillingCommand
 from komtet_works.domain.customers import Target
+from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.events import Event
 from komtet_works.domain.intake import ReportedPayment
 from komtet_works.domain.lifecycle import State
@@ -13,6 +14,23 @@ from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports.intake import BillingOutbox, PaymentIntake
 from komtet_works.ports.notifications import Message
 from komtet_works.ports.outbox import Outbox
+
+
+def paged(limit: int | None) -> int | None:
+    """`limit` as the listings take it: a page of at most `limit` orders (a positive
+    integer), or None for all of them; else `InvalidInput`.
+
+    A listing's page is keyset-paginated: ``after`` is the id of the last order of the
+    page before (None: from the oldest), so the next page costs what it holds, however
+    many orders come before it.  An ``after`` no order has: `UnknownOrder`.
+    """
+    if limit is None:
+        return None
+    if type(limit) is not int or limit < 1:  # bool is an int, and no page size
+        raise InvalidInput(
+            f"a page holds a positive number of orders, not {limit!r}", field="limit"
+        )
+    return limit
 
 
 class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
@@ -54,12 +72,16 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
         """
         ...
 
-    def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
-        """The customer's orders, oldest first."""
+    def by_customer(
+        self, customer_id: str, *, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
+        """The customer's orders, oldest first: all of them, or a page (`paged`)."""
         ...
 
-    def by_state(self, *states: State) -> Sequence[WorkOrder]:
-        """Orders in any of `states`, oldest first."""
+    def by_state(
+        self, *states: State, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
+        """Orders in any of `states`, oldest first: all of them, or a page (`paged`)."""
         ...
 
     def on_target(self, target: Target, *states: State) -> Sequence[WorkOrder]:

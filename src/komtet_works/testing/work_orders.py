@@ -9,6 +9,7 @@ reopen, and that two connections see each other's versions).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Final, Protocol
@@ -295,6 +296,47 @@ class WorkOrdersContract:
         assert stored == WorkOrder.replay(history)
         assert [stored] == [o for o in orders.by_customer(order.customer_id) if o.id == order.id]
         assert [stored] == [o for o in orders.by_state(order.state) if o.id == order.id]
+
+    def test_listings_come_in_pages_after_the_last_order_of_the_page_before(
+        self, orders: WorkOrders
+    ) -> None:
+        """by_customer and by_state with `limit` and `after` (keyset pagination): the pages,
+        joined, are the whole listing, oldest first, whatever changed state between."""
+        saved = [
+            _saved(orders, in_state(state, f"wo-{n}", customer_id=f"cust-{n % 2}"))
+            for n, state in enumerate([State.PAID, State.ESTIMATED, State.PAID] * 3)
+        ]
+        scheduled = _next(saved[0], Action.SCHEDULE)  # the oldest moves on: its place kept
+        orders.save(scheduled, expected_version=saved[0].version)
+        listings: list[tuple[Callable[..., Sequence[WorkOrder]], list[WorkOrder]]] = [
+            (functools.partial(orders.by_customer, "cust-0"), [scheduled, *saved[2::2]]),
+            (functools.partial(orders.by_state, State.ESTIMATED, State.PAID), saved[1:]),
+        ]
+        for listing, whole in listings:
+            pages: list[list[WorkOrder]] = []
+            after: str | None = None
+            while not pages or pages[-1]:
+                pages.append(list(listing(limit=2, after=after)))
+                after = pages[-1][-1].id if pages[-1] else None
+            full, rest = divmod(len(whole), 2)
+            assert [2] * full + [rest] * (rest > 0) + [0] == [len(page) for page in pages]
+            assert whole == [order for page in pages for order in page]
+            assert whole == list(listing())
+            assert whole[1:] == list(listing(after=whole[0].id))
+
+    @pytest.mark.parametrize("limit", [0, -1, True, 1.5, "2"])
+    def test_a_page_of_no_or_an_odd_size_is_invalid_input(
+        self, orders: WorkOrders, limit: object
+    ) -> None:
+        with pytest.raises(InvalidInput):
+            orders.by_customer("cust-1", limit=limit)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput):
+            orders.by_state(State.PAID, limit=limit)  # type: ignore[arg-type]
+
+    def test_a_page_after_an_unknown_order_is_unknown_order(self, orders: WorkOrders) -> None:
+        _saved(orders, requested())
+        with pytest.raises(UnknownOrder):
+            orders.by_state(State.REQUESTED, limit=1, after="wo-nobody")
 
     def test_the_history_of_an_unknown_order_is_refused_with_unknown_order(
         self, orders: WorkOrders

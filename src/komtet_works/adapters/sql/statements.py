@@ -88,6 +88,17 @@ class Statements:
         "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o"
         " WHERE o.state{one_of} ORDER BY o.position"
     )
+    #: A page of a listing: after the order at a position (0: from the oldest), at most so
+    #: many, read in the index's order (one state at a time: no sort of a whole state).
+    by_customer_page: str = (
+        "SELECT o.id, o.snapshot_format, o.snapshot, o.position FROM {work_orders} AS o"
+        " WHERE o.customer_id = ? AND o.position > ? ORDER BY o.position LIMIT ?"
+    )
+    by_state_page: str = (
+        "SELECT o.id, o.snapshot_format, o.snapshot, o.position FROM {work_orders} AS o"
+        " WHERE o.state = ? AND o.position > ? ORDER BY o.position LIMIT ?"
+    )
+    position_of: str = "SELECT position FROM {work_orders} WHERE id = ?"
     claim_window_ended: str = (
         "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o"
         " WHERE o.state = 'completed' AND o.claim_deadline < ? ORDER BY o.position"

@@ -7,6 +7,8 @@ and name the classes; what the statements mean and how rows become orders is her
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, Self, TypeVar
@@ -62,8 +64,12 @@ from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import Billing, CustomerDirectory, Message, MessageKind, WorkOrders
 from komtet_works.ports.billing import BillingLedger, Invoice, ReceivedPayment, RefundReceipt
 from komtet_works.ports.outbox import Claimed, DeadLetter, Delivery
+from komtet_works.ports.work_orders import paged
 
 _T = TypeVar("_T")
+
+#: A page's limit when a listing asks for every order after one: as many as there are.
+_NO_LIMIT: Final = 2**63 - 1
 
 #: How each database names the index of rule T1 in a duplicate-key error: PostgreSQL by
 #: the index, SQLite by its first column.
@@ -328,14 +334,24 @@ class SqlWorkOrders(SqlStore, WorkOrders):
             for p in payments
         ]
 
-    def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
+    def by_customer(
+        self, customer_id: str, *, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
         if not self._storable(customer_id):
+            paged(limit)
             return []
-        return self._orders(self._sql.by_customer, customer_id)
+        if limit is None and after is None:
+            return self._orders(self._sql.by_customer, customer_id)
+        return self._page(self._sql.by_customer_page, [customer_id], limit, after)
 
-    def by_state(self, *states: State) -> Sequence[WorkOrder]:
-        states_list = self._database.dialect.text_list([s.value for s in states])
-        return self._orders(self._sql.by_state, states_list)
+    def by_state(
+        self, *states: State, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
+        if limit is None and after is None:
+            states_list = self._database.dialect.text_list([s.value for s in states])
+            return self._orders(self._sql.by_state, states_list)
+        # one index range per state, merged: a page costs states x limit rows at most
+        return self._page(self._sql.by_state_page, [VALUES[s] for s in set(states)], limit, after)
 
     # --- queries for hosts' jobs ----------------------------------------------------------
 
@@ -372,16 +388,41 @@ class SqlWorkOrders(SqlStore, WorkOrders):
     def _orders(self, query: str, *parameters: object) -> list[WorkOrder]:
         """The orders `query` lists as (id, snapshot_format, snapshot) rows, in one snapshot
         of the database with the histories of any that must be replayed."""
-        events_of = self._sql.events_of
+        return self._database.read(
+            lambda cursor: self._loaded(cursor, cursor.execute(query, parameters).fetchall())
+        )
+
+    def _page(
+        self, query: str, keys: Sequence[object], limit: int | None, after: str | None
+    ) -> list[WorkOrder]:
+        """A page of a listing: `query` run for each of `keys` (with the position to list
+        after and the limit), its (id, snapshot_format, snapshot, position) rows merged
+        oldest first, at most `limit` of them."""
+        count = paged(limit) or _NO_LIMIT
+        sql = self._sql
 
         def read(cursor: Cursor) -> list[WorkOrder]:
-            def payloads(order_id: str) -> list[object]:
-                return [p for (p,) in cursor.execute(events_of, (order_id,)).fetchall()]
-
-            rows = cursor.execute(query, parameters).fetchall()
-            return [order_from_row(row, payloads) for row in rows]
+            start = 0
+            if after is not None:
+                found = cursor.execute(sql.position_of, (after,)).fetchone()
+                if found is None:
+                    raise UnknownOrder(f"no work order {after!r} to list after")
+                start = found[0]
+            rows = heapq.merge(
+                *(cursor.execute(query, (key, start, count)).fetchall() for key in keys),
+                key=lambda row: row[3],
+            )
+            return self._loaded(cursor, [row[:3] for row in itertools.islice(rows, count)])
 
         return self._database.read(read)
+
+    def _loaded(self, cursor: Cursor, rows: Sequence[Sequence[object]]) -> list[WorkOrder]:
+        """The orders of (id, snapshot_format, snapshot) `rows`, read with `cursor`."""
+
+        def payloads(order_id: str) -> list[object]:
+            return [p for (p,) in cursor.execute(self._sql.events_of, (order_id,)).fetchall()]
+
+        return [order_from_row(row, payloads) for row in rows]
 
     # --- Outbox -----------------------------------------------------------------------------
 
