@@ -337,7 +337,7 @@ def queries(bench: Bench, where: str, stores: Stores) -> None:
                 f"{where}a new order requested, estimated, read and listed, "
                 f"{large_count:,} vs {small_count:,} stored",
                 calls(_new_orders(_service(large), f"new-{large_count}")),
-                calls(_new_orders(_service(small), f"new-{small_count}")),
+                calls(_new_orders(_service(small), f"new-{small_count}-by-{large_count}")),
                 baseline_name=f"{small_count:,} stored",
                 goal="<= 1.5x",
                 number=10,
