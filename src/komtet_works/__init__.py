@@ -14,7 +14,13 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from komtet_works._version import __version__
-from komtet_works.domain.commands import BillingCommand, RefundPayment, RequestInvoice, VoidInvoice
+from komtet_works.domain.commands import (
+    BillingCommand,
+    RefundPayment,
+    RefundUnusedHours,
+    RequestInvoice,
+    VoidInvoice,
+)
 from komtet_works.domain.customers import Customer, Target, TargetKind
 from komtet_works.domain.errors import (
     ActorNotAllowed,
@@ -91,7 +97,7 @@ from komtet_works.domain.keys import operation_key
 from komtet_works.domain.ledger import Ledger, Payment, Refund
 from komtet_works.domain.lifecycle import TRANSITIONS, Action, ActorKind, State
 from komtet_works.domain.money import ExactNumber, Money
-from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock
+from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock, SpentHours
 from komtet_works.domain.pricing import HoursRounding, Quote, Tariff, parse_hours, price
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import (
@@ -194,6 +200,7 @@ __all__ = [
     "QuoteOutdated",
     "Refund",
     "RefundPayment",
+    "RefundUnusedHours",
     "RefundsSettled",
     "RelayPolicy",
     "ReportedPayment",
@@ -204,6 +211,7 @@ __all__ = [
     "ReworkNotAgreed",
     "ReworkStarted",
     "RuleViolation",
+    "SpentHours",
     "State",
     "Target",
     "TargetBusy",

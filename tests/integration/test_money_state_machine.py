@@ -25,6 +25,7 @@ from typing import Final
 import psycopg
 import pytest
 from billing_faults import (
+    DEFAULTS,
     MONDAY_9AM,
     Where,
     money_differences,
@@ -49,6 +50,7 @@ from komtet_works.adapters.memory import ManualClock
 from komtet_works.domain.errors import BillingFailed, KomtetWorksError, PaymentBelongsToAnotherOrder
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
+from komtet_works.domain.policy import Policy, SpentHours
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome, WithdrawalReason
 from komtet_works.relay import relay_billing
@@ -60,6 +62,9 @@ PAYMENTS: Final = ("p-1", "p-2", "p", "refund:p", "p-5", "p-6", "p-7", "p-8")
 #: the quote's figure in dollars.
 AMOUNTS: Final = ("quote", "quote", "quote", "earlier", "short", "usd")
 
+#: A host whose completions refund the hours paid for but not spent (rule H2).
+REFUND_UNUSED: Final = Policy(spent_hours=SpentHours.REFUND_UNUSED)
+
 TALLY: Counter[str] = Counter()
 
 
@@ -67,12 +72,14 @@ class MoneyMachine(RuleBasedStateMachine):
     """One store and one billing system; `where` names the store (see `billing_faults.wire`)."""
 
     open_where: Callable[[], Where]
+    #: the host's policy: the library's, or one that refunds unused hours (rule H2)
+    policy: Policy = DEFAULTS
 
     def __init__(self) -> None:
         super().__init__()
         self.resources = ExitStack()
         self.clock = ManualClock(MONDAY_9AM)
-        self.wiring, self.billing = wire(self.open_where(), self.clock)
+        self.wiring, self.billing = wire(self.open_where(), self.clock, policy=self.policy)
         self.resources.callback(self.wiring.close)
         self.service, self.orders = self.wiring.service, self.wiring.orders
         #: the order each payment id was first reported for: its owner for ever
@@ -183,8 +190,23 @@ class MoneyMachine(RuleBasedStateMachine):
                 self._take(order_id, lambda: self.service.schedule(order_id, staff_id="sam"))
             elif state is State.SCHEDULED:
                 self._take(order_id, lambda: self.service.start(order_id, staff_id="sam"))
+            elif order is not None and not order.works.time_entries:
+                self._take(  # fewer hours than paid: under `refund_unused` some come back
+                    order_id, lambda: self.service.log_hours(order_id, staff_id="sam", hours="0.5")
+                )
             else:
+                refunds = len(self.orders.get(order_id).ledger.refunds)
                 self._take(order_id, lambda: self.service.complete(order_id, staff_id="sam"))
+                TALLY["unused hours refunded"] += refunds < len(
+                    self.orders.get(order_id).ledger.refunds
+                )
+
+    @precondition(lambda self: self._some(State.IN_PROGRESS))
+    @rule(data=st.data(), hours=st.sampled_from(["0.5", "1.5", "3"]))
+    def log_hours(self, data: st.DataObject, hours: str) -> None:
+        """Staff log hours spent: under `refund_unused` fewer than paid are refunded (H2)."""
+        order_id = self._pick(data, State.IN_PROGRESS)
+        self._take(order_id, lambda: self.service.log_hours(order_id, staff_id="sam", hours=hours))
 
     @precondition(lambda self: self._some(State.IN_PROGRESS))
     @rule(data=st.data())
@@ -347,6 +369,30 @@ def test_money_on_sqlite_is_never_lost_nor_paid_twice() -> None:
             return self.resources.enter_context(sqlite_file())
 
     _run(OnSqlite, examples=25, steps=40)
+
+
+@pytest.mark.rule("H2", "I4", "K3", "K5")
+def test_money_with_unused_hours_refunded_in_memory_is_never_lost_nor_paid_twice() -> None:
+    """Under `refund_unused`: completions refund in part, claims and failures the rest."""
+
+    class InMemory(MoneyMachine):
+        open_where = staticmethod(lambda: "memory")
+        policy = REFUND_UNUSED
+
+    _run(InMemory, examples=150, steps=60)
+
+
+@pytest.mark.rule("H2", "I4", "K3", "K5")
+def test_money_with_unused_hours_refunded_on_sqlite_is_never_lost_nor_paid_twice() -> None:
+    """The same on SQLite: the refund in part in the SQL ledger, its command in the outbox."""
+
+    class OnSqlite(MoneyMachine):
+        policy = REFUND_UNUSED
+
+        def open_where(self) -> Where:
+            return self.resources.enter_context(sqlite_file())
+
+    _run(OnSqlite, examples=15, steps=40)
 
 
 @pytest.mark.postgres

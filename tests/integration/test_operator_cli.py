@@ -757,3 +757,21 @@ def test_a_site_holding_a_fifo_and_a_device_is_refused_not_hung(shell: Shell) ->
     assert any(name in line for name in named), line
     assert [] == [p.name for p in (shell.root / "backups").glob("bk-*")]
     assert "scheduled" == shell.ok("show", "o-1")["state"]
+
+
+@pytest.mark.rule("H1")
+def test_staff_log_hours_spent_and_people_see_them_against_the_estimate(shell: Shell) -> None:
+    _scheduled(shell, "o-1")
+    shell.ok("start", "o-1", "--staff", "s-1", "--now", T["start"])
+    logged = shell.ok(
+        "log-hours", "o-1", "--staff", "s-1", "--hours", "0.75", "--note", "found it",
+        "--now", T["start"],
+    )  # fmt: skip
+    assert [("s-1", "0.75", "found it")] == [
+        (e["logged_by"], e["hours"], e["note"]) for e in logged["works"]["time_entries"]
+    ]
+    code, out, _ = shell.run("show", "o-1")
+    assert 0 == code
+    assert "0.75 h of 1.6 h estimated" in out
+    code, _, err = shell.run("log-hours", "o-1", "--staff", "s-1", "--hours", "0")
+    assert (2, 1) == (code, len(err.strip().splitlines()))

@@ -6,6 +6,8 @@ An order's events are its audit trail, and the order can be rebuilt from them
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import attrs
 import pendulum
 
@@ -113,6 +115,9 @@ class WorksCompleted(Event):
 
     notice_sent_at: pendulum.DateTime | None = attrs.field(default=None, kw_only=True)
     claim_deadline: pendulum.DateTime | None = attrs.field(default=None, kw_only=True)
+    #: rule H2: the unused hours refunded, per payment, under `SpentHours.REFUND_UNUSED`;
+    #: asked of billing through the outbox after this step's commit, so no receipt here
+    unused_refunds: tuple[Refund, ...] = attrs.field(default=(), kw_only=True)
 
 
 @attrs.frozen
@@ -149,6 +154,13 @@ class ClaimRejected(Event):
 @attrs.frozen
 class ReworkStarted(Event):
     pass
+
+
+@attrs.frozen
+class HoursLogged(Event):
+    """Staff spent `hours` on the works (rule H1); the actor and instant say who and when."""
+
+    hours: Decimal
 
 
 @attrs.frozen

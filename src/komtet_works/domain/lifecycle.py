@@ -57,6 +57,7 @@ class Action(_FastEnum):
     SETTLE_REFUND = "settle_refund"
     CLOSE = "close"
     WITHDRAW = "withdraw"
+    LOG_HOURS = "log_hours"
 
 
 class ActorKind(_FastEnum):
@@ -90,6 +91,7 @@ TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyTy
         (S.CANCELLING, A.SETTLE_REFUND): S.CANCELLED,
         (S.SCHEDULED, A.START): S.IN_PROGRESS,
         (S.IN_PROGRESS, A.COMPLETE): S.COMPLETED,
+        (S.IN_PROGRESS, A.LOG_HOURS): S.IN_PROGRESS,
         (S.COMPLETED, A.NOTICE_SENT): S.COMPLETED,
         (S.IN_PROGRESS, A.FAIL): S.REFUNDING,
         (S.COMPLETED, A.CLAIM): S.CLAIMED,
@@ -142,6 +144,7 @@ ACTORS: Final[Mapping[Action, frozenset[ActorKind]]] = MappingProxyType(
         A.SETTLE_REFUND: frozenset({ActorKind.STAFF, ActorKind.SYSTEM}),
         A.CLOSE: frozenset({ActorKind.STAFF, ActorKind.SYSTEM}),
         A.WITHDRAW: frozenset({ActorKind.STAFF}),
+        A.LOG_HOURS: frozenset({ActorKind.STAFF}),
     }
 )
 

@@ -37,6 +37,17 @@ class PriceLock(enum.Enum):
     AT_PAYMENT = "at_payment"
 
 
+class SpentHours(enum.Enum):
+    """What the hours staff log do to the money of a paid order (decision D-OVERRUN)."""
+
+    #: the paid quote is the price: more hours are the provider's risk, fewer are not
+    #: refunded; the hours logged are a record
+    FIXED_PRICE = "fixed_price"
+    #: the paid quote is the most the customer pays: at the first completion, hours spent
+    #: (billed as the quote bills hours) below its billable hours are refunded (rule H2)
+    REFUND_UNUSED = "refund_unused"
+
+
 def _positive_duration(_: object, attribute: attrs.Attribute[timedelta], value: timedelta) -> None:
     if value <= timedelta(0):
         raise InvalidInput(f"policy {attribute.name} must be positive", field=attribute.name)
@@ -57,6 +68,8 @@ class Policy:
     )
     #: D-PRICE-LOCK
     price_lock: PriceLock = PriceLock.AT_ESTIMATE
+    #: D-OVERRUN: what the hours spent do to the money of a paid order
+    spent_hours: SpentHours = SpentHours.FIXED_PRICE
     #: D-CLAIMS: how many claims one order may have
     max_claims: int = attrs.field(default=1)
     #: D-CLAIMS: may staff reject a claim filed in time with no customer change?  The

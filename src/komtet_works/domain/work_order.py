@@ -47,6 +47,7 @@ from komtet_works.domain.events import (
     CustomerChangeRecorded,
     EstimateIssued,
     Event,
+    HoursLogged,
     OrderCancelled,
     OrderClosed,
     OrderRequested,
@@ -74,14 +75,16 @@ from komtet_works.domain.lifecycle import (
     State,
 )
 from komtet_works.domain.money import ExactNumber
-from komtet_works.domain.policy import Policy, PriceLock
+from komtet_works.domain.policy import Policy, PriceLock, SpentHours
 from komtet_works.domain.pricing import Tariff, parse_hours, price
+from komtet_works.domain.unused_hours import unused_hours_refund
 from komtet_works.domain.works import (
     Backup,
     Claim,
     ClaimOutcome,
     ClaimRemedy,
     RestoreWithheldReason,
+    TimeEntry,
     WithdrawalReason,
     Works,
 )
@@ -364,11 +367,54 @@ class WorkOrder:
             CustomerChangeRecorded(self.id, by, instant, self.state, after, note=_note(note))
         )
 
-    def complete(self, *, by: Actor, at: object) -> WorkOrder:
+    def log_hours(self, *, by: Actor, at: object, hours: ExactNumber, note: str = "") -> WorkOrder:
+        """Rule H1: staff log hours spent on the works while they run; append-only.
+
+        Under the default policy the paid quote is the price and the hours are a record
+        (D-OVERRUN).
+        """
+        instant, after = self.check(Action.LOG_HOURS, by, at)
+        spent = parse_hours(hours)
+        return self._record(
+            HoursLogged(self.id, by, instant, self.state, after, hours=spent, note=_note(note))
+        )
+
+    def complete(
+        self, *, by: Actor, at: object, policy: Policy | None = None, tariff: Tariff | None = None
+    ) -> WorkOrder:
         """Rule L7: the works are done.  The claim window opens when the completion notice
-        is sent (`record_notice_sent`), not at this step (rule C1)."""
+        is sent (`record_notice_sent`), not at this step (rule C1).
+
+        Under `SpentHours.REFUND_UNUSED` the first completion refunds the hours paid for
+        but not spent (rule H2); `tariff` bills them for a quote recorded without its own.
+        """
         instant, after = self.check(Action.COMPLETE, by, at)
-        return self._record(WorksCompleted(self.id, by, instant, self.state, after))
+        refunds = self._unused_hours(policy, tariff)
+        return self._record(
+            WorksCompleted(self.id, by, instant, self.state, after, unused_refunds=refunds)
+        )
+
+    def _unused_hours(self, policy: Policy | None, tariff: Tariff | None) -> tuple[Refund, ...]:
+        """Rule H2: the refunds a completion owes for unused hours, per payment.
+
+        Only the first completion: a rework's completion refunds nothing more (the unused
+        hours were settled on the hours then spent; the rework is the provider's remedy).
+        """
+        quote = self.ledger.current_quote
+        if (
+            policy is None
+            or policy.spent_hours is not SpentHours.REFUND_UNUSED
+            or self.works.completed_at is not None
+            or quote is None
+        ):
+            return ()
+        refund = unused_hours_refund(
+            quote,
+            self.works.spent_hours,
+            paid=self.ledger.paid,
+            tariff=tariff if tariff is not None else Tariff(),
+        )
+        return self.ledger.refunds_of(refund) if refund.amount > 0 else ()
 
     def record_notice_sent(
         self, *, by: Actor, at: object, sent_at: object, policy: Policy
@@ -707,6 +753,7 @@ def _completed(order: WorkOrder, event: WorksCompleted) -> WorkOrder:
     return _evolve(
         order,
         event,
+        ledger=_with_refunds(order.ledger, event.unused_refunds) if event.unused_refunds else None,
         works=_evolve_works(
             order.works,
             completed_at=event.at,
@@ -778,6 +825,14 @@ def _restore_decided(order: WorkOrder, event: RestoreDecided) -> WorkOrder:
     )
 
 
+def _hours_logged(order: WorkOrder, event: HoursLogged) -> WorkOrder:
+    works = order.works
+    entry = TimeEntry(event.actor.id, event.at, event.hours, event.note)
+    return _evolve(
+        order, event, works=_evolve_works(works, time_entries=(*works.time_entries, entry))
+    )
+
+
 def _state_only(order: WorkOrder, event: Event) -> WorkOrder:
     return _evolve(order, event)
 
@@ -803,4 +858,5 @@ _APPLY: Final[dict[type[Event], Callable[[WorkOrder, Any], WorkOrder]]] = {
     OrderWithdrawn: _state_only,
     RestoreWithheld: _withheld,
     RestoreDecided: _restore_decided,
+    HoursLogged: _hours_logged,
 }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import enum
+from decimal import Decimal
 
 import attrs
 import pendulum
 
 from komtet_works.domain.instants import require_aware
+from komtet_works.domain.pricing import canonical
 
 
 def _taken_at(value: object) -> pendulum.DateTime:
@@ -74,6 +76,16 @@ class Claim:
 
 
 @attrs.frozen
+class TimeEntry:
+    """Hours staff spent on the works, as logged (rule H1): append-only."""
+
+    logged_by: str
+    logged_at: pendulum.DateTime
+    hours: Decimal
+    note: str = attrs.field(default="", repr=False)
+
+
+@attrs.frozen
 class Works:
     due: pendulum.DateTime | None = None
     backup: Backup | None = None
@@ -100,6 +112,13 @@ class Works:
     restore_override: bool | None = None
     #: the order's version after its latest completion: the step its notice is owed by
     completed_version: int | None = None
+    #: the hours staff logged, oldest first (rule H1)
+    time_entries: tuple[TimeEntry, ...] = ()
+
+    @property
+    def spent_hours(self) -> Decimal:
+        """The hours logged so far: derived, so it cannot drift from the entries."""
+        return canonical(sum((entry.hours for entry in self.time_entries), Decimal(0)))
 
     @property
     def restore_pending_decision(self) -> bool:

@@ -268,6 +268,15 @@ STEPS: Final[dict[str, tuple[str, tuple[Option, ...], Step]]] = {
         (CUSTOMER, _note("what changed")),
         lambda o, a: o.service.record_customer_change(a.order, customer_id=a.customer, note=a.note),
     ),
+    "log-hours": (
+        "staff log hours spent on the works while they run",
+        (
+            STAFF,
+            Option("--hours", "the hours spent, a decimal such as 1.5"),
+            _note("what was done"),
+        ),
+        lambda o, a: o.service.log_hours(a.order, staff_id=a.staff, hours=a.hours, note=a.note),
+    ),
     "complete": (
         "the works are done: the completion notice goes out and the claim window opens",
         (STAFF,),

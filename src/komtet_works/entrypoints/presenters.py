@@ -21,10 +21,11 @@ import pendulum
 from komtet_works.domain.errors import KomtetWorksError
 from komtet_works.domain.events import Event
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
-from komtet_works.domain.ledger import Payment
+from komtet_works.domain.ledger import Ledger, Payment
 from komtet_works.domain.policy import Policy
 from komtet_works.domain.pricing import Quote
 from komtet_works.domain.work_order import WorkOrder
+from komtet_works.domain.works import Works
 from komtet_works.ports.outbox import DeadLetter
 
 PROG: Final = "komtet-works"
@@ -176,6 +177,16 @@ def order_json(order: WorkOrder, history: Sequence[Event]) -> dict[str, Any]:
             else works.restore_withheld.value,
             "conflicting_order": works.conflicting_order,
             "restore_override": works.restore_override,
+            "spent_hours": decimal_text(works.spent_hours),
+            "time_entries": [
+                {
+                    "logged_by": entry.logged_by,
+                    "logged_at": _when(entry.logged_at),
+                    "hours": decimal_text(entry.hours),
+                    "note": entry.note,
+                }
+                for entry in works.time_entries
+            ],
         },
         "events": [
             {
@@ -229,12 +240,14 @@ def dead_letter_lines(letter: DeadLetter) -> list[str]:
     ]
 
 
+Rows = list[tuple[str, str]]
+
+
 def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
     """The order as lines for people: the facts that apply to it so far.
 
     The customer's own words (the problem, supplements) only with `texts`, on one line each.
     """
-    ledger, works = order.ledger, order.works
     rows = [
         ("customer", order.customer_id),
         ("target", str(order.target)),
@@ -243,6 +256,13 @@ def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
     if texts:
         rows.append(("problem", " ".join(order.problem.split())))
         rows.extend(("supplement", " ".join(text.split())) for text in order.supplements)
+    rows += _money_rows(order.ledger) + _works_rows(order.works, order.ledger.current_quote)
+    width = max(len(label) for label, _ in rows)
+    return [f"order {order.id}", *(f"  {label:<{width}}  {value}" for label, value in rows)]
+
+
+def _money_rows(ledger: Ledger) -> Rows:
+    rows: Rows = []
     quote = ledger.current_quote
     if quote is not None:
         rows.append(
@@ -257,6 +277,14 @@ def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
     rows.extend(
         ("refund", f"payment {r.payment_id}: {r.amount} ({r.reference})") for r in ledger.refunds
     )
+    return rows
+
+
+def _works_rows(works: Works, quote: Quote | None) -> Rows:
+    rows: Rows = []
+    if works.time_entries:
+        estimated = f" of {quote.billable_hours} h estimated" if quote is not None else ""
+        rows.append(("hours spent", f"{works.spent_hours} h{estimated}"))
     if works.due is not None:
         rows.append(("due", _local(works.due)))
     if works.backup is not None:
@@ -276,8 +304,7 @@ def order_lines(order: WorkOrder, *, texts: bool = False) -> list[str]:
     if works.restore_withheld is not None:
         pending = " (staff decide: decide-restore)" if works.restore_pending_decision else ""
         rows.append(("restore withheld", f"{works.restore_withheld.value}{pending}"))
-    width = max(len(label) for label, _ in rows)
-    return [f"order {order.id}", *(f"  {label:<{width}}  {value}" for label, value in rows)]
+    return rows
 
 
 def history_lines(history: Sequence[Event]) -> list[str]:

@@ -24,7 +24,7 @@ from jsonschema.exceptions import ValidationError, best_match, by_relevance
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.money import Money
-from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock
+from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock, SpentHours
 from komtet_works.domain.pricing import HoursRounding, Tariff
 from komtet_works.scenarios.schemas import SCENARIO_SCHEMA, validator
 
@@ -200,7 +200,21 @@ def _policy(fields: Mapping[str, Any]) -> Policy:
         changes["claim_window_measure"] = ClaimWindowMeasure(fields["claim_window_measure"])
     if "price_lock" in fields:
         changes["price_lock"] = PriceLock(fields["price_lock"])
+    if "spent_hours" in fields:
+        changes["spent_hours"] = _spent_hours(fields["spent_hours"])
     return attrs.evolve(Policy(), **changes)
+
+
+def _spent_hours(value: object) -> SpentHours:
+    """Decision D-OVERRUN's option by its value: any member of `SpentHours`, so an option
+    added there is accepted here with no change."""
+    try:
+        return SpentHours(value)
+    except ValueError:
+        known = ", ".join(str(member.value) for member in SpentHours)
+        raise InvalidInput(
+            f"unknown spent_hours {value!r}; one of {known}", field="spent_hours"
+        ) from None
 
 
 def _duration(text: str) -> timedelta:

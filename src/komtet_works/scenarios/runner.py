@@ -137,8 +137,9 @@ class _World:
         return {order_id: summary(self.orders.history(order_id)) for order_id in self.created}
 
     def payments(self) -> dict[str, Json]:
-        """Every payment the billing system reported, as the intake keeps it (rule K2)."""
-        refunded = {r.payment_id: r.amount for r in self.billing.refunds()}
+        """Every payment the billing system reported, as the intake keeps it (rule K2), with
+        what billing refunded of it in all (in parts: rule H2)."""
+        refunds = self.billing.refunds()
         return {
             report.id: {
                 "order": report.order_id,
@@ -146,7 +147,10 @@ class _World:
                 "currency": report.payment.amount.currency,
                 "applied": report.applied,
                 "refunded": decimal_text(
-                    refunded.get(report.id, Money.zero(report.payment.amount.currency)).amount
+                    sum(
+                        (r.amount for r in refunds if r.payment_id == report.id),
+                        Money.zero(report.payment.amount.currency),
+                    ).amount
                 ),
             }
             for report in self.orders.payments()
@@ -162,6 +166,7 @@ def summary(history: Sequence[Event]) -> Json:
         "refunded": decimal_text(rebuilt.ledger.refunded.amount),
         "backups": sum(isinstance(event, WorksStarted) for event in history),
         "restored": rebuilt.works.restored,
+        "spent_hours": decimal_text(rebuilt.works.spent_hours),
         # the record of a notice's delivery is no step anyone took: the history is the same
         # whether the mail was up or down (contract version 1's results stand)
         "history": [
@@ -270,6 +275,11 @@ def _customer_change(world: _World, step: Step) -> Shown:
     return world.service.record_customer_change(step.order, customer_id=by), {}
 
 
+def _log_hours(world: _World, step: Step) -> Shown:
+    order = world.service.log_hours(step.order, staff_id=STAFF, hours=step.fields["hours"])
+    return order, {"spent_hours": decimal_text(order.works.spent_hours)}
+
+
 def _complete(world: _World, step: Step) -> Shown:
     """The deadline, or null while the completion notice waits (mail down, rule C1)."""
     order = world.service.complete(step.order, staff_id=STAFF)
@@ -346,4 +356,5 @@ ACTIONS: Final[Mapping[str, Callable[[_World, Step], Shown]]] = {
     "maintenance": _maintenance,
     "withdraw": _withdraw,
     "relay": _relay,
+    "log_hours": _log_hours,
 }

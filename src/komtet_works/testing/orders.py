@@ -161,6 +161,8 @@ def take(  # noqa: C901, PLR0911, PLR0912
             return order.close(by=CLOSING_JOB, at=at)
         case Action.WITHDRAW:
             return order.withdraw(by=STAFF, at=at, reason=WithdrawalReason.OUT_OF_SCOPE, note=text)
+        case Action.LOG_HOURS:
+            return order.log_hours(by=STAFF, at=at, hours=hours, note=text)
         case Action.REQUEST:  # pragma: no cover - a new order is `requested`
             raise ValueError("an existing order cannot be requested")
 
