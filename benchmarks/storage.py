@@ -34,7 +34,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from harness import Batch, Bench, options, throwaway_database
-from komtet_works.adapters.codec import dumps_event
+from komtet_works.adapters.codec import ORDER_FORMAT, dumps_event, dumps_order
 from komtet_works.adapters.postgres import PostgresWorkOrders
 from komtet_works.adapters.sql.dialect import micros
 from komtet_works.adapters.sqlite import SqliteWorkOrders
@@ -60,7 +60,7 @@ def _rows(orders: Sequence[WorkOrder], *, sqlite: bool) -> Rows:
     order_rows: list[tuple[object, ...]] = []
     event_rows: list[tuple[object, ...]] = []
     for order in orders:
-        last = order.events[-1].at
+        last = order.last_step_at
         works = order.works
         order_rows.append(
             (
@@ -71,6 +71,8 @@ def _rows(orders: Sequence[WorkOrder], *, sqlite: bool) -> Rows:
                 micros(works.claim_deadline) if sqlite else works.claim_deadline,
                 micros(works.due) if sqlite else works.due,
                 last.isoformat() if sqlite else last,
+                dumps_order(order),
+                ORDER_FORMAT,
             )
         )
         event_rows.extend(
@@ -85,7 +87,7 @@ def _rows(orders: Sequence[WorkOrder], *, sqlite: bool) -> Rows:
                 event.after.value,
                 dumps_event(event),
             )
-            for seq, event in enumerate(order.events, start=1)
+            for seq, event in enumerate(order.new_events, start=1)
         )
     return order_rows, event_rows
 
@@ -161,7 +163,8 @@ def bench_sqlite(bench: Bench, orders: Sequence[WorkOrder], single: int, directo
                     db.execute("BEGIN IMMEDIATE")
                     db.executemany(
                         "INSERT INTO work_orders (id, customer_id, state, version,"
-                        " claim_deadline, due, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        " claim_deadline, due, updated_at, snapshot, snapshot_format)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         order_rows,
                     )
                     db.executemany(
@@ -216,8 +219,8 @@ def bench_postgres(bench: Bench, orders: Sequence[WorkOrder], single: int) -> No
                     with psycopg.connect(raw_dsn) as db, db.cursor() as cursor:
                         cursor.executemany(
                             "INSERT INTO work_orders (id, customer_id, state, version,"
-                            " claim_deadline, due, updated_at)"
-                            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                            " claim_deadline, due, updated_at, snapshot, snapshot_format)"
+                            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                             order_rows,
                         )
                         cursor.executemany(

@@ -15,10 +15,10 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 
 #: Each benchmark, the options of its smoke run, and how many figures it reports.
 SMOKE: dict[str, tuple[tuple[str, ...], int]] = {
-    "histories": (("--no-postgres",), 4),
+    "histories": (("--no-postgres",), 5),
     "lifecycle": ((), 5),
     "startup": ((), 2),
-    "scale": (("--no-postgres",), 8),
+    "scale": (("--no-postgres",), 11),
     "storage": (("--no-postgres",), 2),
     "workers": (("--no-postgres",), 2),
 }
@@ -66,7 +66,7 @@ def test_the_storage_benchmark_runs_on_postgres(pg_database: str, tmp_path: Path
 
 @pytest.mark.postgres
 def test_the_histories_benchmark_runs_on_postgres(pg_database: str, tmp_path: Path) -> None:
-    """On PostgreSQL too, the histories benchmark's smoke run reports its three ratios."""
+    """On PostgreSQL too, the histories benchmark's smoke run reports its four ratios."""
     results = tmp_path / "histories.json"
     subprocess.run(  # noqa: S603 - our own interpreter and script
         [sys.executable, str(BENCHMARKS / "histories.py"), "--smoke", "--json", str(results)],
@@ -75,8 +75,8 @@ def test_the_histories_benchmark_runs_on_postgres(pg_database: str, tmp_path: Pa
         env={**os.environ, "KOMTET_WORKS_PG_DSN": pg_database},
     )
     figures = json.loads(results.read_text(encoding="utf-8"))["figures"]
-    assert 7 == len(figures)
-    assert ["PostgreSQL"] * 3 == [f["name"].split(":")[0] for f in figures[3:6]]
+    assert 9 == len(figures)
+    assert ["PostgreSQL"] * 4 == [f["name"].split(":")[0] for f in figures[4:8]]
 
 
 @pytest.mark.postgres
@@ -97,7 +97,8 @@ def test_the_workers_benchmark_runs_on_postgres(pg_database: str, tmp_path: Path
 
 @pytest.mark.postgres
 def test_the_scale_benchmark_runs_its_queries_on_postgres(pg_database: str, tmp_path: Path) -> None:
-    """On PostgreSQL too, the scale benchmark's smoke run reports the four query ratios."""
+    """On PostgreSQL too, the scale benchmark's smoke run reports the query, page and new
+    order ratios."""
     results = tmp_path / "scale.json"
     subprocess.run(  # noqa: S603 - our own interpreter and script
         [sys.executable, str(BENCHMARKS / "scale.py"), "--smoke", "--json", str(results)],
@@ -106,5 +107,5 @@ def test_the_scale_benchmark_runs_its_queries_on_postgres(pg_database: str, tmp_
         env={**os.environ, "KOMTET_WORKS_PG_DSN": pg_database},
     )
     names = [f["name"] for f in json.loads(results.read_text(encoding="utf-8"))["figures"]]
-    assert 12 == len(names)
-    assert ["PostgreSQL"] * 4 == [name.split(":")[0] for name in names[8:]]
+    assert 18 == len(names)
+    assert ["PostgreSQL"] * 7 == [name.split(":")[0] for name in names[11:]]

@@ -23,6 +23,7 @@ from komtet_works.domain.commands import (
     RequestInvoice,
 )
 from komtet_works.domain.errors import InvalidInput
+from komtet_works.domain.instants import exact_after, require_aware
 from komtet_works.ports import Billing, Clock, Message, Notifier, Outbox
 from komtet_works.ports.intake import BillingOutbox, PaymentIntake
 from komtet_works.ports.outbox import Delivery
@@ -72,6 +73,10 @@ class RelayPolicy:
         return at + min(self.first_retry * (1 << min(attempts - 1, 32)), self.longest_retry)
 
 
+#: The policy of a relay given none (a RelayPolicy validates its fields when built).
+_DEFAULT_POLICY: Final = RelayPolicy()
+
+
 def relay(
     outbox: Outbox,
     notifier: Notifier,
@@ -95,17 +100,18 @@ def relay(
         from komtet_works.adapters.clock import SystemClock  # noqa: PLC0415 - import cost
 
         clock = SystemClock()
-    policy = policy if policy is not None else RelayPolicy()
+    policy = policy if policy is not None else _DEFAULT_POLICY
     sent = 0
     while True:
         now = clock.now()
         claimed = outbox.claim(now, limit=batch, lease=policy.lease, order_id=order_id)
+        lease_ends = exact_after(require_aware(now, field="now"), policy.lease)
         for message_id in claimed.unreadable:
             log.error("ALERT: message %s cannot be read; parked as dead", message_id)
         if not claimed.deliveries and not claimed.unreadable:
             return sent
         for delivery in claimed.deliveries:
-            if clock.now() >= now + policy.lease:
+            if clock.now() >= lease_ends:
                 break  # the claim has run out: the rest is anyone's again
             message = delivery.message
             try:

@@ -208,7 +208,8 @@ class WorkOrderService:
             commands=commands,
             payments=payments,
         )
-        log.info("order %s v%d: %s", order.id, order.version, type(order.events[-1]).__name__)
+        step = type(order.new_events[-1]).__name__ if order.new_events else "unchanged"
+        log.info("order %s v%d: %s", order.id, order.version, step)
         self._after_commit(order.id)
         if messages:  # sent now unless an earlier message of the order still waits
             try:
@@ -591,9 +592,7 @@ class WorkOrderService:
                 f"(reason {WithdrawalReason.OTHER.value}) to refund it"
             )
         busy = [
-            o.id
-            for o in self.orders.on_target(order.target)
-            if o.id != order.id and o.state in WORKS_UNDER_WAY
+            o.id for o in self.orders.on_target(order.target, *WORKS_UNDER_WAY) if o.id != order.id
         ]
         if busy:
             raise TargetBusy(f"the works of order {busy[0]!r} on {order.target} are in progress")
@@ -652,7 +651,7 @@ class WorkOrderService:
         billing through the outbox after its commit; None when the policy refunds none."""
         if self.policy.spent_hours is not SpentHours.REFUND_UNUSED:
             return None
-        event = completed.events[-1]
+        event = completed.new_events[-1]
         refunds = event.unused_refunds if isinstance(event, WorksCompleted) else ()
         return sum((refund.amount for refund in refunds), Money.zero(completed.ledger.currency))
 
@@ -839,10 +838,8 @@ class WorkOrderService:
 
 def _completion_notice_id(order: WorkOrder) -> str:
     """The id of the message the order's latest completion owes ("" if it has none)."""
-    for version in range(order.version, 0, -1):
-        if isinstance(order.events[version - 1], WorksCompleted):
-            return _message_id(order.id, version, MessageKind.WORKS_COMPLETED)
-    return ""
+    version = order.works.completed_version
+    return "" if version is None else _message_id(order.id, version, MessageKind.WORKS_COMPLETED)
 
 
 def _message_id(order_id: str, version: int, kind: MessageKind) -> str:

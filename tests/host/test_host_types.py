@@ -42,8 +42,9 @@ def test_the_service_runs_on_a_zoneinfo_clock_a_stdlib_notifier_and_the_hosts_bi
     """The host's instants are recorded exactly; its billing invoices once; its notifier sends."""
     now = datetime(2026, 3, 2, 10, 30, tzinfo=MOSCOW)
     notifier, billing = HostNotifier(), HostBilling()
-    order = paid_order(host_service(HostClock(now), notifier, billing))
+    service = host_service(HostClock(now), notifier, billing)
+    order = paid_order(service)
     assert State.PAID is order.state
-    assert [now, now, now] == [event.at for event in order.events]
+    assert [now, now, now] == [event.at for event in service.orders.history(order.id)]
     assert [("invoice-1", "wo-1", order.ledger.paid)] == list(billing.entries.values())
     assert ["quote_issued", "payment_received"] == [m.kind.value for m in notifier.queued]

@@ -208,7 +208,7 @@ def money_differences(store: WorkOrders, billing: FaultyBilling) -> list[str]:
         ledger = order.ledger
         unused = [
             r.amount
-            for e in order.events
+            for e in store.history(order.id)
             if isinstance(e, WorksCompleted)
             for r in e.unused_refunds
         ]

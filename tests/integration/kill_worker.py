@@ -194,7 +194,7 @@ class Worker:
             actions, weights = zip(*NEXT[order.state], strict=True)
             action = self.rng.choices(actions, weights)[0]
             pause = CLOSING_PAUSE if action is Action.CLOSE else timedelta(hours=1)
-            self.clock.set(order.events[-1].at + pause)
+            self.clock.set(order.last_step_at + pause)
             try:
                 order = self.take(order, action)
             except ConcurrencyError:
@@ -258,7 +258,7 @@ OUTCOME: Final = {
 
 
 def _event(order: WorkOrder) -> str:
-    return type(order.events[-1]).__name__
+    return type(order.new_events[-1]).__name__
 
 
 def main(argv: Sequence[str]) -> None:

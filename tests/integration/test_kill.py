@@ -21,7 +21,7 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 from typing import Any, Final
@@ -33,8 +33,8 @@ import pytest
 from kill_worker import FileNotifier, open_store, put_customers
 
 from komtet_works.adapters.memory import ManualClock
+from komtet_works.domain.events import Event
 from komtet_works.domain.keys import operation_key
-from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import MessageKind
 from komtet_works.relay import relay
 from komtet_works.testing import DurableStore
@@ -64,19 +64,19 @@ OWED: Final[Mapping[str, MessageKind]] = {
 }
 
 
-def _owed_kind(order: WorkOrder, version: int) -> MessageKind:
+def _owed_kind(history: Sequence[Event], version: int) -> MessageKind:
     """The kind of message the event making `version` owes: a completion date after an
     earlier one is a revision (rule S2)."""
-    name = type(order.events[version - 1]).__name__
-    earlier = {type(event).__name__ for event in order.events[: version - 1]}
+    name = type(history[version - 1]).__name__
+    earlier = {type(event).__name__ for event in history[: version - 1]}
     if name == "CompletionDateAnnounced" and name in earlier:
         return MessageKind.COMPLETION_DATE_REVISED
     return OWED[name]
 
 
-def _told_by_the_next(order: WorkOrder, version: int) -> bool:
+def _told_by_the_next(history: Sequence[Event], version: int) -> bool:
     """A settlement saved with the restore it withheld: the message is the second's."""
-    following = order.events[version : version + 1]
+    following = history[version : version + 1]
     return bool(following) and type(following[0]).__name__ == "RestoreWithheld"
 
 
@@ -185,7 +185,7 @@ class Trial:
         with self.database.store() as store:
             for order_id in changed | new_acks.keys():
                 assert [] == list(store.verify_replay(order_id))
-                events = store.get(order_id).events
+                events = store.history(order_id)
                 acked = [(a["version"], a["event"]) for a in new_acks.get(order_id, [])]
                 assert acked == [(v, type(events[v - 1]).__name__) for v, _ in acked]
         self.acks_read, self.versions = len(acks), versions
@@ -204,25 +204,27 @@ class Trial:
                 store, FileNotifier(out, ManualClock(START)), clock=later
             )
             assert [] == list(store.pending())
-            orders = [store.get(o) for (o,) in self.database.rows("SELECT id FROM work_orders")]
+            histories = {
+                o: store.history(o) for (o,) in self.database.rows("SELECT id FROM work_orders")
+            }
         self.versions = {}  # verify every order once more
         self.check()
         owed = {
-            operation_key("message", order.id, version, _owed_kind(order, version).value)
-            for order in orders
-            for version, event in enumerate(order.events, start=1)
-            if type(event).__name__ in OWED and not _told_by_the_next(order, version)
+            operation_key("message", order_id, version, _owed_kind(history, version).value)
+            for order_id, history in histories.items()
+            for version, event in enumerate(history, start=1)
+            if type(event).__name__ in OWED and not _told_by_the_next(history, version)
         }
         outbox = {row[0] for row in self.database.rows(_OUTBOX)}
         deliveries, _ = complete_lines(self.deliveries)
         delivered = Counter(d["id"] for d in deliveries)
         assert owed == outbox  # a message for every committed change, and for no other
         assert outbox == delivered.keys()  # each delivered at least once
-        committed = sum(order.version for order in orders)
+        committed = sum(len(history) for history in histories.values())
         self.tally.update(
             {
                 "acknowledged commits": self.acks_read,
-                "orders": len(orders),
+                "orders": len(histories),
                 "events committed": committed,
                 "committed, killed before the ack": committed - self.acks_read,
                 "messages owed": len(owed),

@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from datetime import timedelta
 from multiprocessing.synchronize import Barrier
@@ -27,6 +27,7 @@ import pytest
 from komtet_works.adapters.postgres import PostgresWorkOrders
 from komtet_works.adapters.sqlite import SqliteWorkOrders
 from komtet_works.domain.errors import ConcurrencyError, UnknownOrder
+from komtet_works.domain.events import Event
 from komtet_works.domain.lifecycle import Action
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.testing import DurableStore
@@ -57,7 +58,7 @@ def _attempt(store: DurableStore, round_number: int, worker: int) -> tuple[bool,
     if order.version > CHANGES:
         return False, 0
     changed = take(
-        order, Action.CUSTOMER_CHANGE, order.events[-1].at + timedelta(seconds=1), text=mark
+        order, Action.CUSTOMER_CHANGE, order.last_step_at + timedelta(seconds=1), text=mark
     )
     try:
         store.save(changed, expected_version=order.version)
@@ -134,7 +135,7 @@ def _race(open_store: Callable[[], DurableStore]) -> Counter[str]:
             assert [] == list(store.verify_replay(order.id))
             for version in range(1, order.version + 1):
                 (worker,) = winners[round_number, version]  # exactly one winner
-                assert f"worker {worker}" == _mark(order, version)
+                assert f"worker {worker}" == _mark(order, store.history(order.id), version)
         assert len(winners) == sum(1 + CHANGES for _ in range(ROUNDS))
     finally:
         store.close()
@@ -146,8 +147,8 @@ def _race(open_store: Callable[[], DurableStore]) -> Counter[str]:
     return tallies
 
 
-def _mark(order: WorkOrder, version: int) -> str:
-    event = order.events[version - 1]
+def _mark(order: WorkOrder, history: Sequence[Event], version: int) -> str:
+    event = history[version - 1]
     return order.problem if version == 1 else event.note
 
 

@@ -14,6 +14,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from komtet_works import bootstrap
+from komtet_works.adapters.codec import ORDER_FORMAT
 from komtet_works.adapters.postgres import PostgresBilling, PostgresWorkOrders
 from komtet_works.adapters.sql import stores
 from komtet_works.adapters.sql.migrations import migrations, pending
@@ -251,7 +252,7 @@ def test_migration_0005_gives_existing_orders_their_target_and_guards_it(
         assert ["wo-old", "wo-new"] == [o.id for o in store.on_target(old.target)]
         scheduled = walk(store.get("wo-new"), State.SCHEDULED)
         store.save(scheduled, expected_version=1)
-        started = take(scheduled, Action.START, scheduled.events[-1].at + timedelta(hours=1))
+        started = take(scheduled, Action.START, scheduled.last_step_at + timedelta(hours=1))
         with pytest.raises(TargetBusy):
             store.save(started, expected_version=scheduled.version)
 
@@ -277,6 +278,9 @@ def test_migration_0006_gives_orders_queued_before_it_their_hours(
         store.migrate()
         monkeypatch.setattr(stores, "pending", pending)
         database = store._database
+        # the order row as stores wrote it before migration 0007 added the state snapshot
+        insert = database.sql.insert_order.replace(", snapshot, snapshot_format)", ")")
+        before_0007 = insert.rsplit(",", 2)[0] + ")"
         paid, done = in_state(State.PAID, "wo-paid"), in_state(State.COMPLETED, "wo-done")
         for order in (paid, done):
             rows = event_rows(order, 0)
@@ -296,7 +300,7 @@ def test_migration_0006_gives_orders_queued_before_it_their_hours(
             def write(
                 cursor: Cursor, row: tuple[object, ...] = row, rows: list[EventRow] = rows
             ) -> None:
-                cursor.execute(database.sql.insert_order, row)
+                cursor.execute(before_0007, row)
                 cursor.executemany(database.sql.insert_event, rows)
 
             database.write(write)
@@ -306,3 +310,43 @@ def test_migration_0006_gives_orders_queued_before_it_their_hours(
         assert quote is not None
         assert quote.billable_hours == store.queued_hours(excluding="")
         assert 0 == store.queued_hours(excluding="wo-paid")
+
+
+@pytest.mark.rule("L11")
+@pytest.mark.parametrize(
+    "dialect", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_an_order_with_no_snapshot_in_this_format_is_replayed_until_saved_again(
+    dialect: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Migration 0007's lazy fill: an order saved before it (no snapshot) or in another
+    format of the state loads from its history, exactly; its next save writes the state."""
+    store = (
+        SqliteWorkOrders(tmp_path / "orders.sqlite", migrate=True)
+        if dialect == "sqlite"
+        else PostgresWorkOrders(request.getfixturevalue("pg_dsn"), migrate=True)
+    )
+    database = store._database
+    with store:
+        order = in_state(State.COMPLETED, "wo-old")
+        store.save(order, expected_version=0)
+        database.write(
+            lambda cursor: cursor.execute(
+                "UPDATE work_orders SET snapshot = NULL, snapshot_format = NULL"
+            )
+        )
+        assert order == store.get("wo-old")
+        assert [order] == list(store.by_state(State.COMPLETED))
+        assert [] == list(store.verify_replay("wo-old"))
+        changed = take(store.get("wo-old"), Action.CUSTOMER_CHANGE, order.last_step_at)
+        store.save(changed, expected_version=order.version)
+        formats = database.read(
+            lambda cursor: cursor.execute("SELECT snapshot_format FROM work_orders").fetchall()
+        )
+        assert [(ORDER_FORMAT,)] == formats
+        database.write(
+            lambda cursor: cursor.execute(
+                "UPDATE work_orders SET snapshot = '{}', snapshot_format = 'older'"
+            )
+        )
+        assert changed == store.get("wo-old")

@@ -125,7 +125,9 @@ def test_the_sqlite_and_postgres_databases_share_the_templates() -> None:
 
 
 def test_migration_scripts_come_from_the_package_not_from_input() -> None:
-    """The statements passed on by name: `_orders`' and `_all`'s and the shipped migrations."""
+    """The statements passed on by name: `_orders`', `_page`'s and `_all`'s and the shipped
+    migrations."""
     sources = "".join(p.read_text(encoding="utf-8") for p in SQL_MODULES)
-    assert 1 == sources.count("def _orders(self, query: str, parameter: object)")
+    assert 1 == sources.count("def _orders(self, query: str, *parameters: object)")
+    assert 1 == sources.count("self, query: str, keys: Sequence[object], limit: int | None")
     assert 1 == sources.count("database.run_script(cursor, migration.script)")

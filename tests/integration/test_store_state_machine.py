@@ -31,7 +31,7 @@ from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import CompletionDateFacts, Message
 from komtet_works.testing import DurableStore
-from komtet_works.testing.orders import requested, take
+from komtet_works.testing.orders import at_version, requested, take
 from komtet_works.testing.strategies import actions_for, delays, instants, texts
 
 ORDER_IDS = ("wo-1", "wo 'two'", "wo-три")
@@ -44,7 +44,7 @@ def _message(order: WorkOrder) -> Message:
         f"{order.id}:{order.version}",
         order.id,
         order.customer_id,
-        CompletionDateFacts(order.events[-1].at),
+        CompletionDateFacts(order.last_step_at),
     )
 
 
@@ -93,7 +93,7 @@ class StoreMachine(RuleBasedStateMachine):
         if not actions:
             return
         action = data.draw(st.sampled_from(actions))
-        at = order.events[-1].at + data.draw(delays)
+        at = order.last_step_at + data.draw(delays)
         try:
             changed = take(order, action, at, text=data.draw(texts))
         except KomtetWorksError:
@@ -105,7 +105,7 @@ class StoreMachine(RuleBasedStateMachine):
     def stale_save(self, data: st.DataObject, behind: int) -> None:
         """A save based on an older version is refused, whatever it carries."""
         order = data.draw(st.sampled_from(list(self.model.by_state(*State))))
-        late = WorkOrder.replay(order.events[: max(order.version - behind, 1)])
+        late = at_version(self.store.history(order.id), max(order.version - behind, 1))
         with pytest.raises(ConcurrencyError):
             self.store.save(
                 late, expected_version=max(late.version - 1, 0), messages=[_message(late)]
@@ -119,7 +119,7 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(count=st.integers(1, 3))
     def mark_some_sent(self, count: int) -> None:
         for message in self.model.pending(count):
-            at = requested().events[0].at
+            at = requested().last_step_at
             self.model.mark_sent(message.id, at)
             self.store.mark_sent(message.id, at)
 

@@ -28,7 +28,7 @@ def test_in_memory_wires_a_working_service() -> None:
     """The in-memory service takes an order from request to estimate with the host's clock."""
     wiring = bootstrap.in_memory(customers=[ALICE], clock=ManualClock(START))
     assert State.ESTIMATED == _walk_to_estimated(wiring)
-    assert START == wiring.orders.get("o1").events[0].at
+    assert START == wiring.orders.history("o1")[0].at
 
 
 def test_on_sqlite_migrates_only_when_asked(tmp_path: Path) -> None:

@@ -47,9 +47,9 @@ def queued(order_id: str, work: str, urgency: Urgency | None = None) -> WorkOrde
     """An order paid (and, given an urgency, scheduled with it) on Monday morning."""
     order = requested(order_id, customer_id="cust-1", at=MONDAY.subtract(hours=3))
     for action in (Action.ESTIMATE, Action.PAY):
-        order = take(order, action, order.events[-1].at + timedelta(minutes=1), hours=work)
+        order = take(order, action, order.last_step_at + timedelta(minutes=1), hours=work)
     if urgency is not None:
-        at = order.events[-1].at + timedelta(minutes=1)
+        at = order.last_step_at + timedelta(minutes=1)
         order = order.schedule(by=STAFF, at=at, due=at.add(days=30), urgency=urgency)
     return order
 
@@ -110,7 +110,7 @@ def test_staff_set_the_urgency_with_the_date_and_it_stays_until_changed() -> Non
     assert Urgency.URGENT is works.schedule("wo-1", staff_id="sam", urgency="urgent").works.urgency
     again = works.schedule("wo-1", staff_id="sam", due=MONDAY.add(days=3))
     assert Urgency.URGENT is again.works.urgency
-    assert Urgency.URGENT is WorkOrder.replay(again.events).works.urgency
+    assert Urgency.URGENT is WorkOrder.replay(orders.history("wo-1")).works.urgency
     assert 0 == orders.queued_hours(excluding="wo-1", urgent_only=True)
     assert 1 == orders.queued_hours(excluding="", urgent_only=True)
 

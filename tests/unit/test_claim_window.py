@@ -108,7 +108,7 @@ def assert_window_ends_at(
     + 1 us, is refused.  Every instant is shown in `zone`."""
     shown = pendulum.instance(deadline).in_timezone(zone)
     assert State.CLAIMED is claim(order, shown, policy).state
-    before = max(shown - earlier, order.events[-1].at).in_timezone(zone)
+    before = max(shown - earlier, order.last_step_at).in_timezone(zone)
     assert State.CLAIMED is claim(order, before, policy).state
     for late in (shown + SECOND, shown + timedelta(microseconds=1)):
         with pytest.raises(ClaimWindowClosed) as refused:
@@ -323,7 +323,7 @@ def test_the_window_runs_from_the_notices_send_time_not_from_the_step(
     )
     assert sent == order.works.notice_sent_at
     assert sent + THREE_DAYS == deadline_of(order)
-    assert recorded == order.events[-1].at
+    assert recorded == order.last_step_at
     assert State.COMPLETED is order.state
 
 
@@ -376,7 +376,7 @@ def test_a_change_at_or_after_the_start_voids_the_claim(
 def test_a_change_before_the_works_started_does_not_void_the_claim() -> None:
     """Changes recorded while the order was only scheduled leave the claim possible."""
     scheduled = in_state(State.SCHEDULED)
-    at = scheduled.events[-1].at
+    at = scheduled.last_step_at
     changed = change(scheduled, at.add(minutes=10))
     backup = Backup("bk-wo-1", at.add(minutes=20), verified=True)
     started = changed.start(by=STAFF, at=at.add(minutes=20), backup=backup)
@@ -392,7 +392,7 @@ def test_the_order_of_the_steps_decides_at_one_and_the_same_instant(before_start
     """A change and the start at one instant: recorded before the start it never voids the
     claim; recorded after it, it does."""
     scheduled = in_state(State.SCHEDULED)
-    at = scheduled.events[-1].at.add(minutes=10)
+    at = scheduled.last_step_at.add(minutes=10)
     backup = Backup("bk-wo-1", at, verified=True)
     if before_start:
         started = change(scheduled, at).start(by=STAFF, at=at, backup=backup)

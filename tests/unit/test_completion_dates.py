@@ -101,7 +101,7 @@ def test_a_date_in_the_past_is_still_invalid_input_first() -> None:
 def test_the_domain_step_refuses_a_date_before_the_earliest_it_is_given() -> None:
     """The aggregate checks the earliest instant the use case read from the calendar."""
     paid = in_state(State.PAID)
-    at = paid.events[-1].at.add(hours=1)
+    at = paid.last_step_at.add(hours=1)
     with pytest.raises(DueTooSoon):
         paid.schedule(by=STAFF, at=at, due=at.add(hours=1), earliest=at.add(hours=2))
     assert (
@@ -136,7 +136,7 @@ def test_a_revision_while_works_run_keeps_them_running_and_tells_the_customer_wh
         "wo-1", staff_id="sam", due=moscow(4, 19), reason="the database is larger"
     )
     assert (State.IN_PROGRESS, moscow(4, 19)) == (revised.state, revised.works.due)
-    assert "the database is larger" == revised.events[-1].note
+    assert "the database is larger" == revised.new_events[-1].note
     assert (
         CompletionDateRevisedFacts(moscow(4, 19), moscow(3, 19), "the database is larger")
         == told(world)[-1]

@@ -1202,7 +1202,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert (model.state, model.version, model.version) == (
                 order.state,
                 order.version,
-                len(order.events),
+                len(self.orders.history(order.id)),
             )
             assert (model.owner, model.target) == (order.customer_id, order.target.name)
 
@@ -1217,16 +1217,16 @@ class LifecycleMachine(RuleBasedStateMachine):
     def replaying_the_events_rebuilds_each_order(self) -> None:
         """Replaying an order's events rebuilds exactly the stored order."""
         for order, _ in self._stored():
-            assert order == WorkOrder.replay(order.events)
+            assert order == WorkOrder.replay(self.orders.history(order.id))
 
     @invariant()
     def every_event_follows_the_transition_table(self) -> None:
         """Each event's (before, action) is in TRANSITIONS, by an allowed actor, in time order."""
         for order, model in self._stored():
-            first, *rest = order.events
+            first, *rest = self.orders.history(order.id)
             assert (OrderRequested, None) == (type(first), first.before)
             previous = first
-            for step in order.events:
+            for step in self.orders.history(order.id):
                 if isinstance(step, RestoreWithheld):  # a record beside the lifecycle (T3)
                     assert step.before is step.after is State.REFUNDED
                     continue
@@ -1238,7 +1238,7 @@ class LifecycleMachine(RuleBasedStateMachine):
                 assert previous.after is step.before
                 assert previous.at <= step.at
                 previous = step
-            assert order.events[-1].after is order.state
+            assert self.orders.history(order.id)[-1].after is order.state
 
     @invariant()
     def paid_is_the_sum_of_accepted_payments(self) -> None:
@@ -1256,7 +1256,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         """Every payment matched the then current quote's total, before it expired."""
         for order, _ in self._stored():
             current = None
-            for step in order.events:
+            for step in self.orders.history(order.id):
                 if isinstance(step, EstimateIssued):
                     current = step.quote
                 elif isinstance(step, RequestSupplemented):
@@ -1337,7 +1337,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         time; each window is that time + 72 h; no order closes before its notice went out
         and its window ended."""
         for order, model in self._stored():
-            notices = [e for e in order.events if isinstance(e, CompletionNoticeSent)]
+            notices = [
+                e for e in self.orders.history(order.id) if isinstance(e, CompletionNoticeSent)
+            ]
             sent = [
                 at
                 for at, message in self.notifier.sent
@@ -1345,7 +1347,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             ]
             assert sent == [e.sent_at for e in notices]
             deadline = None
-            for step in order.events:
+            for step in self.orders.history(order.id):
                 if isinstance(step, WorksCompleted):
                     deadline = None
                 elif isinstance(step, CompletionNoticeSent):
@@ -1367,7 +1369,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             changed_after_start = False
             window_claims = 0
             remedy = None
-            for step in order.events:
+            for step in self.orders.history(order.id):
                 if isinstance(step, WorksStarted):
                     started = step.at
                 elif isinstance(step, CustomerChangeRecorded):
@@ -1394,7 +1396,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def the_customer_is_told_when_works_start(self) -> None:
         """Every start of works sent the customer the message to make no changes."""
         for order, model in self._stored():
-            started = sum(isinstance(e, WorksStarted) for e in order.events)
+            started = sum(isinstance(e, WorksStarted) for e in self.orders.history(order.id))
             told = [
                 message.customer_id
                 for _, message in self.notifier.sent

@@ -44,7 +44,7 @@ def test_a_payment_or_a_backup_without_a_time_zone_cannot_be_built() -> None:
 def test_a_backup_not_taken_at_the_start_of_these_works_is_refused(taken: timedelta) -> None:
     """A backup older than the order's last step, or dated after the start, does not count."""
     scheduled = in_state(State.SCHEDULED)
-    last = scheduled.events[-1].at
+    last = scheduled.last_step_at
     start = last.add(minutes=10)
     backup = Backup("bk-old", last + taken, verified=True)
     with pytest.raises(BackupNotConfirmed) as refused:
@@ -57,7 +57,7 @@ def test_a_backup_not_taken_at_the_start_of_these_works_is_refused(taken: timede
 def test_a_note_that_is_not_text_is_invalid_input() -> None:
     """The why of a step is text of bounded length, like every other free text."""
     estimated = in_state(State.ESTIMATED)
-    at = estimated.events[-1].at.add(minutes=5)
+    at = estimated.last_step_at.add(minutes=5)
     with pytest.raises(InvalidInput) as refused:
         estimated.decline(by=CUSTOMER, at=at, note=42)  # type: ignore[arg-type]
     assert "note" == refused.value.field
@@ -73,7 +73,7 @@ def test_a_refund_in_another_currency_is_an_invalid_refund() -> None:
     refund = Refund(payment.id, Money(payment.amount.amount, "EUR"), "rf-1")
     with pytest.raises(InvalidRefund):
         failing.settle_refunds(
-            by=REFUNDS, at=failing.events[-1].at.add(hours=1), refunds=(refund,), restored=True
+            by=REFUNDS, at=failing.last_step_at.add(hours=1), refunds=(refund,), restored=True
         )
     assert State.REFUNDING is failing.state
 

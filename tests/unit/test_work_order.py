@@ -87,7 +87,7 @@ CUSTOMER = customer_for("cust-1")
 
 def later(order: WorkOrder, by: timedelta = HOUR) -> pendulum.DateTime:
     """An instant `by` after the order's last step."""
-    return order.events[-1].at + by
+    return order.last_step_at + by
 
 
 def quote_total(order: WorkOrder) -> Money:
@@ -133,7 +133,7 @@ def enum_id(value: object) -> str:
 
 def refused(order: WorkOrder) -> WorkOrder:
     """What the order must still be after a refused step: its own replay."""
-    return WorkOrder.replay(order.events)
+    return WorkOrder.replay(order.new_events)
 
 
 # --- L1 ---------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def test_a_request_opens_a_requested_order_with_its_first_event() -> None:
     order = requested("wo-1", problem="  the shop answers 500\n", at=START)
     assert State.REQUESTED is order.state
     assert 1 == order.version
-    event = order.events[0]
+    event = order.new_events[0]
     assert isinstance(event, OrderRequested)
     assert (None, State.REQUESTED) == (event.before, event.after)
     assert OWNER == event.actor
@@ -201,9 +201,9 @@ def test_an_estimate_issues_the_current_quote_at_the_step_instant() -> None:
     assert quote is not None
     assert State.ESTIMATED is order.state
     assert (quote,) == order.ledger.quotes
-    assert order.events[-1].at == quote.issued_at
+    assert order.last_step_at == quote.issued_at
     assert Money.of("2500.00") == quote.total
-    event = order.events[-1]
+    event = order.new_events[-1]
     assert isinstance(event, EstimateIssued)
     assert quote == event.quote
 
@@ -253,7 +253,7 @@ def test_a_supplement_withdraws_the_quote_and_only_a_new_estimate_can_be_paid() 
     assert supplemented.ledger.current_quote is None
     assert estimated.ledger.quotes == supplemented.ledger.quotes
     assert ("only on /cart",) == supplemented.supplements
-    assert isinstance(supplemented.events[-1], RequestSupplemented)
+    assert isinstance(supplemented.new_events[-1], RequestSupplemented)
     with pytest.raises(NoCurrentQuote) as refusal:
         pay(supplemented, Payment("pay-1", old_total, later(supplemented)))
     assert "no_current_quote" == refusal.value.code
@@ -352,7 +352,7 @@ def test_a_customer_change_is_recorded_without_changing_the_state(state: State) 
     changed = order.record_customer_change(by=OWNER, at=at, note="edited a template")
     assert state is changed.state
     assert (*order.works.customer_changes, at) == changed.works.customer_changes
-    assert "edited a template" == changed.events[-1].note
+    assert "edited a template" == changed.new_events[-1].note
 
 
 @pytest.mark.rule("L6", "L10")
@@ -404,13 +404,13 @@ def test_the_window_counts_from_the_send_time_the_notifier_reported(late: timede
     stays `completed` and the step is recorded as the system's."""
     started = in_state(State.IN_PROGRESS)
     done = started.complete(by=STAFF, at=later(started))
-    sent = done.events[-1].at + late
+    sent = done.last_step_at + late
     noticed = done.record_notice_sent(by=NOTICE_RECORDER, at=sent, sent_at=sent, policy=POLICY)
-    event = noticed.events[-1]
+    event = noticed.new_events[-1]
     assert isinstance(event, CompletionNoticeSent)
     assert (State.COMPLETED, State.COMPLETED) == (event.before, event.after)
     assert sent + timedelta(days=3) == noticed.works.claim_deadline
-    assert noticed == WorkOrder.replay(noticed.events)
+    assert noticed == WorkOrder.replay(noticed.new_events)
 
 
 @pytest.mark.rule("C1")
@@ -435,7 +435,7 @@ def test_only_the_system_records_a_notice_and_never_before_the_completion() -> N
             done.record_notice_sent(by=actor, at=at, sent_at=at, policy=POLICY)
     with pytest.raises(InvalidInput) as refused:
         done.record_notice_sent(
-            by=NOTICE_RECORDER, at=at, sent_at=done.events[-1].at - HOUR, policy=POLICY
+            by=NOTICE_RECORDER, at=at, sent_at=done.last_step_at - HOUR, policy=POLICY
         )
     assert "sent_at" == refused.value.field
 
@@ -455,7 +455,7 @@ def test_a_completion_stored_with_its_deadline_still_replays() -> None:
         notice_sent_at=sent,
         claim_deadline=sent + timedelta(days=3),
     )
-    order = WorkOrder.replay((*started.events, old))
+    order = WorkOrder.replay((*started.new_events, old))
     assert (sent, sent + timedelta(days=3)) == (
         order.works.notice_sent_at,
         order.works.claim_deadline,
@@ -592,7 +592,7 @@ def test_every_step_in_the_table_leads_where_the_table_says(state: State, action
     after = take(order, action, later(order, wait))
     assert TRANSITIONS[state, action] is after.state
     assert order.version + 1 == after.version
-    assert (state, after.state) == (after.events[-1].before, after.events[-1].after)
+    assert (state, after.state) == (after.new_events[-1].before, after.new_events[-1].after)
 
 
 @pytest.mark.rule("L10")
@@ -618,21 +618,21 @@ def test_the_terminal_states_are_those_no_step_leaves() -> None:
 @given(order=histories())
 def test_replaying_the_events_rebuilds_the_order(order: WorkOrder) -> None:
     """Any history replays to the same order; its events chain states in time order."""
-    assert order == WorkOrder.replay(order.events)
-    assert order == WorkOrder.replay(iter(order.events))
-    assert len(order.events) == order.version
-    assert order.events[0].before is None
-    for earlier, event in zip(order.events, order.events[1:], strict=False):
+    assert order == WorkOrder.replay(order.new_events)
+    assert order == WorkOrder.replay(iter(order.new_events))
+    assert len(order.new_events) == order.version
+    assert order.new_events[0].before is None
+    for earlier, event in zip(order.new_events, order.new_events[1:], strict=False):
         assert earlier.after is event.before
         assert earlier.at <= event.at
-    assert order.state is order.events[-1].after
+    assert order.state is order.new_events[-1].after
 
 
 @pytest.mark.rule("L11")
 @pytest.mark.parametrize("events", [(), "later events only"], ids=["empty", "no request"])
 def test_a_history_must_start_with_the_request(events: object) -> None:
     """Replay refuses an empty history or one that does not open with OrderRequested."""
-    history = in_state(State.ESTIMATED).events[1:] if events else ()
+    history = in_state(State.ESTIMATED).new_events[1:] if events else ()
     with pytest.raises(InvalidInput) as refusal:
         WorkOrder.replay(history)
     assert "events" == refusal.value.field
@@ -644,7 +644,7 @@ def test_events_say_who_when_why_and_the_states_around_them() -> None:
     estimated = in_state(State.ESTIMATED)
     at = later(estimated)
     declined = estimated.decline(by=OWNER, at=at, note="too expensive")
-    event = declined.events[-1]
+    event = declined.new_events[-1]
     assert (OWNER, at, "too expensive") == (event.actor, event.at, event.note)
     assert (State.ESTIMATED, State.DECLINED) == (event.before, event.after)
     assert "customer cust-1" == str(event.actor)
@@ -657,7 +657,7 @@ def test_the_customers_words_never_show_in_a_repr() -> None:
     order = order.supplement(by=OWNER, at=later(order), text="secret-supplement")
     order = take(order, Action.ESTIMATE, later(order))
     order = order.decline(by=OWNER, at=later(order), note="secret-note")
-    shown = repr(order) + "".join(repr(event) for event in order.events)
+    shown = repr(order) + "".join(repr(event) for event in order.new_events)
     assert "secret" not in shown
     assert "<redacted>" in shown
 
@@ -693,7 +693,7 @@ def test_a_step_dated_before_the_last_one_is_out_of_order(earlier: timedelta) ->
     """Even one microsecond before the last step is `out_of_order`."""
     order = in_state(State.ESTIMATED)
     with pytest.raises(OutOfOrder) as refusal:
-        order.decline(by=OWNER, at=order.events[-1].at - earlier)
+        order.decline(by=OWNER, at=order.last_step_at - earlier)
     assert "out_of_order" == refusal.value.code
     assert refused(order) == order
 
@@ -728,8 +728,8 @@ def test_a_standard_library_aware_datetime_is_an_instant(at: datetime) -> None:
     """Aware stdlib datetimes are accepted and kept as the same instant."""
     order = requested(at=pendulum.instance(at).subtract(hours=1))
     supplemented = order.supplement(by=OWNER, at=at, text="more")
-    assert at == supplemented.events[-1].at
-    assert isinstance(supplemented.events[-1].at, pendulum.DateTime)
+    assert at == supplemented.last_step_at
+    assert isinstance(supplemented.last_step_at, pendulum.DateTime)
 
 
 @pytest.mark.rule("L13")
@@ -741,7 +741,7 @@ def test_a_pendulum_datetime_with_a_standard_library_zone_is_an_instant(
     shown = pendulum.instance(at).astimezone(ZoneInfo(zone))
     order = requested(at=at.subtract(hours=1))
     supplemented = order.supplement(by=OWNER, at=shown, text="more")
-    assert at == supplemented.events[-1].at
+    assert at == supplemented.last_step_at
 
 
 # --- L14 --------------------------------------------------------------------------------
@@ -1022,7 +1022,7 @@ def test_a_rejected_claim_returns_to_completed_with_the_same_deadline() -> None:
     assert State.COMPLETED is done.state
     assert ClaimOutcome.REJECT is done.works.claims[-1].outcome
     assert claimed.works.claim_deadline == done.works.claim_deadline
-    assert "works as specified" == done.events[-1].note
+    assert "works as specified" == done.new_events[-1].note
 
 
 @pytest.mark.rule("C3", "D-CLAIMS", "L7")
@@ -1239,8 +1239,8 @@ def test_instants_of_a_step_are_kept_as_given_when_fixed_or_utc() -> None:
     """A step's instant with a fixed offset is recorded as given."""
     at = pendulum.datetime(2026, 3, 2, 12, tz=pendulum.timezone(3 * 3600))
     order = requested(at=at)
-    assert at.isoformat() == order.events[0].at.isoformat()
-    assert at.astimezone(UTC) == order.events[0].at
+    assert at.isoformat() == order.new_events[0].at.isoformat()
+    assert at.astimezone(UTC) == order.new_events[0].at
 
 
 @pytest.mark.rule("C1")

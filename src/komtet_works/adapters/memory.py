@@ -23,7 +23,8 @@ from komtet_works.domain.errors import (
     TargetBusy,
     UnknownOrder,
 )
-from komtet_works.domain.instants import require_aware
+from komtet_works.domain.events import Event
+from komtet_works.domain.instants import exact_after, require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.lifecycle import WORKS_UNDER_WAY, State
 from komtet_works.domain.money import Money
@@ -55,6 +56,7 @@ from komtet_works.ports.billing import (
 )
 from komtet_works.ports.intake import BillingOutbox, PaymentIntake
 from komtet_works.ports.outbox import Claimed, DeadLetter, Delivery
+from komtet_works.ports.work_orders import paged
 
 
 class ManualClock(Clock):
@@ -70,7 +72,7 @@ class ManualClock(Clock):
         self._now = require_aware(now, field="now")
 
     def advance(self, by: timedelta) -> None:
-        self._now = self._now + by
+        self._now = exact_after(self._now, by)
 
 
 @attrs.define
@@ -95,6 +97,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
 
     def __init__(self) -> None:
         self._orders: dict[str, WorkOrder] = {}
+        self._histories: dict[str, list[Event]] = {}
         self._messages: dict[str, Message] = {}
         self._sent: dict[str, pendulum.DateTime] = {}
         self._unsent: dict[str, Message] = {}
@@ -110,10 +113,21 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         #: what each queued order adds to the staff's queue, in millionths of an hour (L4),
         #: and whether it is urgent (D-URGENCY)
         self._queue: dict[str, tuple[int, bool]] = {}
+        #: each order's place, oldest first, and the orders in each state on each target
+        self._positions: dict[str, int] = {}
+        self._in_state_on: dict[tuple[Target, State], dict[str, None]] = {}
+        self._in_state: dict[State, dict[str, None]] = {}
+        self._of_customer: dict[str, dict[str, None]] = {}
 
     def get(self, order_id: str) -> WorkOrder:
         try:
             return self._orders[order_id]
+        except KeyError:
+            raise UnknownOrder(f"no work order {order_id!r}") from None
+
+    def history(self, order_id: str) -> Sequence[Event]:
+        try:
+            return tuple(self._histories[order_id])
         except KeyError:
             raise UnknownOrder(f"no work order {order_id!r}") from None
 
@@ -133,12 +147,21 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
                 f"order {order.id!r} is at version {version}, not {expected_version}"
             )
         self._check_unreported(payments)
+        new_events = order.events_since(expected_version)
         holder = self._busy.get(order.target)
         under_way = order.state in WORKS_UNDER_WAY
         if under_way and holder not in (None, order.id):
             raise TargetBusy(f"the works of another order on {order.target} are in progress")
-        self._orders[order.id] = order
+        self._orders[order.id] = order.without_new_events()
         self._keep_queued(order)
+        if stored is not None and stored.state is not order.state:
+            del self._in_state_on[stored.target, stored.state][order.id]
+            del self._in_state[stored.state][order.id]
+        self._positions.setdefault(order.id, len(self._positions))
+        self._in_state_on.setdefault((order.target, order.state), {})[order.id] = None
+        self._in_state.setdefault(order.state, {})[order.id] = None
+        self._of_customer.setdefault(order.customer_id, {})[order.id] = None
+        self._histories.setdefault(order.id, []).extend(new_events)
         if under_way:
             self._busy[order.target] = order.id
         elif holder == order.id:
@@ -199,7 +222,7 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
             )
         ][:limit]
         for message in due:
-            self._tries[message.id].claimed_until = now + lease
+            self._tries[message.id].claimed_until = exact_after(now, lease)
         return Claimed([Delivery(m, self._tries[m.id].attempts) for m in due])
 
     def failed(
@@ -279,14 +302,33 @@ class InMemoryWorkOrders(WorkOrders, Outbox, BillingOutbox, PaymentIntake):
         if report is not None and report.refund_reference is None:
             self._payments[payment_id] = attrs.evolve(report, refund_reference=reference)
 
-    def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
-        return [o for o in self._orders.values() if o.customer_id == customer_id]
+    def by_customer(
+        self, customer_id: str, *, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
+        return self._page(self._of_customer.get(customer_id, {}), limit, after)
 
-    def by_state(self, *states: State) -> Sequence[WorkOrder]:
-        return [o for o in self._orders.values() if o.state in states]
+    def by_state(
+        self, *states: State, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
+        ids = [i for s in set(states) for i in self._in_state.get(s, {})]
+        # in a state's dict in the order they entered it, not the order they were made
+        return self._page(sorted(ids, key=self._positions.__getitem__), limit, after)
 
-    def on_target(self, target: Target) -> Sequence[WorkOrder]:
-        return [o for o in self._orders.values() if o.target == target]
+    def _page(self, ids: Iterable[str], limit: int | None, after: str | None) -> list[WorkOrder]:
+        """The orders `ids` names (oldest first), those after `after`, at most `limit`."""
+        count = paged(limit)
+        if after is not None:
+            if after not in self._positions:
+                raise UnknownOrder(f"no work order {after!r} to list after")
+            start = self._positions[after]
+            ids = (i for i in ids if self._positions[i] > start)
+        return [self._orders[i] for i in itertools.islice(ids, count)]
+
+    def on_target(self, target: Target, *states: State) -> Sequence[WorkOrder]:
+        if not states:
+            return [o for o in self._orders.values() if o.target == target]
+        found = [i for s in set(states) for i in self._in_state_on.get((target, s), {})]
+        return [self._orders[i] for i in sorted(found, key=self._positions.__getitem__)]
 
     def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]:
         now = require_aware(now, field="now")

@@ -141,7 +141,7 @@ def owed(before: WorkOrder | None, after: WorkOrder) -> tuple[BillingCommand, ..
     )
     commands.extend(
         RefundUnusedHours(after.id, refund.payment_id, refund.amount)
-        for event in after.events[before.version if before is not None else 0 :]
+        for event in after.events_since(before.version if before is not None else 0)
         if isinstance(event, WorksCompleted)
         for refund in event.unused_refunds
     )

@@ -47,7 +47,8 @@ def exact_after(instant: pendulum.DateTime, duration: timedelta) -> pendulum.Dat
     """The instant `duration` of elapsed time after `instant` (in UTC, so DST cannot bend it)."""
     # datetime.__add__ is stdlib arithmetic (0.3 us) where pendulum's is 6 us.  It adds
     # wall-clock time, which is elapsed time only in a zone without DST changes.
-    if not (isinstance(instant.tzinfo, _FIXED_OFFSETS) or instant.tzinfo is pendulum.UTC):
+    zone = instant.tzinfo
+    if not (zone is pendulum.UTC or isinstance(zone, _FIXED_OFFSETS)):  # UTC: the common case
         # pendulum's own UTC: pendulum arithmetic on a stdlib-zoned DateTime drops the zone
         instant = instant.astimezone(pendulum.UTC)
     try:

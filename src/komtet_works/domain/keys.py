@@ -9,8 +9,13 @@ give one key, whatever separators, quotes or unicode the ids hold (rule K1).
 from __future__ import annotations
 
 import json
+from typing import Final
+
+#: What ``json.dumps(parts, ensure_ascii=True, separators=(",", ":"))`` uses, built once:
+#: dumps builds an encoder on each call with these options.  A save names two or three keys.
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
 
 
 def operation_key(*parts: str | int) -> str:
     """The key of the operation `parts` name, e.g. ``operation_key("refund", payment_id)``."""
-    return json.dumps(parts, ensure_ascii=True, separators=(",", ":"))
+    return _ENCODER.encode(parts)

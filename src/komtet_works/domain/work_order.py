@@ -22,6 +22,7 @@ from komtet_works.domain.errors import (
     ClaimVoidCustomerChanges,
     ClaimWindowClosed,
     ClaimWindowOpen,
+    ConcurrencyError,
     DueTooSoon,
     HostingFaultFreeSupport,
     InvalidInput,
@@ -63,6 +64,7 @@ from komtet_works.domain.events import (
     WorksFailed,
     WorksStarted,
 )
+from komtet_works.domain.evolving import evolver
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.ledger import Ledger, Payment, Refund
 from komtet_works.domain.lifecycle import (
@@ -125,27 +127,61 @@ class WorkOrder:
     ledger: Ledger
     works: Works
     supplements: tuple[str, ...] = attrs.field(repr=_redact)
-    #: the whole history; the order is the fold of these (`replay`)
-    events: tuple[Event, ...] = attrs.field(repr=False)
-
-    @property
-    def version(self) -> int:
-        """How many events the order has: the optimistic-concurrency version."""
-        return len(self.events)
+    #: how many events the order has: the optimistic-concurrency version
+    version: int
+    #: the instant of the order's last step: no step may come before it
+    last_step_at: pendulum.DateTime
+    #: the events recorded since the order was loaded (or requested), oldest first: what
+    #: a store's `save` appends to its history.  Not the whole history (the store keeps
+    #: that, for audit: `WorkOrders.history`), so a step costs the same however long the
+    #: history is; not part of the order's value either (equality, the stored state).
+    new_events: tuple[Event, ...] = attrs.field(default=(), repr=False, eq=False)
 
     # --- rebuilding ---------------------------------------------------------------------
 
     @classmethod
     def replay(cls, events: Iterable[Event]) -> WorkOrder:
-        """The order its events describe, exactly as the transitions built it."""
+        """The order its events describe, exactly as the transitions built it, as a store
+        gives it back: with no `new_events`.  The audit's fold; loading an order reads
+        its stored state instead."""
         iterator = iter(events)
         first = next(iterator, None)
         if not isinstance(first, OrderRequested):
             raise InvalidInput("an order's history starts with OrderRequested", field="events")
-        order = _created(first)
+        order = _created(first).without_new_events()
         for event in iterator:
-            order = _APPLY[type(event)](order, event)
+            # each step from an order with nothing new: linear in the history, not quadratic
+            order = _APPLY[type(event)](order, event).without_new_events()
         return order
+
+    def events_since(self, version: int) -> tuple[Event, ...]:
+        """The events that took the order from `version` to its own: what a store saving
+        it over `version` appends.  `ConcurrencyError` when the order is older than
+        `version`, or was loaded after it (those events are not here to save)."""
+        loaded = self.version - len(self.new_events)
+        if not loaded <= version <= self.version:
+            raise ConcurrencyError(
+                f"order {self.id!r} at version {self.version} (loaded at {loaded}) cannot be "
+                f"saved over version {version}"
+            )
+        return self.new_events[version - loaded :]
+
+    def without_new_events(self) -> WorkOrder:
+        """This order as a store gives it back once saved: the same, nothing new to save."""
+        if not self.new_events:
+            return self
+        return WorkOrder(
+            self.id,
+            self.customer_id,
+            self.target,
+            self.problem,
+            self.state,
+            self.ledger,
+            self.works,
+            self.supplements,
+            self.version,
+            self.last_step_at,
+        )
 
     def _record(self, event: Event) -> WorkOrder:
         return _APPLY[type(event)](self, event)
@@ -168,10 +204,10 @@ class WorkOrder:
             raise InvalidTransition(
                 f"cannot {action.value.replace('_', ' ')} an order that is {self.state.value}"
             )
-        if instant < self.events[-1].at:
+        if instant < self.last_step_at:
             raise OutOfOrder(
                 f"{action.value} at {instant.isoformat()} is before the order's last step "
-                f"at {self.events[-1].at.isoformat()}"
+                f"at {self.last_step_at.isoformat()}"
             )
         return instant, after
 
@@ -346,7 +382,7 @@ class WorkOrder:
     def start(self, *, by: Actor, at: object, backup: Backup) -> WorkOrder:
         """Rules L5, L6: no works without a confirmed backup of the target."""
         instant, after = self.check(Action.START, by, at)
-        if not self.events[-1].at <= backup.taken_at <= instant:
+        if not self.last_step_at <= backup.taken_at <= instant:
             raise BackupNotConfirmed(
                 f"backup {backup.reference!r} was not taken at the start of these works"
             )
@@ -577,10 +613,10 @@ class WorkOrder:
             raise ActorNotAllowed("a customer cannot decide a restore")
         if self.state is not State.REFUNDED:
             raise RestoreNotPending(f"order {self.id!r} is {self.state.value}, not refunded")
-        if instant < self.events[-1].at:
+        if instant < self.last_step_at:
             raise OutOfOrder(
                 f"the step at {instant.isoformat()} is before the order's last step "
-                f"at {self.events[-1].at.isoformat()}"
+                f"at {self.last_step_at.isoformat()}"
             )
         return instant
 
@@ -635,6 +671,8 @@ _DECISIONS: Final[dict[ClaimOutcome, type[Event]]] = {
 
 _NEW_LEDGER: Final = Ledger()
 _NEW_WORKS: Final = Works()
+_evolve_works: Final = evolver(Works)
+_evolve_claim: Final = evolver(Claim)
 
 
 def _created(event: OrderRequested) -> WorkOrder:
@@ -647,6 +685,8 @@ def _created(event: OrderRequested) -> WorkOrder:
         _NEW_LEDGER,
         _NEW_WORKS,
         (),
+        1,
+        event.at,
         (event,),
     )
 
@@ -670,7 +710,9 @@ def _evolve(
         order.ledger if ledger is None else ledger,
         order.works if works is None else works,
         order.supplements if supplements is None else supplements,
-        (*order.events, event),
+        order.version + 1,
+        event.at,
+        (*order.new_events, event),
     )
 
 
@@ -710,19 +752,19 @@ def _settled(order: WorkOrder, event: RefundsSettled) -> WorkOrder:
         order,
         event,
         ledger=_with_refunds(order.ledger, event.refunds),
-        works=attrs.evolve(order.works, restored=event.restored),
+        works=_evolve_works(order.works, restored=event.restored),
     )
 
 
 def _scheduled(order: WorkOrder, event: CompletionDateAnnounced) -> WorkOrder:
     return _evolve(
-        order, event, works=attrs.evolve(order.works, due=event.due, urgency=event.urgency)
+        order, event, works=_evolve_works(order.works, due=event.due, urgency=event.urgency)
     )
 
 
 def _started(order: WorkOrder, event: WorksStarted) -> WorkOrder:
     return _evolve(
-        order, event, works=attrs.evolve(order.works, backup=event.backup, started_at=event.at)
+        order, event, works=_evolve_works(order.works, backup=event.backup, started_at=event.at)
     )
 
 
@@ -731,7 +773,7 @@ def _changed(order: WorkOrder, event: CustomerChangeRecorded) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(
+        works=_evolve_works(
             works,
             customer_changes=(*works.customer_changes, event.at),
             changed_during_works=works.changed_during_works or works.started_at is not None,
@@ -744,9 +786,10 @@ def _completed(order: WorkOrder, event: WorksCompleted) -> WorkOrder:
         order,
         event,
         ledger=_with_refunds(order.ledger, event.unused_refunds) if event.unused_refunds else None,
-        works=attrs.evolve(
+        works=_evolve_works(
             order.works,
             completed_at=event.at,
+            completed_version=order.version + 1,
             notice_sent_at=event.notice_sent_at,
             claim_deadline=event.claim_deadline,
             window_claims=0,
@@ -758,7 +801,7 @@ def _notice_sent(order: WorkOrder, event: CompletionNoticeSent) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(
+        works=_evolve_works(
             order.works, notice_sent_at=event.sent_at, claim_deadline=event.claim_deadline
         ),
     )
@@ -769,7 +812,7 @@ def _claimed(order: WorkOrder, event: ClaimFiled) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(
+        works=_evolve_works(
             works,
             claims=(*works.claims, Claim(event.at, event.text, remedy=event.remedy)),
             window_claims=works.window_claims + 1,
@@ -779,7 +822,7 @@ def _claimed(order: WorkOrder, event: ClaimFiled) -> WorkOrder:
 
 def _decided(works: Works, outcome: ClaimOutcome) -> Works:
     *earlier, last = works.claims
-    return attrs.evolve(works, claims=(*earlier, attrs.evolve(last, outcome=outcome)))
+    return _evolve_works(works, claims=(*earlier, _evolve_claim(last, outcome=outcome)))
 
 
 def _claim_accepted(order: WorkOrder, event: ClaimAccepted) -> WorkOrder:
@@ -798,7 +841,7 @@ def _withheld(order: WorkOrder, event: RestoreWithheld) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(
+        works=_evolve_works(
             order.works,
             restore_withheld=event.reason,
             conflicting_order=event.conflicting_order or None,
@@ -810,7 +853,7 @@ def _restore_decided(order: WorkOrder, event: RestoreDecided) -> WorkOrder:
     return _evolve(
         order,
         event,
-        works=attrs.evolve(order.works, restore_override=event.restore, restored=event.restored),
+        works=_evolve_works(order.works, restore_override=event.restore, restored=event.restored),
     )
 
 
@@ -818,7 +861,7 @@ def _hours_logged(order: WorkOrder, event: HoursLogged) -> WorkOrder:
     works = order.works
     entry = TimeEntry(event.actor.id, event.at, event.hours, event.note)
     return _evolve(
-        order, event, works=attrs.evolve(works, time_entries=(*works.time_entries, entry))
+        order, event, works=_evolve_works(works, time_entries=(*works.time_entries, entry))
     )
 
 

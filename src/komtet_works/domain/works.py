@@ -119,6 +119,8 @@ class Works:
     conflicting_order: str | None = None
     #: staff's decision on a withheld restore: restore anyway (True), or not (False)
     restore_override: bool | None = None
+    #: the order's version after its latest completion: the step its notice is owed by
+    completed_version: int | None = None
     #: the hours staff logged, oldest first (rule H1)
     time_entries: tuple[TimeEntry, ...] = ()
     #: staff's judgement of urgency, set with the completion date (D-URGENCY)

@@ -132,10 +132,11 @@ def _run_step(step: Step) -> Callable[[argparse.Namespace], int]:
     def handler(arguments: argparse.Namespace) -> int:
         with session(arguments) as opened:
             order = step(opened, arguments)
+            history = opened.wiring.orders.history(order.id)
         lines = order_lines(order)
         if arguments.command == "estimate" and order.ledger.current_quote is not None:
             lines += [f"  {line}" for line in quote_breakdown(order.ledger.current_quote)]
-        _show(arguments, order_json(order), lines)
+        _show(arguments, order_json(order, history), lines)
         return 0
 
     return handler
@@ -361,9 +362,10 @@ def run_show(arguments: argparse.Namespace) -> int:
     with session(arguments) as opened:
         order = opened.wiring.orders.get(arguments.order)
         now = opened.wiring.clock.now()
+        history = opened.wiring.orders.history(order.id)
     lines = order_lines(order, texts=True, now=now)
-    document = {**order_json(order), "overdue": is_overdue(order, now)}
-    _show(arguments, document, [*lines, "history", *history_lines(order)])
+    document = {**order_json(order, history), "overdue": is_overdue(order, now)}
+    _show(arguments, document, [*lines, "history", *history_lines(history)])
     return 0
 
 

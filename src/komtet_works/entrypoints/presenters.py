@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -18,6 +19,7 @@ from typing import Any, Final
 import pendulum
 
 from komtet_works.domain.errors import KomtetWorksError
+from komtet_works.domain.events import Event
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.ledger import Ledger, Payment
 from komtet_works.domain.lifecycle import State
@@ -120,8 +122,9 @@ def _when(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def order_json(order: WorkOrder) -> dict[str, Any]:
-    """Everything the order holds, money as decimal strings, instants as ISO 8601."""
+def order_json(order: WorkOrder, history: Sequence[Event]) -> dict[str, Any]:
+    """Everything the order holds and its `history`, money as decimal strings, instants
+    as ISO 8601."""
     ledger, works = order.ledger, order.works
     backup = works.backup
     return {
@@ -195,7 +198,7 @@ def order_json(order: WorkOrder) -> dict[str, Any]:
                 "before": None if e.before is None else e.before.value,
                 "after": e.after.value,
             }
-            for e in order.events
+            for e in history
         ],
     }
 
@@ -327,12 +330,12 @@ def _works_rows(works: Works, quote: Quote | None) -> Rows:
     return rows
 
 
-def history_lines(order: WorkOrder) -> list[str]:
-    """The order's events, one a line: when, who, what, the states before and after."""
+def history_lines(history: Sequence[Event]) -> list[str]:
+    """An order's events, one a line: when, who, what, the states before and after."""
     return [
         f"  {_local(e.at)}  {e.actor}: {type(e).__name__}, "
         f"{'-' if e.before is None else e.before.value} -> {e.after.value}"
-        for e in order.events
+        for e in history
     ]
 
 

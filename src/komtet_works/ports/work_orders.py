@@ -7,12 +7,31 @@ from typing import Protocol
 
 from komtet_works.domain.commands import BillingCommand
 from komtet_works.domain.customers import Target
+from komtet_works.domain.errors import InvalidInput
+from komtet_works.domain.events import Event
 from komtet_works.domain.intake import ReportedPayment
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports.intake import BillingOutbox, PaymentIntake
 from komtet_works.ports.notifications import Message
 from komtet_works.ports.outbox import Outbox
+
+
+def paged(limit: int | None) -> int | None:
+    """`limit` as the listings take it: a page of at most `limit` orders (a positive
+    integer), or None for all of them; else `InvalidInput`.
+
+    A listing's page is keyset-paginated: ``after`` is the id of the last order of the
+    page before (None: from the oldest), so the next page costs what it holds, however
+    many orders come before it.  An ``after`` no order has: `UnknownOrder`.
+    """
+    if limit is None:
+        return None
+    if type(limit) is not int or limit < 1:  # bool is an int, and no page size
+        raise InvalidInput(
+            f"a page holds a positive number of orders, not {limit!r}", field="limit"
+        )
+    return limit
 
 
 class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
@@ -24,6 +43,12 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
         """The order as last saved.  Raises `UnknownOrder`."""
         ...
 
+    def history(self, order_id: str) -> Sequence[Event]:
+        """Every event of the order, oldest first: its audit trail, read for audit only
+        (`get` never reads it): ``WorkOrder.replay(history)`` equals `get`.  Raises
+        `UnknownOrder`."""
+        ...
+
     def save(
         self,
         order: WorkOrder,
@@ -33,7 +58,8 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
         commands: Sequence[BillingCommand] = (),
         payments: Sequence[ReportedPayment] = (),
     ) -> None:
-        """Store `order` if the stored version is still `expected_version` (0: a new order).
+        """Store `order` if the stored version is still `expected_version` (0: a new order):
+        its state, and its events since that version (`WorkOrder.events_since`).
 
         In the same unit of work, `messages` go to the outbox (see `ports.Outbox`),
         `commands` to the billing outbox and `payments` (applied to this order) to the
@@ -47,16 +73,22 @@ class WorkOrders(Outbox, BillingOutbox, PaymentIntake, Protocol):
         """
         ...
 
-    def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
-        """The customer's orders, oldest first."""
+    def by_customer(
+        self, customer_id: str, *, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
+        """The customer's orders, oldest first: all of them, or a page (`paged`)."""
         ...
 
-    def by_state(self, *states: State) -> Sequence[WorkOrder]:
-        """Orders in any of `states`, oldest first."""
+    def by_state(
+        self, *states: State, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
+        """Orders in any of `states`, oldest first: all of them, or a page (`paged`)."""
         ...
 
-    def on_target(self, target: Target) -> Sequence[WorkOrder]:
-        """Every order on `target` (its kind and name, whoever's customer), oldest first."""
+    def on_target(self, target: Target, *states: State) -> Sequence[WorkOrder]:
+        """Every order on `target` (its kind and name, whoever's customer), in any of
+        `states` if some are given, oldest first.  With states it costs what it finds, not
+        what the target ever had (starting works asks who else is in works there)."""
         ...
 
     def claim_window_ended(self, now: datetime) -> Sequence[WorkOrder]:

@@ -6,13 +6,15 @@ state machines and race tests can drive orders without restating the rules.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Final
 
+import attrs
 import pendulum
 
 from komtet_works.domain.customers import Customer
-from komtet_works.domain.events import Actor
+from komtet_works.domain.events import Actor, Event
 from komtet_works.domain.ledger import Payment, Refund
 from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, Action, State
 from komtet_works.domain.money import ExactNumber
@@ -186,10 +188,17 @@ def notified(
     return done.record_notice_sent(by=NOTICE_RECORDER, at=sent, sent_at=sent, policy=policy)
 
 
+def at_version(history: Sequence[Event], version: int) -> WorkOrder:
+    """The order `history` describes at `version`, its last step new: what a process that
+    loaded it at the version before and took that step has to save."""
+    order = WorkOrder.replay(history[:version])
+    return attrs.evolve(order, new_events=(history[version - 1],))
+
+
 def walk(order: WorkOrder, to: State) -> WorkOrder:
     """`order` (new) taken along `ROUTES[to]`, one step an hour after the last."""
     for action in ROUTES[to]:
-        order = take(order, action, order.events[-1].at + _pause(action))
+        order = take(order, action, order.last_step_at + _pause(action))
     return order
 
 

@@ -53,7 +53,7 @@ def histories(draw: st.DrawFn, *, max_steps: int = 20) -> WorkOrder:
         if not actions:
             break
         action = draw(st.sampled_from(actions))
-        at = order.events[-1].at + draw(delays)
+        at = order.last_step_at + draw(delays)
         try:
             order = take(order, action, at, text=draw(texts), hours=draw(hours))
         except KomtetWorksError:

@@ -6,16 +6,21 @@ written once here.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Final, TypeVar
 
 import attrs
 
-from komtet_works.adapters.codec import dumps_event_at, loads_event, storable
+from komtet_works.adapters.codec import (
+    ORDER_FORMAT,
+    dumps_event_at,
+    loads_event,
+    loads_order,
+    storable,
+)
 from komtet_works.domain.customers import Customer, TargetKind
-from komtet_works.domain.errors import BillingFailed, ConcurrencyError, InvalidInput, UnknownOrder
+from komtet_works.domain.errors import BillingFailed, InvalidInput, UnknownOrder
 from komtet_works.domain.lifecycle import ActorKind, State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
@@ -32,15 +37,6 @@ PREFIXES: Final[dict[type[Invoice | RefundReceipt], str]] = {Invoice: "inv", Ref
 ORDER_COLUMNS: Final = ("customer_id", "state", "version", "claim_deadline", "due")
 
 
-def check_not_older(order: WorkOrder, expected_version: int) -> None:
-    """`ConcurrencyError` if `order` is older than the version it would be saved over."""
-    if order.version < expected_version:
-        raise ConcurrencyError(
-            f"order {order.id!r} at version {order.version} is older than version "
-            f"{expected_version}"
-        )
-
-
 #: (order_id, seq, type, at, actor_kind, actor_id, before, after, payload); `at` in ISO 8601.
 EventRow = tuple[str, int, str, str, object, str, object, object, str]
 
@@ -52,9 +48,10 @@ VALUES: Final[Mapping[State | ActorKind | None, str | None]] = {
 
 
 def event_rows(order: WorkOrder, expected_version: int) -> list[EventRow]:
-    """The rows of the events `order` has beyond `expected_version`."""
+    """The rows of the events `order` has beyond `expected_version` (`ConcurrencyError` if
+    they are not all in it: `WorkOrder.events_since`)."""
     rows: list[EventRow] = []
-    for seq, event in enumerate(order.events[expected_version:], start=expected_version + 1):
+    for seq, event in enumerate(order.events_since(expected_version), start=expected_version + 1):
         at, payload = dumps_event_at(event)
         actor = event.actor
         kind, before, after = VALUES[actor.kind], VALUES[event.before], VALUES[event.after]
@@ -88,12 +85,14 @@ def replayed(order_id: str, payloads: Sequence[object]) -> WorkOrder:
     return WorkOrder.replay(loads_event(str(payload)) for payload in payloads)
 
 
-def orders_from_rows(rows: Iterable[tuple[object, ...]]) -> list[WorkOrder]:
-    """The orders in (order_id, payload) rows that hold each order's events together."""
-    return [
-        WorkOrder.replay(loads_event(str(payload)) for _, payload in group)
-        for _, group in itertools.groupby(rows, key=lambda row: row[0])
-    ]
+def order_from_row(row: Sequence[object], payloads: Callable[[str], Sequence[object]]) -> WorkOrder:
+    """The order of an (id, snapshot_format, snapshot) row: decoded from its stored state,
+    or, where there is none in the format this code writes, replayed from the event
+    payloads `payloads(order_id)` gives (the lazy fill of migration 0007)."""
+    order_id, written_in, snapshot = row
+    if written_in == ORDER_FORMAT and snapshot is not None:
+        return loads_order(str(snapshot))
+    return replayed(str(order_id), payloads(str(order_id)))
 
 
 def replay_differences(
@@ -110,6 +109,10 @@ def replay_differences(
     if row is None:
         raise UnknownOrder(f"no work order {order_id!r}")
     order = WorkOrder.replay(loads_event(str(payload)) for payload in payloads)
+    *columns, written_in, snapshot = row
+    differences = []
+    if written_in == ORDER_FORMAT and snapshot is not None and loads_order(str(snapshot)) != order:
+        differences.append("snapshot: the stored state is not what replay gives")
     again = (
         order.customer_id,
         order.state.value,
@@ -119,9 +122,9 @@ def replay_differences(
     )
     return [
         f"{name}: stored {stored!r}, replay gives {replay!r}"
-        for name, stored, replay in zip(ORDER_COLUMNS, row, again, strict=True)
+        for name, stored, replay in zip(ORDER_COLUMNS, columns, again, strict=True)
         if stored != replay
-    ]
+    ] + differences
 
 
 def _name(value: str, field: str) -> str:

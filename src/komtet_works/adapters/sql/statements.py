@@ -59,11 +59,11 @@ class Statements:
     insert_order: str = (
         "INSERT INTO {work_orders}"
         " (id, customer_id, target_kind, target, state, version, claim_deadline, due,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " updated_at, snapshot, snapshot_format) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     )
     update_order: str = (
         "UPDATE {work_orders} SET state = ?, version = ?, claim_deadline = ?, due = ?,"
-        " updated_at = ? WHERE id = ? AND version = ?"
+        " updated_at = ?, snapshot = ?, snapshot_format = ? WHERE id = ? AND version = ?"
     )
     insert_event: str = (
         "INSERT INTO {work_order_events}"
@@ -73,33 +73,48 @@ class Statements:
     version_of: str = "SELECT version FROM {work_orders} WHERE id = ?"
     events_of: str = "SELECT payload FROM {work_order_events} WHERE order_id = ? ORDER BY seq"
     order_row: str = (
-        "SELECT customer_id, state, version, claim_deadline, due FROM {work_orders} WHERE id = ?"
+        "SELECT customer_id, state, version, claim_deadline, due, snapshot_format, snapshot"
+        " FROM {work_orders} WHERE id = ?"
+    )
+    #: The queries below read orders as (id, snapshot_format, snapshot) rows: the read model.
+    order_state: str = (
+        "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o WHERE o.id = ?"
     )
     by_customer: str = (
-        "SELECT e.order_id, e.payload FROM {work_orders} AS o"
-        " JOIN {work_order_events} AS e ON e.order_id = o.id"
-        " WHERE o.customer_id = ? ORDER BY o.position, e.seq"
+        "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o"
+        " WHERE o.customer_id = ? ORDER BY o.position"
     )
     by_state: str = (
-        "SELECT e.order_id, e.payload FROM {work_orders} AS o"
-        " JOIN {work_order_events} AS e ON e.order_id = o.id"
-        " WHERE o.state{one_of} ORDER BY o.position, e.seq"
+        "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o"
+        " WHERE o.state{one_of} ORDER BY o.position"
     )
+    #: A page of a listing: after the order at a position (0: from the oldest), at most so
+    #: many, read in the index's order (one state at a time: no sort of a whole state).
+    by_customer_page: str = (
+        "SELECT o.id, o.snapshot_format, o.snapshot, o.position FROM {work_orders} AS o"
+        " WHERE o.customer_id = ? AND o.position > ? ORDER BY o.position LIMIT ?"
+    )
+    by_state_page: str = (
+        "SELECT o.id, o.snapshot_format, o.snapshot, o.position FROM {work_orders} AS o"
+        " WHERE o.state = ? AND o.position > ? ORDER BY o.position LIMIT ?"
+    )
+    position_of: str = "SELECT position FROM {work_orders} WHERE id = ?"
     claim_window_ended: str = (
-        "SELECT e.order_id, e.payload FROM {work_orders} AS o"
-        " JOIN {work_order_events} AS e ON e.order_id = o.id"
-        " WHERE o.state = 'completed' AND o.claim_deadline < ? ORDER BY o.position, e.seq"
+        "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o"
+        " WHERE o.state = 'completed' AND o.claim_deadline < ? ORDER BY o.position"
     )
     on_target: str = (
-        "SELECT e.order_id, e.payload FROM {work_orders} AS o"
-        " JOIN {work_order_events} AS e ON e.order_id = o.id"
-        " WHERE o.target_kind = ? AND o.target = ? ORDER BY o.position, e.seq"
+        "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o"
+        " WHERE o.target_kind = ? AND o.target = ? ORDER BY o.position"
+    )
+    on_target_in: str = (
+        "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o"
+        " WHERE o.target_kind = ? AND o.target = ? AND o.state{one_of} ORDER BY o.position"
     )
     overdue: str = (
-        "SELECT e.order_id, e.payload FROM {work_orders} AS o"
-        " JOIN {work_order_events} AS e ON e.order_id = o.id"
+        "SELECT o.id, o.snapshot_format, o.snapshot FROM {work_orders} AS o"
         " WHERE o.state IN ('scheduled', 'in_progress') AND o.due < ?"
-        " ORDER BY o.position, e.seq"
+        " ORDER BY o.position"
     )
     #: What an order adds to the staff's queue (rule L4), set by a save that moves it into,
     #: within or out of the queued states.

@@ -7,6 +7,8 @@ and name the classes; what the statements mean and how rows become orders is her
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -14,7 +16,14 @@ from typing import Any, Final, Protocol, Self, TypeVar
 
 import pendulum
 
-from komtet_works.adapters.codec import dumps_facts, loads_facts, storable
+from komtet_works.adapters.codec import (
+    ORDER_FORMAT,
+    dumps_facts,
+    dumps_order,
+    loads_event,
+    loads_facts,
+    storable,
+)
 from komtet_works.adapters.sql.dialect import Dialect
 from komtet_works.adapters.sql.migrations import pending
 from komtet_works.adapters.sql.money_rows import (
@@ -27,14 +36,12 @@ from komtet_works.adapters.sql.money_rows import (
 from komtet_works.adapters.sql.rows import (
     VALUES,
     Entry,
-    check_not_older,
     created_at,
     customer_from_rows,
     event_rows,
     ledger_entry,
-    orders_from_rows,
+    order_from_row,
     replay_differences,
-    replayed,
     same_entry,
     target_rows,
 )
@@ -47,7 +54,9 @@ from komtet_works.domain.errors import (
     ConstraintViolated,
     InvalidInput,
     TargetBusy,
+    UnknownOrder,
 )
+from komtet_works.domain.events import Event
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.intake import ConflictingReport, ReportedPayment
 from komtet_works.domain.lifecycle import State
@@ -63,8 +72,12 @@ from komtet_works.ports.billing import (
     check_refund,
 )
 from komtet_works.ports.outbox import Claimed, DeadLetter, Delivery
+from komtet_works.ports.work_orders import paged
 
 _T = TypeVar("_T")
+
+#: A page's limit when a listing asks for every order after one: as many as there are.
+_NO_LIMIT: Final = 2**63 - 1
 
 #: How each database names the index of rule T1 in a duplicate-key error: PostgreSQL by
 #: the index, SQLite by its first column.
@@ -188,6 +201,12 @@ class SqlWorkOrders(SqlStore, WorkOrders):
     # --- WorkOrders -----------------------------------------------------------------------
 
     def get(self, order_id: str) -> WorkOrder:
+        found = self._orders(self._sql.order_state, order_id) if self._storable(order_id) else []
+        if not found:
+            raise UnknownOrder(f"no work order {order_id!r}")
+        return found[0]
+
+    def history(self, order_id: str) -> Sequence[Event]:
         rows = (
             self._database.read(
                 lambda cursor: cursor.execute(self._sql.events_of, (order_id,)).fetchall()
@@ -195,7 +214,9 @@ class SqlWorkOrders(SqlStore, WorkOrders):
             if self._storable(order_id)
             else []
         )
-        return replayed(order_id, [payload for (payload,) in rows])
+        if not rows:
+            raise UnknownOrder(f"no work order {order_id!r}")
+        return [loads_event(str(payload)) for (payload,) in rows]
 
     def save(
         self,
@@ -231,13 +252,12 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         queue_rows: list[tuple[object, ...]] = []
         last: dict[str, datetime] = {}
         for order, expected_version in changes:
-            check_not_older(order, expected_version)
             order_id = self._text(order.id, "order_id")
             rows = event_rows(order, expected_version)
             for event_row in rows:
                 self._text(event_row[5], "actor id")
             events.extend(rows)
-            last[order.id] = order.events[-1].at
+            last[order.id] = order.last_step_at
             works = order.works
             row = (
                 VALUES[order.state],
@@ -245,6 +265,8 @@ class SqlWorkOrders(SqlStore, WorkOrders):
                 instant(works.claim_deadline),
                 instant(works.due),
                 rows[-1][3] if rows else last[order.id].isoformat(),
+                dumps_order(order),
+                ORDER_FORMAT,
             )
             if expected_version == 0:
                 inserts.append(
@@ -330,14 +352,24 @@ class SqlWorkOrders(SqlStore, WorkOrders):
             for p in payments
         ]
 
-    def by_customer(self, customer_id: str) -> Sequence[WorkOrder]:
+    def by_customer(
+        self, customer_id: str, *, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
         if not self._storable(customer_id):
+            paged(limit)
             return []
-        return self._orders(self._sql.by_customer, customer_id)
+        if limit is None and after is None:
+            return self._orders(self._sql.by_customer, customer_id)
+        return self._page(self._sql.by_customer_page, [customer_id], limit, after)
 
-    def by_state(self, *states: State) -> Sequence[WorkOrder]:
-        states_list = self._database.dialect.text_list([s.value for s in states])
-        return self._orders(self._sql.by_state, states_list)
+    def by_state(
+        self, *states: State, limit: int | None = None, after: str | None = None
+    ) -> Sequence[WorkOrder]:
+        if limit is None and after is None:
+            states_list = self._database.dialect.text_list([s.value for s in states])
+            return self._orders(self._sql.by_state, states_list)
+        # one index range per state, merged: a page costs states x limit rows at most
+        return self._page(self._sql.by_state_page, [VALUES[s] for s in set(states)], limit, after)
 
     # --- queries for hosts' jobs ----------------------------------------------------------
 
@@ -346,16 +378,13 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         at = self._database.dialect.instant(require_aware(now, field="now"))
         return self._orders(self._sql.claim_window_ended, at)
 
-    def on_target(self, target: Target) -> Sequence[WorkOrder]:
+    def on_target(self, target: Target, *states: State) -> Sequence[WorkOrder]:
         if not self._storable(target.name):
             return []
-        return orders_from_rows(
-            self._database.read(
-                lambda cursor: cursor.execute(
-                    self._sql.on_target, (target.kind.value, target.name)
-                ).fetchall()
-            )
-        )
+        if states:
+            listed = self._database.dialect.text_list([s.value for s in states])
+            return self._orders(self._sql.on_target_in, target.kind.value, target.name, listed)
+        return self._orders(self._sql.on_target, target.kind.value, target.name)
 
     def overdue(self, now: datetime) -> Sequence[WorkOrder]:
         """Scheduled or started orders whose announced completion date is before `now`."""
@@ -380,10 +409,44 @@ class SqlWorkOrders(SqlStore, WorkOrders):
         row, payloads = self._database.read(read)
         return replay_differences(order_id, row, payloads, instant=self._database.dialect.instant)
 
-    def _orders(self, query: str, parameter: object) -> list[WorkOrder]:
-        return orders_from_rows(
-            self._database.read(lambda cursor: cursor.execute(query, (parameter,)).fetchall())
+    def _orders(self, query: str, *parameters: object) -> list[WorkOrder]:
+        """The orders `query` lists as (id, snapshot_format, snapshot) rows, in one snapshot
+        of the database with the histories of any that must be replayed."""
+        return self._database.read(
+            lambda cursor: self._loaded(cursor, cursor.execute(query, parameters).fetchall())
         )
+
+    def _page(
+        self, query: str, keys: Sequence[object], limit: int | None, after: str | None
+    ) -> list[WorkOrder]:
+        """A page of a listing: `query` run for each of `keys` (with the position to list
+        after and the limit), its (id, snapshot_format, snapshot, position) rows merged
+        oldest first, at most `limit` of them."""
+        count = paged(limit) or _NO_LIMIT
+        sql = self._sql
+
+        def read(cursor: Cursor) -> list[WorkOrder]:
+            start = 0
+            if after is not None:
+                found = cursor.execute(sql.position_of, (after,)).fetchone()
+                if found is None:
+                    raise UnknownOrder(f"no work order {after!r} to list after")
+                start = found[0]
+            rows = heapq.merge(
+                *(cursor.execute(query, (key, start, count)).fetchall() for key in keys),
+                key=lambda row: row[3],
+            )
+            return self._loaded(cursor, [row[:3] for row in itertools.islice(rows, count)])
+
+        return self._database.read(read)
+
+    def _loaded(self, cursor: Cursor, rows: Sequence[Sequence[object]]) -> list[WorkOrder]:
+        """The orders of (id, snapshot_format, snapshot) `rows`, read with `cursor`."""
+
+        def payloads(order_id: str) -> list[object]:
+            return [p for (p,) in cursor.execute(self._sql.events_of, (order_id,)).fetchall()]
+
+        return [order_from_row(row, payloads) for row in rows]
 
     # --- Outbox -----------------------------------------------------------------------------
 
@@ -544,10 +607,12 @@ class SqlWorkOrders(SqlStore, WorkOrders):
 
 def _moves_in_queue(order: WorkOrder, expected_version: int) -> bool:
     """Whether saving `order` over `expected_version` may change what it adds to the queue:
-    it was or is in a queued state (the state it was stored in is its event's `after`)."""
+    it was or is in a queued state (the state it was stored in is the first new event's
+    `before`)."""
     if order.state in QUEUED:
         return True
-    return expected_version > 0 and order.events[expected_version - 1].after in QUEUED
+    new = order.events_since(expected_version)
+    return bool(new) and new[0].before in QUEUED
 
 
 def _delivery(row: Sequence[Any]) -> Delivery | str:
