@@ -58,6 +58,7 @@ from komtet_works.domain.errors import (
     RestoreNotPending,
     ReworkNotAgreed,
     RuleViolation,
+    SupplementaryEstimateNeeded,
     TargetBusy,
     UnknownCurrency,
     UnknownCustomer,
@@ -91,7 +92,7 @@ from komtet_works.domain.keys import operation_key
 from komtet_works.domain.ledger import Ledger, Payment, Refund
 from komtet_works.domain.lifecycle import TRANSITIONS, Action, ActorKind, State
 from komtet_works.domain.money import ExactNumber, Money
-from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock
+from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock, SpentHours
 from komtet_works.domain.pricing import HoursRounding, Quote, Tariff, parse_hours, price
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import (
@@ -204,7 +205,9 @@ __all__ = [
     "ReworkNotAgreed",
     "ReworkStarted",
     "RuleViolation",
+    "SpentHours",
     "State",
+    "SupplementaryEstimateNeeded",
     "Target",
     "TargetBusy",
     "TargetKind",

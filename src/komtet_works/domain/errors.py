@@ -216,6 +216,13 @@ class CancellationNotAllowed(RuleViolation):
     code = "cancellation_not_allowed"
 
 
+class SupplementaryEstimateNeeded(RuleViolation):
+    """The hours spent passed the hours paid for (rule H3): the works go on only once the
+    customer paid a supplementary estimate."""
+
+    code = "supplementary_estimate_needed"
+
+
 # --- the business calendar -------------------------------------------------------------
 
 

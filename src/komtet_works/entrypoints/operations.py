@@ -129,8 +129,8 @@ def _run_step(step: Step) -> Callable[[argparse.Namespace], int]:
         with session(arguments) as opened:
             order = step(opened, arguments)
         lines = order_lines(order)
-        if arguments.command == "estimate" and order.ledger.current_quote is not None:
-            lines += [f"  {line}" for line in quote_breakdown(order.ledger.current_quote)]
+        if arguments.command == "estimate" and order.ledger.quotes:  # the one just issued
+            lines += [f"  {line}" for line in quote_breakdown(order.ledger.quotes[-1])]
         _show(arguments, order_json(order), lines)
         return 0
 

@@ -24,7 +24,7 @@ from jsonschema.exceptions import ValidationError, best_match, by_relevance
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.domain.money import Money
-from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock
+from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock, SpentHours
 from komtet_works.domain.pricing import HoursRounding, Tariff
 from komtet_works.scenarios.schemas import SCENARIO_SCHEMA, validator
 
@@ -200,6 +200,8 @@ def _policy(fields: Mapping[str, Any]) -> Policy:
         changes["claim_window_measure"] = ClaimWindowMeasure(fields["claim_window_measure"])
     if "price_lock" in fields:
         changes["price_lock"] = PriceLock(fields["price_lock"])
+    if "spent_hours" in fields:
+        changes["spent_hours"] = SpentHours(fields["spent_hours"])
     return attrs.evolve(Policy(), **changes)
 
 
