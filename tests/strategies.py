@@ -32,6 +32,7 @@ from komtet_works.ports import (
     Facts,
     PaymentReceivedFacts,
     QuoteIssuedFacts,
+    SupplementaryQuoteFacts,
     RefundedFacts,
     WorksCompletedFacts,
     WorksStartingFacts,
@@ -330,6 +331,7 @@ def facts() -> st.SearchStrategy[Facts]:
             st.builds(
                 Quote, hours(), hours(), money, money, money, reason, money, st.text(), when, when
             ),
+            supplementary=st.none() | st.builds(SupplementaryQuoteFacts, hours(), hours()),
         ),
         st.builds(PaymentReceivedFacts, money, when),
         st.builds(CompletionDateFacts, when),
