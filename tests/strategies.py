@@ -32,8 +32,8 @@ from komtet_works.ports import (
     Facts,
     PaymentReceivedFacts,
     QuoteIssuedFacts,
-    SupplementaryQuoteFacts,
     RefundedFacts,
+    SupplementaryQuoteFacts,
     WorksCompletedFacts,
     WorksStartingFacts,
 )

@@ -5,10 +5,12 @@ Customers pay in billing first (`receive`), then billing reports it (`record_pay
 with ids from a small pool, reused across orders and repeated, of the wrong amount or
 currency, late after the quote expired, for a replaced quote.  Between them: requests,
 estimates and re-estimates, supplements, declines, cancels, withdrawals, works that fail
-or are claimed and refunded, billing outages, the billing relay and the job that voids
-lapsed invoices.  After every step the store and billing keep the money rules
-(`billing_faults.money_differences`); at the end, after the retries, nothing is pending
-and exactly the invoices that can no longer be paid are voided.
+or are claimed and refunded, works that overrun their hours paid for and wait for a
+supplementary estimate the customer pays or declines (the provider's policy here, H3-H5),
+billing outages, the billing relay and the job that voids lapsed invoices.  After every
+step the store and billing keep the money rules (`billing_faults.money_differences`); at
+the end, after the retries, nothing is pending and exactly the invoices that can no
+longer be paid are voided.
 
 ``pytest -s`` prints the figures (examples, steps, reports, outages).
 """
@@ -49,6 +51,7 @@ from komtet_works.adapters.memory import ManualClock
 from komtet_works.domain.errors import BillingFailed, KomtetWorksError, PaymentBelongsToAnotherOrder
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
+from komtet_works.domain.policy import Policy, SpentHours
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome, WithdrawalReason
 from komtet_works.relay import relay_billing
@@ -75,6 +78,7 @@ class MoneyMachine(RuleBasedStateMachine):
         self.wiring, self.billing = wire(self.open_where(), self.clock)
         self.resources.callback(self.wiring.close)
         self.service, self.orders = self.wiring.service, self.wiring.orders
+        self.service.policy = Policy(spent_hours=SpentHours.SUPPLEMENTARY_ESTIMATE)
         #: the order each payment id was first reported for: its owner for ever
         self.owners: dict[str, str] = {}
         #: each order's state after the last step (what the steps draw from)
@@ -158,11 +162,12 @@ class MoneyMachine(RuleBasedStateMachine):
         order_id = self._pick(data, State.REQUESTED, State.ESTIMATED)
         self._take(order_id, lambda: self.service.estimate(order_id, staff_id="sam", hours=hours))
 
-    @precondition(lambda self: self._some(State.ESTIMATED))
+    @precondition(lambda self: self._some(State.ESTIMATED, State.IN_PROGRESS))
     @rule(data=st.data(), how=st.sampled_from(["supplement", "decline"]))
     def customer_turns_away(self, data: st.DataObject, how: str) -> None:
-        """A supplement withdraws the quote; a decline ends the order."""
-        order_id = self._pick(data, State.ESTIMATED)
+        """A supplement withdraws the quote; a decline ends the order, or of works in
+        progress turns down their supplementary quote (H5)."""
+        order_id = self._pick(data, State.ESTIMATED, State.IN_PROGRESS)
         if how == "supplement":
             self._take(
                 order_id,
@@ -185,6 +190,39 @@ class MoneyMachine(RuleBasedStateMachine):
                 self._take(order_id, lambda: self.service.start(order_id, staff_id="sam"))
             else:
                 self._take(order_id, lambda: self.service.complete(order_id, staff_id="sam"))
+
+    @precondition(lambda self: self._some(State.PAID, State.SCHEDULED, State.IN_PROGRESS))
+    @rule(
+        data=st.data(),
+        extra=st.sampled_from(["0.5", "1", "2.5"]),
+        then=st.sampled_from(["pay", "pay", "decline", "wait"]),
+        payment_id=st.sampled_from(PAYMENTS),
+    )
+    def overrun(self, data: st.DataObject, extra: str, then: str, payment_id: str) -> None:
+        """Staff log more hours than were paid for (the works stop, H3) and estimate the
+        extra hours (H4): the supplementary quote is invoiced, then paid or declined now,
+        or later, or lapses, is superseded or left open when the works end (H5)."""
+        order_id = self._pick(data, State.PAID, State.SCHEDULED, State.IN_PROGRESS)
+        self._works_start(order_id)
+        self._take(order_id, lambda: self.service.log_hours(order_id, staff_id="sam", hours="3"))
+        self._take(order_id, lambda: self.service.estimate(order_id, staff_id="sam", hours=extra))
+        order = self._order(order_id)
+        if order is None or order.ledger.supplementary_quote is None:
+            return
+        TALLY["supplementary quotes"] += 1
+        if then == "pay":
+            self._pay(order_id, payment_id, "quote")
+        elif then == "decline":
+            self._take(order_id, lambda: self.service.decline(order_id, customer_id="alice"))
+
+    def _works_start(self, order_id: str) -> None:
+        """Staff schedule a paid order and start it, as far as the rules let them."""
+        for _ in range(2):
+            order = self._order(order_id)
+            if order is None or order.state is State.PAID:
+                self._take(order_id, lambda: self.service.schedule(order_id, staff_id="sam"))
+            elif order.state is State.SCHEDULED:
+                self._take(order_id, lambda: self.service.start(order_id, staff_id="sam"))
 
     @precondition(lambda self: self._some(State.IN_PROGRESS))
     @rule(data=st.data())
@@ -245,11 +283,14 @@ class MoneyMachine(RuleBasedStateMachine):
             return total - Money.of("0.01")
         return Money.of(total.amount, "USD") if amount == "usd" else total
 
-    @precondition(lambda self: self._some(State.ESTIMATED))
+    @precondition(lambda self: self._some(State.ESTIMATED, State.IN_PROGRESS))
     @rule(data=st.data(), payment_id=st.sampled_from(PAYMENTS), amount=st.sampled_from(AMOUNTS))
     def pay(self, data: st.DataObject, payment_id: str, amount: str) -> None:
-        """A customer pays in billing, then billing reports it; a known id is reported again."""
-        order_id = self._pick(data, State.ESTIMATED)
+        """A customer pays in billing, then billing reports it; a known id is reported again.
+        Works in progress are paid their supplementary quote, or paid for nothing (H5)."""
+        self._pay(self._pick(data, State.ESTIMATED, State.IN_PROGRESS), payment_id, amount)
+
+    def _pay(self, order_id: str, payment_id: str, amount: str) -> None:
         held = {p.reference: p for p in self.billing.payments()}.get(payment_id)
         if held is not None:
             self._report_again(payment_id, order_id)
@@ -257,12 +298,19 @@ class MoneyMachine(RuleBasedStateMachine):
         money = self._price(order_id, amount)
         self.billing.receive(payment_id=payment_id, order_id=order_id, amount=money)
         TALLY["payments"] += 1
+        before = self._order(order_id)
         self._take(
             order_id,
             lambda: self.service.record_payment(
                 order_id, payment_id=payment_id, amount=money.amount, currency=money.currency
             ),
         )
+        after = self._order(order_id)
+        if before is not None and after is not None and before.state is State.IN_PROGRESS:
+            paid = len(after.ledger.payments) > len(before.ledger.payments)
+            TALLY[
+                "supplementary quotes paid" if paid else "money for works in progress refused"
+            ] += 1
         report = self.orders.reported(payment_id)
         assert report is not None
         assert (order_id, money) == (report.order_id, report.payment.amount)
@@ -328,7 +376,7 @@ def _run(machine: type[MoneyMachine], examples: int, steps: int) -> None:
     print(f"\nmoney state machine ({machine.__name__}): {dict(sorted(TALLY.items()))}")  # noqa: T201
 
 
-@pytest.mark.rule("K2", "K3", "K4", "K5", "W1", "D-UNAPPLIED")
+@pytest.mark.rule("K2", "K3", "K4", "K5", "W1", "D-UNAPPLIED", "H4", "H5")
 def test_money_in_memory_is_never_lost_nor_paid_twice() -> None:
     """Many orders, one billing system, in memory: every step keeps the money rules."""
 
@@ -338,7 +386,7 @@ def test_money_in_memory_is_never_lost_nor_paid_twice() -> None:
     _run(InMemory, examples=150, steps=60)
 
 
-@pytest.mark.rule("K2", "K3", "K4", "K5", "W1", "D-UNAPPLIED")
+@pytest.mark.rule("K2", "K3", "K4", "K5", "W1", "D-UNAPPLIED", "H4", "H5")
 def test_money_on_sqlite_is_never_lost_nor_paid_twice() -> None:
     """The same on one SQLite file: orders, intake, outbox and the ledger in it."""
 
@@ -350,7 +398,7 @@ def test_money_on_sqlite_is_never_lost_nor_paid_twice() -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.rule("K2", "K3", "K4", "K5", "W1", "D-UNAPPLIED")
+@pytest.mark.rule("K2", "K3", "K4", "K5", "W1", "D-UNAPPLIED", "H4", "H5")
 def test_money_on_postgres_is_never_lost_nor_paid_twice(pg_database: str) -> None:
     """The same on PostgreSQL, a schema per example."""
 
