@@ -33,6 +33,7 @@ from komtet_works.domain.policy import Policy, PriceLock, SpentHours
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome
+from komtet_works.entrypoints.presenters import order_json, order_lines
 from komtet_works.ports import QuoteIssuedFacts, SupplementaryQuoteFacts
 from komtet_works.testing.orders import customer_for, in_state
 from komtet_works.use_cases import BILLING, WorkOrderService
@@ -381,3 +382,14 @@ def test_an_accepted_claim_refunds_the_first_and_the_supplementary_payment() -> 
     assert State.REFUNDED is refunded.state
     assert refunded.ledger.refunded == refunded.ledger.paid == Money.of("3000.00")
     assert {r.payment_id for r in world.billing.refunds()} == {"p-1", "p-2"}
+
+
+@pytest.mark.rule("H4", "H5")
+def test_listings_show_the_open_supplementary_quote_and_the_hours_paid_for() -> None:
+    quoted = _estimate(_overrun(), "1")
+    shown = order_json(quoted)
+    assert (shown["paid_hours"], shown["supplementary_quote"]["total"]) == ("2.5", "1000.00")
+    assert any("supplementary quote" in line and "1 h more" in line for line in order_lines(quoted))
+    paid = _pay(quoted, Money.of("1000.00"))
+    assert order_json(paid)["supplementary_quote"] is None
+    assert any("3 h of 3.5 h paid for" in line for line in order_lines(paid))
