@@ -169,7 +169,8 @@ class WorkOrder:
             raise ActorNotAllowed(f"a {actor.kind.value} cannot {action.value} an order")
         after = TRANSITIONS.get((self.state, action))
         if after is None or (
-            (self.state, action) in SUPPLEMENTARY_STEPS
+            after is State.IN_PROGRESS  # cheap first: most steps lead elsewhere
+            and (self.state, action) in SUPPLEMENTARY_STEPS
             and not self._supplementary_step(action, policy)
         ):
             raise InvalidTransition(
