@@ -342,6 +342,14 @@ def facts() -> st.SearchStrategy[Facts]:
             st.decimals(min_value=Decimal("0.000001"), max_value=Decimal(10**6), places=6),
             st.sampled_from(ClaimWindowMeasure),
         ),
+        st.builds(  # rule H2: the hours spent and the refund of the unused ones
+            WorksCompletedFacts,
+            when,
+            st.decimals(min_value=Decimal("0.000001"), max_value=Decimal(10**6), places=6),
+            st.sampled_from(ClaimWindowMeasure),
+            hours(),
+            money,
+        ),
         st.builds(ClaimDecidedFacts, st.sampled_from(ClaimOutcome), st.text()),
         st.builds(RefundedFacts, money, st.none() | st.booleans()),
     )

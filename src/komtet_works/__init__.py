@@ -14,7 +14,13 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from komtet_works._version import __version__
-from komtet_works.domain.commands import BillingCommand, RefundPayment, RequestInvoice, VoidInvoice
+from komtet_works.domain.commands import (
+    BillingCommand,
+    RefundPayment,
+    RefundUnusedHours,
+    RequestInvoice,
+    VoidInvoice,
+)
 from komtet_works.domain.customers import Customer, Target, TargetKind
 from komtet_works.domain.errors import (
     ActorNotAllowed,
@@ -195,6 +201,7 @@ __all__ = [
     "QuoteOutdated",
     "Refund",
     "RefundPayment",
+    "RefundUnusedHours",
     "RefundsSettled",
     "RelayPolicy",
     "ReportedPayment",

@@ -1,8 +1,9 @@
 """Reconciliation: a store's record of money checked against the billing system's books.
 
 Rule K5.  Every payment billing holds was reported and is applied to exactly one order or
-held unapplied; nothing is refunded twice, beyond its payment, or without one; each
-order's paid and refunded equal what billing holds for its payments; each unapplied
+held unapplied; nothing is refunded twice, beyond its payment (its refunds in parts added
+up, rule I4), or without one; each order's paid and refunded equal what billing holds for
+its payments (with the refunds of unused hours still in the billing outbox); each unapplied
 payment the store says is refunded is refunded in billing, and no other.  `reconcile`
 lists every difference; an empty list is a store and a ledger that agree to the kopeck.
 """
@@ -11,15 +12,20 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Final
 
 import attrs
 
+from komtet_works.domain.commands import RefundUnusedHours
 from komtet_works.domain.intake import ReportedPayment
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports.billing import BillingLedger, ReceivedPayment, RefundReceipt
 from komtet_works.ports.work_orders import WorkOrders
+
+#: More billing commands than one order ever has pending.
+_ALL_OF_AN_ORDER: Final = 10_000
 
 
 @attrs.frozen
@@ -43,6 +49,14 @@ class _Books:
     refunds: Sequence[RefundReceipt]
 
     @property
+    def refunded(self) -> dict[str, list[Money]]:
+        """Each refunded payment's refunds, oldest first."""
+        amounts: defaultdict[str, list[Money]] = defaultdict(list)
+        for refund in self.refunds:
+            amounts[refund.payment_id].append(refund.amount)
+        return dict(amounts)
+
+    @property
     def first_refunds(self) -> dict[str, RefundReceipt]:
         first: dict[str, RefundReceipt] = {}
         for refund in self.refunds:
@@ -62,7 +76,7 @@ def reconcile(store: WorkOrders, ledger: BillingLedger) -> list[Difference]:
         *_payments_billed(books),
         *_payments_reported(books),
         *_refunds(books),
-        *_orders(books),
+        *_orders(store, books),
         *_unapplied_refunds(books),
     ]
 
@@ -109,45 +123,63 @@ def _payments_reported(books: _Books) -> Iterator[Difference]:
 
 
 def _refunds(books: _Books) -> Iterator[Difference]:
-    """Each refund is of a payment billing holds, at most its amount, and the only one."""
+    """Each refund is of a payment billing holds; a payment's refunds add up to at most its
+    amount (rule I4), and are no more than the store's records of it: one refund of an
+    unapplied payment, those of its order's ledger for an applied one (a payment may be
+    refunded in parts: the unused hours, then the rest, rule H2)."""
     for refund in books.refunds:
-        payment = books.billed.get(refund.payment_id)
-        if payment is None:
+        if refund.payment_id not in books.billed:
             yield Difference(
                 "refund_without_payment",
                 f"billing refunded {refund.amount} ({refund.reference!r}) of payment "
                 f"{refund.payment_id!r}, which it does not hold",
             )
-        elif refund.amount > payment.amount:
+    for payment_id, amounts in books.refunded.items():
+        payment = books.billed.get(payment_id)
+        total = _sum(amounts, amounts[0].currency)
+        if payment is not None and total > payment.amount:
             yield Difference(
                 "refund_exceeds_payment",
-                f"refund {refund.reference!r} of {refund.amount} exceeds payment "
-                f"{refund.payment_id!r} of {payment.amount}",
+                f"billing refunded {total} in {len(amounts)} refund(s) of payment "
+                f"{payment_id!r} of {payment.amount}",
             )
-    for payment_id, count in Counter(r.payment_id for r in books.refunds).items():
-        if count > 1:
+    recorded = Counter(r.payment_id for o in books.orders for r in o.ledger.refunds)
+    for payment_id, amounts in books.refunded.items():
+        if len(amounts) > max(recorded[payment_id], 1):
             yield Difference(
-                "refunded_twice", f"billing refunded payment {payment_id!r} {count} times"
+                "refunded_twice",
+                f"billing refunded payment {payment_id!r} {len(amounts)} times",
             )
 
 
-def _orders(books: _Books) -> Iterator[Difference]:
-    """Each order's paid and refunded are what billing holds for its payments."""
-    refunded = books.first_refunds
+def _orders(store: WorkOrders, books: _Books) -> Iterator[Difference]:
+    """Each order's paid and refunded are what billing holds for its payments; a refund of
+    unused hours committed with the completion and still in the billing outbox counts as
+    on its way (rule H2)."""
+    refunded = books.refunded
     for order in books.orders:
         ledger = order.ledger
         ids = [p.id for p in ledger.payments]
         paid = _sum([books.billed[i].amount for i in ids if i in books.billed], ledger.currency)
-        back = _sum([refunded[i].amount for i in ids if i in refunded], ledger.currency)
+        back = _sum([m for i in ids for m in refunded.get(i, [])], ledger.currency)
         if ledger.paid != paid:
             yield Difference(
                 "paid_differs", f"order {order.id!r} has paid {ledger.paid}; billing holds {paid}"
             )
-        if ledger.refunded != back:
+        if ledger.refunded != back and ledger.refunded != back + _on_its_way(store, order):
             yield Difference(
                 "refunded_differs",
                 f"order {order.id!r} has refunded {ledger.refunded}; billing refunded {back}",
             )
+
+
+def _on_its_way(store: WorkOrders, order: WorkOrder) -> Money:
+    """The refunds of unused hours the order's completion committed that billing has not
+    made yet (read only for an order whose refunded differs)."""
+    pending = store.pending_commands(_ALL_OF_AN_ORDER, order_id=order.id)
+    return _sum(
+        [c.amount for c in pending if isinstance(c, RefundUnusedHours)], order.ledger.currency
+    )
 
 
 def _unapplied_refunds(books: _Books) -> Iterator[Difference]:

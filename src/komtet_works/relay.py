@@ -2,7 +2,8 @@
 
 `relay` sends the messages through the notifier, retrying those that fail by its
 `RelayPolicy` while the others go on; `relay_billing` carries out the billing commands
-(invoices, voids, refunds of unapplied payments) through the billing port.
+(invoices, voids, refunds of unapplied payments and of unused hours) through the billing
+port.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from typing import Final, Protocol
 
 import attrs
 
-from komtet_works.domain.commands import BillingCommand, RefundPayment, RequestInvoice
+from komtet_works.domain.commands import (
+    BillingCommand,
+    RefundPayment,
+    RefundUnusedHours,
+    RequestInvoice,
+)
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.ports import Billing, Clock, Message, Notifier, Outbox
 from komtet_works.ports.intake import BillingOutbox, PaymentIntake
@@ -211,6 +217,10 @@ def carry_out(store: BillingStore, billing: Billing, command: BillingCommand) ->
             payment_id=command.payment_id, amount=command.amount, idempotency_key=command.id
         )
         store.record_unapplied_refund(command.payment_id, result)
+    elif isinstance(command, RefundUnusedHours):  # on the order's ledger since its commit
+        result = billing.refund(
+            payment_id=command.payment_id, amount=command.amount, idempotency_key=command.id
+        )
     else:  # the order's commands run in order, so the invoice was asked for before
         result = store.command_result(command.invoice_id) or ""
         if result:  # else an invoice never queued (a store older than the billing outbox)

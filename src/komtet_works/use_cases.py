@@ -52,7 +52,7 @@ from komtet_works.domain.keys import operation_key
 from komtet_works.domain.ledger import Payment, Refund
 from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, WORKS_UNDER_WAY, Action, State
 from komtet_works.domain.money import ExactNumber, Money
-from komtet_works.domain.policy import Policy
+from komtet_works.domain.policy import Policy, SpentHours
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.scheduling import finish_after
 from komtet_works.domain.work_order import WorkOrder
@@ -577,7 +577,9 @@ class WorkOrderService:
 
     def complete(self, order_id: str, *, staff_id: str) -> WorkOrder:
         """Staff complete the works; the claim window opens when the completion notice is
-        sent (rule C1), by the provider's clock (decision D-CLOCK).
+        sent (rule C1), by the provider's clock (decision D-CLOCK).  Under
+        `SpentHours.REFUND_UNUSED` the first completion refunds the unused hours (rule H2):
+        the refunds are billing commands committed with it, carried out after the commit.
 
         The notice is committed with the order in one unit of work and delivered from the
         outbox, so it is never lost and never sent for a completion that rolled back.  The
@@ -587,10 +589,21 @@ class WorkOrderService:
         by = Actor.staff(staff_id)
         self._change(
             order_id,
-            lambda o, now: o.complete(by=by, at=now),
-            lambda o: WorksCompletedFacts.of(o.works, self.policy),
+            lambda o, now: o.complete(by=by, at=now, policy=self.policy, tariff=self.tariff),
+            lambda o: WorksCompletedFacts.of(
+                o.works, self.policy, unused_refund=self._unused_refund(o)
+            ),
         )
         return self.orders.get(order_id)
+
+    def _unused_refund(self, completed: WorkOrder) -> Money | None:
+        """What the completion just recorded refunds for unused hours (rule H2), asked of
+        billing through the outbox after its commit; None when the policy refunds none."""
+        if self.policy.spent_hours is not SpentHours.REFUND_UNUSED:
+            return None
+        event = completed.events[-1]
+        refunds = event.unused_refunds if isinstance(event, WorksCompleted) else ()
+        return sum((refund.amount for refund in refunds), Money.zero(completed.ledger.currency))
 
     def record_notice_sent(self, message: Message, sent_at: datetime) -> None:
         """The relay's `after_sent` hook: record the send time of a completion notice on its

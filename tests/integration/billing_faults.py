@@ -25,8 +25,10 @@ from komtet_works.adapters.sql.stores import SqlBilling
 from komtet_works.bootstrap import Wiring
 from komtet_works.domain.commands import invoice_key
 from komtet_works.domain.errors import BillingFailed
+from komtet_works.domain.events import WorksCompleted
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
+from komtet_works.domain.policy import Policy
 from komtet_works.ports import Billing, WorkOrders
 from komtet_works.ports.billing import BillingLedger, Invoice, ReceivedPayment, RefundReceipt
 from komtet_works.reconciliation import reconcile
@@ -34,6 +36,8 @@ from komtet_works.reconciliation import reconcile
 ALICE: Final = Customer("alice", sites=frozenset({"alice.ru"}))
 #: A Monday, an hour before the office opens (10:00-19:00 Moscow time).
 MONDAY_9AM: Final = pendulum.datetime(2025, 3, 3, 9, tz="Europe/Moscow")
+#: The library's policy, which most runs keep.
+DEFAULTS: Final = Policy()
 #: The states in which every payment of an order has been refunded.
 SETTLED: Final = frozenset({State.CANCELLED, State.WITHDRAWN, State.REFUNDED})
 
@@ -140,16 +144,18 @@ class FaultyBilling(Billing, BillingLedger):
 Where = str | Path
 
 
-def wire(where: Where, clock: ManualClock, plan: Plan = no_faults) -> tuple[Wiring, FaultyBilling]:
+def wire(
+    where: Where, clock: ManualClock, plan: Plan = no_faults, *, policy: Policy = DEFAULTS
+) -> tuple[Wiring, FaultyBilling]:
     """A process's service on `where`, its billing behind `FaultyBilling`; the schema
-    migrated and alice a customer."""
+    migrated and alice a customer; `policy` the host's."""
     if where == "memory":
-        wiring = bootstrap.in_memory(customers=[ALICE], clock=clock)
+        wiring = bootstrap.in_memory(customers=[ALICE], clock=clock, policy=policy)
     else:
         if isinstance(where, Path):
-            wiring = bootstrap.on_sqlite(where, migrate=True, clock=clock)
+            wiring = bootstrap.on_sqlite(where, migrate=True, clock=clock, policy=policy)
         else:
-            wiring = bootstrap.on_postgres(where, migrate=True, clock=clock)
+            wiring = bootstrap.on_postgres(where, migrate=True, clock=clock, policy=policy)
         wiring.customers.put(ALICE)
     ledger = wiring.billing
     assert isinstance(ledger, InMemoryBilling | SqlBilling)
@@ -168,14 +174,22 @@ def sqlite_file() -> Iterator[Path]:
 def money_differences(store: WorkOrders, billing: FaultyBilling) -> list[str]:
     """Every way the store and billing break the money rules; empty when they keep them.
 
-    Reconciliation (K5); no payment refunded twice; every payment billing holds is in the
-    intake; each quote invoiced at most once and no invoice voided twice; each order's
-    refunded is nothing or, once settled, everything it was paid.
+    Reconciliation (K5); no payment refunded beyond it, nor more than twice (its unused
+    hours, then the rest: rule H2); every payment billing holds is in the intake; each quote
+    invoiced at most once and no invoice voided twice; each order's refunded is nothing
+    or, once settled, everything it was paid; on a completed order, the unused hours its
+    first completion refunded.
     """
     orders = store.by_state(*State)
     found = [str(d) for d in reconcile(store, billing)]
-    refunds = Counter(r.payment_id for r in billing.refunds())
-    found += [f"payment {p!r} refunded {n} times" for p, n in refunds.items() if n > 1]
+    held = {p.reference: p.amount for p in billing.payments()}
+    refunds: dict[str, list[Money]] = {}
+    for refund in billing.refunds():
+        refunds.setdefault(refund.payment_id, []).append(refund.amount)
+    for payment_id, amounts in refunds.items():
+        total = sum(amounts[1:], amounts[0])
+        if len(amounts) > 2 or (payment_id in held and total > held[payment_id]):
+            found.append(f"payment {payment_id!r} refunded {len(amounts)} times: {total}")
     reported = {p.id for p in store.payments()}
     found += [
         f"payment {p.reference!r} billing holds is not in the intake"
@@ -192,7 +206,15 @@ def money_differences(store: WorkOrders, billing: FaultyBilling) -> list[str]:
     found += [f"invoice {i!r} voided {n} times" for i, n in voids.items() if n > 1]
     for order in orders:
         ledger = order.ledger
-        expected = ledger.paid if order.state in SETTLED else Money.zero(ledger.currency)
+        unused = [
+            r.amount
+            for e in order.events
+            if isinstance(e, WorksCompleted)
+            for r in e.unused_refunds
+        ]
+        expected = (
+            ledger.paid if order.state in SETTLED else sum(unused, Money.zero(ledger.currency))
+        )
         if ledger.refunded != expected:
             found.append(
                 f"order {order.id!r} ({order.state.value}) paid {ledger.paid}, "

@@ -3,12 +3,14 @@ the process dying right after it; then the retries a host makes converge.
 
 One script of orders makes every kind of billing call: invoices, voids of superseded,
 declined and lapsed quotes, refunds of cancelled, failed and withdrawn orders, refunds of
-unapplied payments.  Run once without faults it makes `N` calls; then it runs again, once
+unapplied payments, a refund of unused hours at completion and of the rest on a claim (rule
+H2).  Run once without faults it makes `N` calls; then it runs again, once
 per call and `Fault`, with that one call going wrong.  A process that dies is replaced by
 a new one, wired by `bootstrap` on the same database file or DSN, which goes on with the
 script.  At the end the host retries what is pending (the use case again, the relay, the
 lapsed-invoice job) and `billing_faults.settled_differences` must be empty: one invoice
-per quote, at most one refund per payment, each void once, reconciliation holding.
+per quote, at most one full refund per payment (and one of its unused hours), each void
+once, reconciliation holding.
 
 ``pytest -s`` prints the figures (runs, calls, faults).
 """
@@ -43,9 +45,13 @@ from komtet_works.bootstrap import Wiring
 from komtet_works.domain.errors import AmountMismatch, BillingFailed, QuoteExpired
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
-from komtet_works.relay import relay_billing
+from komtet_works.domain.policy import Policy, SpentHours
+from komtet_works.domain.works import ClaimOutcome
+from komtet_works.relay import relay, relay_billing
 from komtet_works.use_cases import WorkOrderService
 
+#: The host's policy: completions refund the hours paid for but not spent (rule H2).
+REFUND_UNUSED: Final = Policy(spent_hours=SpentHours.REFUND_UNUSED)
 #: Lost answers as a client sees them: a timeout, or its billing client's own failure.
 LOST_ANSWER: Final = (BillingFailed, TimeoutError)
 
@@ -85,7 +91,7 @@ class Process:
 
     def _begin(self) -> None:
         """A new process: its own connections, wired by bootstrap on the same database."""
-        self.wiring, self.billing = wire(self.where, self.clock, self.plan)
+        self.wiring, self.billing = wire(self.where, self.clock, self.plan, policy=REFUND_UNUSED)
 
     @property
     def service(self) -> WorkOrderService:
@@ -131,8 +137,9 @@ def estimate(order_id: str, hours: str) -> Callable[[WorkOrderService], object]:
 
 
 def script(clock: ManualClock) -> list[Callable[[WorkOrderService], object]]:
-    """Every kind of billing call, over five orders whose ids hold separators."""
+    """Every kind of billing call, over six orders whose ids hold separators."""
     cancelled, failed, declined, withdrawn, lapsed = "o:1", "o:refund:2", 'o "3"', "о-4", "o[5]"
+    unused = '["refund_unused_hours","p-6"]'
     return [
         request(cancelled),
         estimate(cancelled, "2"),  # invoice
@@ -153,6 +160,17 @@ def script(clock: ManualClock) -> list[Callable[[WorkOrderService], object]]:
         estimate(withdrawn, "2"),  # invoice
         pay(withdrawn, "p-4"),
         lambda s: s.withdraw(withdrawn, staff_id="sam", reason="backup_impossible"),  # refund
+        request(unused),
+        estimate(unused, "3"),  # invoice
+        pay(unused, "p-6"),
+        lambda s: s.schedule(unused, staff_id="sam"),
+        lambda s: s.start(unused, staff_id="sam"),
+        lambda s: s.log_hours(unused, staff_id="sam", hours="1.25"),
+        lambda s: s.complete(unused, staff_id="sam"),  # refund of the unused hours (H2)
+        # the relay job: the notice a process that died after the completion never sent
+        lambda s: relay(s.orders, s.notifier, clock=clock, after_sent=s.record_notice_sent),
+        lambda s: s.file_claim(unused, customer_id="alice", text="still down"),
+        lambda s: s.resolve_claim(unused, staff_id="sam", outcome=ClaimOutcome.REFUND),  # the rest
         request(lapsed),
         estimate(lapsed, "1"),  # invoice
         lambda _: clock.advance(timedelta(days=8)),
@@ -196,7 +214,8 @@ def retry(process: Process) -> None:
 
 def run(where: Where, plan: OneFault) -> list[str]:
     """The script with `plan`'s fault, then the host's retries (twice: a fault may land
-    in the first); what is still wrong."""
+    in the first); what is still wrong.  The host refunds unused hours (rule H2), which
+    only the order whose works are completed meets."""
     clock = ManualClock(MONDAY_9AM)
     process = Process(where, clock, plan)
     try:
@@ -229,14 +248,14 @@ def sweep(fresh: Callable[[], AbstractContextManager[Where]]) -> Counter[str]:
     return tally
 
 
-@pytest.mark.rule("K2", "K3", "K4", "K5", "W1")
+@pytest.mark.rule("K2", "K3", "K4", "K5", "W1", "H2", "I4")
 def test_every_billing_call_may_fail_lose_its_answer_or_kill_the_process_on_sqlite() -> None:
     """SQLite: a fault at any call of the script, and the retries still converge."""
     sweep(sqlite_file)
 
 
 @pytest.mark.postgres
-@pytest.mark.rule("K2", "K3", "K4", "K5", "W1")
+@pytest.mark.rule("K2", "K3", "K4", "K5", "W1", "H2", "I4")
 def test_every_billing_call_may_fail_lose_its_answer_or_kill_the_process_on_postgres(
     pg_database: str,
 ) -> None:

@@ -62,6 +62,23 @@ def test_a_refund_asked_twice_with_one_key_refunds_once(ledger: Ledger) -> None:
     assert [RefundReceipt(first, "p-1", amount)] == list(ledger.refunds())
 
 
+@pytest.mark.rule("I4", "H2")
+def test_a_payment_is_refunded_in_parts_never_beyond_it(ledger: Ledger) -> None:
+    """Refunds of a payment the ledger holds add up to at most it: the unused hours, then
+    the rest; a kopeck more is refused and pays nothing.  A retry of a part still answers."""
+    ledger.receive(payment_id="p-1", order_id="o-1", amount=Money.of("1400.00"))
+    part = ledger.refund(payment_id="p-1", amount=Money.of("400.00"), idempotency_key="part")
+    ledger.refund(payment_id="p-1", amount=Money.of("1000.00"), idempotency_key="rest")
+    with pytest.raises(BillingFailed):
+        ledger.refund(payment_id="p-1", amount=Money.of("0.01"), idempotency_key="more")
+    with pytest.raises(BillingFailed):
+        ledger.refund(payment_id="p-1", amount=Money.of("1.00", "EUR"), idempotency_key="eur")
+    assert part == ledger.refund(
+        payment_id="p-1", amount=Money.of("400.00"), idempotency_key="part"
+    )
+    assert [Money.of("400.00"), Money.of("1000.00")] == [r.amount for r in ledger.refunds()]
+
+
 def test_refunds_under_different_keys_get_different_receipts(ledger: Ledger) -> None:
     """Two keys, two refunds, two receipts, kept oldest first."""
     one = ledger.refund(payment_id="p-1", amount=Money.of("10.00"), idempotency_key="k-1")

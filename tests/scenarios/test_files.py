@@ -14,7 +14,16 @@ import pytest
 
 from komtet_works.entrypoints import scenarios as commands
 from komtet_works.entrypoints.cli import main
+from komtet_works.scenarios.conformance import SUITE
 from komtet_works.scenarios.loading import MAX_FILE_BYTES
+from komtet_works.scenarios.schemas import (
+    RESULT_SCHEMA,
+    RESULT_SCHEMA_V1,
+    SCENARIO_SCHEMA,
+    SCENARIO_SCHEMA_V1,
+    schema,
+    validator,
+)
 
 VALID: dict[str, Any] = {
     "name": "a valid scenario",
@@ -175,6 +184,11 @@ MALFORMED: list[tuple[str, str, tuple[str, ...]]] = [
         ('field "policy.provider_timezone"', "Mars/Olympus"),
     ),
     (
+        "unknown-spent-hours-option",
+        changed(top(policy={"spent_hours": "bill_the_overrun"})),
+        ('field "policy.spent_hours"', "bill_the_overrun", "refund_unused"),
+    ),
+    (
         "maintenance-of-a-foreign-site",
         changed(top(customers=[{"id": "c1", "sites": ["a"], "maintenance": ["b"]}])),
         ('field "customers[0].maintenance"', '"b"', "not one of the customer's sites"),
@@ -285,3 +299,52 @@ def test_the_installed_command_exits_2_without_a_traceback(tmp_path: Path) -> No
     assert (2, "") == (done.returncode, done.stdout)
     assert 1 == len(done.stderr.splitlines())
     assert 'steps[1] (estimate), field "at"' in done.stderr
+
+
+V2_ONLY_STEPS = [
+    {"action": "withdraw", "reason": "other"},
+    {"action": "relay"},
+    {"action": "log_hours", "hours": "1"},
+    {"action": "complete", "mail": "down"},
+    {"action": "claim", "by": "c1", "text": "t", "remedy": "rework"},
+    {
+        "action": "request",
+        "customer": "c1",
+        "target": "shop.example",
+        "problem": "p",
+        "target_kind": "site",
+    },
+]
+
+
+def _file(step: dict[str, object]) -> dict[str, object]:
+    return {
+        "name": "n",
+        "customers": [{"id": "c1", "sites": ["shop.example"]}],
+        "steps": [{"at": "2026-03-02T10:00:00+03:00", "order": "o1", **step}],
+    }
+
+
+@pytest.mark.parametrize("step", V2_ONLY_STEPS, ids=lambda step: str(step["action"]))
+def test_version_two_accepts_what_version_one_did_not(step: dict[str, object]) -> None:
+    """The version-1 schema is published as released: it refuses what version 2 added."""
+    document = _file(step)
+    assert not validator(SCENARIO_SCHEMA_V1).is_valid(document)
+    assert validator(SCENARIO_SCHEMA).is_valid(document)
+
+
+def test_every_suite_file_version_one_accepts_version_two_accepts() -> None:
+    """Version 2 is a superset: a version-1 file still runs (and many suite files are one)."""
+    files = [
+        json.loads(p.read_text(encoding="utf-8")) for p in (SUITE / "scenarios").glob("*.json")
+    ]
+    v1 = [document for document in files if validator(SCENARIO_SCHEMA_V1).is_valid(document)]
+    assert len(v1) > len(files) // 3
+    assert all(validator(SCENARIO_SCHEMA).is_valid(document) for document in v1)
+
+
+def test_the_schemas_ids_end_in_their_version() -> None:
+    assert schema(SCENARIO_SCHEMA)["$id"].endswith(":2")
+    assert schema(RESULT_SCHEMA)["$id"].endswith(":2")
+    assert schema(SCENARIO_SCHEMA_V1)["$id"].endswith(":1")
+    assert schema(RESULT_SCHEMA_V1)["$id"].endswith(":1")

@@ -61,6 +61,8 @@ def named_rules(case: Case) -> list[str]:
     "D-QUOTE-VALIDITY", "D-CLAIM-WINDOW", "D-CLOCK", "D-CHANGES", "D-CLAIMS",
     "D-CANCELLATION", "D-BACKUP-FAILURE", "D-RESTORE",
     "K1", "K2", "K3", "K4", "K5", "W1", "D-UNAPPLIED", "T1", "T3",
+    "H1",
+    "H2",
 )  # fmt: skip
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_every_suite_scenario_gives_its_expected_result(

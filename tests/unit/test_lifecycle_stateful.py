@@ -72,6 +72,7 @@ from komtet_works import (
     TargetBusy,
     UnknownCustomer,
     UnknownOrder,
+    WithdrawalReason,
     WorkOrder,
     WorkOrderService,
 )
@@ -84,7 +85,7 @@ from komtet_works.adapters import (
     InMemoryWorkOrders,
     ManualClock,
 )
-from komtet_works.domain.commands import invoice_key, refund_key
+from komtet_works.domain.commands import invoice_key, refund_key, unused_hours_key
 from komtet_works.domain.events import (
     ClaimAccepted,
     ClaimFiled,
@@ -98,6 +99,7 @@ from komtet_works.domain.events import (
     OrderCancelled,
     OrderClosed,
     OrderRequested,
+    OrderWithdrawn,
     PaymentReceived,
     QuoteDeclined,
     RefundsSettled,
@@ -114,6 +116,8 @@ from komtet_works.domain.lifecycle import (
     TERMINAL,
     WORKS_UNDER_WAY,
 )
+from komtet_works.domain.pricing import Tariff
+from komtet_works.domain.unused_hours import unused_hours_refund
 from komtet_works.ports import MessageKind
 from komtet_works.relay import RelayPolicy, relay, relay_billing
 from komtet_works.use_cases import BILLING, CLOSING_JOB, REFUNDS
@@ -168,6 +172,7 @@ EVENT_ACTIONS: Final[dict[type[Event], Action]] = {
     RefundsSettled: Action.SETTLE_REFUND,
     OrderClosed: Action.CLOSE,
     HoursLogged: Action.LOG_HOURS,
+    OrderWithdrawn: Action.WITHDRAW,
 }
 RESOLUTIONS: Final = {
     ClaimOutcome.REFUND: Action.ACCEPT_CLAIM,
@@ -190,6 +195,7 @@ SETTLES: Final = {
     Action.CANCEL: State.CANCELLING,
     Action.FAIL: State.REFUNDING,
     Action.ACCEPT_CLAIM: State.REFUNDING,
+    Action.WITHDRAW: State.WITHDRAWING,
 }
 
 #: Hours as staff might type them: plausible decimals, and things that are not hours.
@@ -272,6 +278,11 @@ class Expected:
     def overrun(self) -> Decimal:
         return max(sum(self.logged, Decimal(0)) - self.paid_hours, Decimal(0))
 
+    #: how many times the works were completed (H2: only the first refunds unused hours)
+    completions: int = 0
+    #: per payment, what the first completion refunded of it for unused hours (rule H2)
+    unused: dict[str, Money] = attrs.Factory(dict)
+
     def changed_since_start(self) -> bool:
         return self.changed_during_works
 
@@ -310,13 +321,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.final: dict[str, WorkOrder] = {}
 
     @initialize(
-        cancellations=st.sampled_from([True, True, False]),
-        spent_hours=st.sampled_from([SpentHours.FIXED_PRICE, SpentHours.SUPPLEMENTARY_ESTIMATE]),
+        cancellations=st.sampled_from([True, True, False]), spent_hours=st.sampled_from(SpentHours)
     )
     def provider_policy(self, cancellations: bool, spent_hours: SpentHours) -> None:
-        """Most providers take cancellations after payment (the default); some do not.  The
-        paid quote is a fixed price (the default), or an overrun waits for a supplementary
-        estimate (D-OVERRUN)."""
+        """Most providers take cancellations after payment (the default); some do not.  What
+        the hours spent do to the money is any option of D-OVERRUN (rules H2-H5)."""
         self.service.policy = Policy(cancel_before_start=cancellations, spent_hours=spent_hours)
 
     @property
@@ -441,11 +450,33 @@ class LifecycleMachine(RuleBasedStateMachine):
         return refusal
 
     def _refund_everything(self, order_id: str) -> None:
+        """What is left of each payment, once refunded in part for unused hours (H2, I4)."""
         model = self.expected[order_id]
         for payment_id, amount in model.payments.items():
             if payment_id not in model.refunded:
-                self.refunds[refund_key(payment_id)] = amount
+                self.refunds[refund_key(payment_id)] = amount - model.unused.get(
+                    payment_id, Money.zero(amount.currency)
+                )
                 model.refunded.add(payment_id)
+
+    def _refund_unused(self, order: WorkOrder, model: Expected) -> None:
+        """Rule H2: the first completion under `refund_unused` refunds the unused hours of
+        the one payment an order takes, through the billing outbox."""
+        model.completions += 1
+        quote = order.ledger.current_quote
+        if (
+            self.service.policy.spent_hours is not SpentHours.REFUND_UNUSED
+            or model.completions > 1
+            or quote is None
+        ):
+            return
+        paid = sum(model.payments.values(), Money.zero())
+        refund = unused_hours_refund(
+            quote, sum(model.logged, Decimal(0)), paid=paid, tariff=Tariff()
+        )
+        if refund.amount > 0:
+            (payment_id,) = model.payments
+            model.unused[payment_id] = refund
 
     # --- the steps, with their predicted outcome ------------------------------------------
 
@@ -602,6 +633,28 @@ class LifecycleMachine(RuleBasedStateMachine):
             restore_fails=False,
         )
 
+    def _withdraw(self, order_id: str, reason: WithdrawalReason, *, billing_down: bool) -> None:
+        """Rule W1: an unpaid order ends `withdrawn` at once; a paid one is refunded first."""
+        model = self.expected[order_id]
+        by = Actor.staff("sam")
+
+        def step() -> WorkOrder:
+            return self.service.withdraw(order_id, staff_id="sam", reason=reason)
+
+        if model.state in {State.REQUESTED, State.ESTIMATED}:
+            self._attempt(
+                order_id, Action.WITHDRAW, self._refusal(order_id, Action.WITHDRAW, by), step
+            )
+            return
+        self._refund_step(
+            order_id,
+            Action.WITHDRAW,
+            self._refund_refusal(order_id, Action.WITHDRAW, by),
+            step,
+            billing_down=billing_down,
+            restore_fails=False,
+        )
+
     def _start(self, order_id: str, *, backup_fails: bool) -> None:
         model = self.expected[order_id]
         refusal = self._refusal(order_id, Action.START, Actor.staff("sam"))
@@ -670,6 +723,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         model = self.expected[order_id]
         model.window_claims = 0
+        self._refund_unused(order, model)
         if mail_down:
             model.deadline = None
             model.notice_retry_at = self.clock.now() + RelayPolicy().first_retry
@@ -971,6 +1025,11 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._cancel(self._order_id(pick), someone, billing_down=billing_down)
 
     @precondition(lambda self: bool(self.expected))
+    @rule(pick=PICK, reason=st.sampled_from(WithdrawalReason), billing_down=OUTAGE)
+    def withdraw(self, pick: int, reason: WithdrawalReason, billing_down: bool) -> None:
+        self._withdraw(self._order_id(pick), reason, billing_down=billing_down)
+
+    @precondition(lambda self: bool(self.expected))
     @rule(pick=PICK, backup_fails=OUTAGE)
     def start(self, pick: int, backup_fails: bool) -> None:
         self._start(self._order_id(pick), backup_fails=backup_fails)
@@ -1081,6 +1140,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             self._schedule(order_id, None)
         elif state is State.SCHEDULED:
             self._start(order_id, backup_fails=False)
+        elif state is State.IN_PROGRESS and not model.logged:
+            self._log_hours(order_id, "0.75")  # fewer than paid: unused hours (H2)
         elif state is State.IN_PROGRESS:
             self._works_go_on(order_id, solved=solved, meddle=meddle)
         elif state is State.COMPLETED:
@@ -1308,27 +1369,35 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def refunds_never_exceed_payments(self) -> None:
-        """Refunds never exceed payments, each payment once, each with billing's receipt."""
-        recorded = {}
+        """Refunds never exceed payments: a payment's unused hours at most once (H2), the rest
+        at most once, each as billing made it; the sum never beyond the payment (I4)."""
+        recorded: dict[str, Money] = {}
+        parts: dict[str, Money] = {}
         for order, model in self._stored():
             ledger = order.ledger
             paid = {p.id: p.amount for p in ledger.payments}
-            refunded = [r.payment_id for r in ledger.refunds]
-            assert len(set(refunded)) == len(refunded)
+            full = [r for r in ledger.refunds if r.reference]
+            unused = {r.payment_id: r.amount for r in ledger.refunds if not r.reference}
+            assert len({r.payment_id for r in full}) == len(full)
+            assert len(unused) == len(ledger.refunds) - len(full)
             assert ledger.refunded <= ledger.paid
-            assert model.refunded == set(refunded)
-            for refund in ledger.refunds:
+            assert model.refunded == {r.payment_id for r in full}
+            assert model.unused == unused
+            for refund in full:
                 receipt = self.billing.refunded[refund_key(refund.payment_id)]
-                assert (paid[refund.payment_id], receipt.reference) == (
-                    refund.amount,
-                    refund.reference,
-                )
+                left = paid[refund.payment_id] - unused.get(refund.payment_id, Money.zero())
+                assert (left, receipt.reference) == (refund.amount, refund.reference)
                 recorded[refund_key(refund.payment_id)] = refund.amount
-            everything = order.state in {State.CANCELLED, State.REFUNDED}
-            assert (ledger.paid if everything else Money.zero()) == ledger.refunded
+            for payment_id, amount in unused.items():
+                parts[unused_hours_key(payment_id)] = amount
+            everything = order.state in {State.CANCELLED, State.REFUNDED, State.WITHDRAWN}
+            part = sum(unused.values(), Money.zero())
+            assert (ledger.paid if everything else part) == ledger.refunded
         assert self.refunds == recorded
         unapplied = {refund_key(payment_id): money for payment_id, money in self.unapplied.items()}
-        assert recorded | unapplied == {key: r.amount for key, r in self.billing.refunded.items()}
+        waiting = {c.id for c in self.orders.pending_commands(10**6)}
+        made = {key: r.amount for key, r in self.billing.refunded.items()}
+        assert {k: v for k, v in (recorded | parts | unapplied).items() if k not in waiting} == made
 
     @invariant()
     def no_works_without_a_verified_backup_taken_first(self) -> None:
@@ -1455,6 +1524,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     "P4",
     "P5",
     "H1",
+    "W1",
+    "H2",
 )
 def test_any_sequence_of_use_cases_keeps_every_invariant() -> None:
     """Random steps by anyone at any time are taken or refused as predicted; invariants hold."""

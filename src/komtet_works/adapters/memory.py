@@ -38,7 +38,13 @@ from komtet_works.ports import (
     Outbox,
     WorkOrders,
 )
-from komtet_works.ports.billing import BillingLedger, Invoice, ReceivedPayment, RefundReceipt
+from komtet_works.ports.billing import (
+    BillingLedger,
+    Invoice,
+    ReceivedPayment,
+    RefundReceipt,
+    check_refund,
+)
 from komtet_works.ports.intake import BillingOutbox, PaymentIntake
 from komtet_works.ports.outbox import Claimed, DeadLetter, Delivery
 
@@ -312,6 +318,9 @@ class InMemoryBilling(Billing, BillingLedger):
 
     def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
         self._check()
+        if idempotency_key not in self.refunded:  # a refund in part, or the rest (rule I4)
+            earlier = [r.amount for r in self.refunded.values() if r.payment_id == payment_id]
+            check_refund(self.received.get(payment_id), earlier, amount)
         receipt = RefundReceipt(f"rf-{len(self.refunded) + 1}", payment_id, amount)
         return _once(self.refunded, idempotency_key, receipt).reference
 

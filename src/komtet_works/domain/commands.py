@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 import pendulum
 
+from komtet_works.domain.events import WorksCompleted
 from komtet_works.domain.keys import operation_key
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
@@ -29,6 +30,16 @@ def refund_key(payment_id: str) -> str:
     the billing system refunds a payment at most once, system-wide.
     """
     return operation_key("refund", payment_id)
+
+
+def unused_hours_key(payment_id: str) -> str:
+    """The idempotency key of refunding the unused hours of payment `payment_id` (rule H2).
+
+    Distinct from `refund_key`: a payment refunded in part at completion may later be
+    refunded the rest (a claim, a failure after rework) under that key.  The unused hours
+    are refunded once per payment, at the first completion only.
+    """
+    return operation_key("refund_unused_hours", payment_id)
 
 
 def invoice_key(order_id: str, quote_number: int) -> str:
@@ -79,13 +90,27 @@ class RefundPayment:
         return refund_key(self.payment_id)
 
 
-BillingCommand = RequestInvoice | VoidInvoice | RefundPayment
+@attrs.frozen
+class RefundUnusedHours:
+    """Return `amount` of a payment: the hours paid for but not spent (rule H2)."""
+
+    order_id: str
+    payment_id: str
+    amount: Money
+
+    @property
+    def id(self) -> str:
+        return unused_hours_key(self.payment_id)
+
+
+BillingCommand = RequestInvoice | VoidInvoice | RefundPayment | RefundUnusedHours
 
 #: The commands by the name the stores keep them under.
 COMMAND_TYPES: Final[dict[str, type[BillingCommand]]] = {
     "request_invoice": RequestInvoice,
     "void_invoice": VoidInvoice,
     "refund_payment": RefundPayment,
+    "refund_unused_hours": RefundUnusedHours,
 }
 
 
@@ -100,12 +125,13 @@ def _open_quote(order: WorkOrder | None) -> int | None:
 
 
 def owed(before: WorkOrder | None, after: WorkOrder) -> tuple[BillingCommand, ...]:
-    """The billing commands the change from `before` to `after` owes (rules P5, K4).
+    """The billing commands the change from `before` to `after` owes (rules P5, K4, H2).
 
     A new quote asks for its invoice; a quote that stops being payable other than by
     being paid (superseded, withdrawn by a supplement, declined, the order withdrawn, a
     supplementary quote left open when the works end) has its invoice voided, before the
-    next quote's invoice is asked for.
+    next quote's invoice is asked for; a completion that refunds unused hours asks billing
+    for each refund.
     """
     commands: list[BillingCommand] = []
     was_open, now_open = _open_quote(before), _open_quote(after)
@@ -117,6 +143,12 @@ def owed(before: WorkOrder | None, after: WorkOrder) -> tuple[BillingCommand, ..
     commands.extend(
         RequestInvoice(after.id, number, quote.total)
         for number, quote in enumerate(quotes[issued:], start=issued + 1)
+    )
+    commands.extend(
+        RefundUnusedHours(after.id, refund.payment_id, refund.amount)
+        for event in after.events[before.version if before is not None else 0 :]
+        if isinstance(event, WorksCompleted)
+        for refund in event.unused_refunds
     )
     return tuple(commands)
 

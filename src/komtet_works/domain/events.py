@@ -115,6 +115,9 @@ class WorksCompleted(Event):
 
     notice_sent_at: pendulum.DateTime | None = attrs.field(default=None, kw_only=True)
     claim_deadline: pendulum.DateTime | None = attrs.field(default=None, kw_only=True)
+    #: rule H2: the unused hours refunded, per payment, under `SpentHours.REFUND_UNUSED`;
+    #: asked of billing through the outbox after this step's commit, so no receipt here
+    unused_refunds: tuple[Refund, ...] = attrs.field(default=(), kw_only=True)
 
 
 @attrs.frozen

@@ -86,30 +86,55 @@ class Ledger:
                 return True
         return False
 
-    def refunds_due(self) -> tuple[Refund, ...]:
-        """What refunding everything means: each payment not yet refunded, in full.
+    def refunded_of(self, payment_id: str) -> Money:
+        """What has been refunded of payment `payment_id`, in all its refunds."""
+        return sum(
+            (r.amount for r in self.refunds if r.payment_id == payment_id),
+            Money.zero(self.currency),
+        )
 
-        The `reference` is left empty: the billing system gives it when it pays out.
+    def refunds_due(self) -> tuple[Refund, ...]:
+        """What refunding everything means: what is left of each payment, in full.
+
+        A payment refunded in part before (unused hours, rule H2) has only the rest left
+        to refund (rule I4).  The `reference` is left empty: the billing system gives it
+        when it pays out.
         """
-        done = {r.payment_id for r in self.refunds}
-        return tuple(Refund(p.id, p.amount, "") for p in self.payments if p.id not in done)
+        due = ((p, p.amount - self.refunded_of(p.id)) for p in self.payments)
+        return tuple(Refund(p.id, left, "") for p, left in due if left.amount > 0)
+
+    def refunds_of(self, amount: Money) -> tuple[Refund, ...]:
+        """`amount` refunded from the payments, the latest first, each at most what is left
+        of it (rule H2); the references are left empty."""
+        refunds: list[Refund] = []
+        for due in reversed(self.refunds_due()):
+            if amount.amount <= 0:
+                break
+            part = min(due.amount, amount, key=lambda money: money.amount)
+            refunds.append(Refund(due.payment_id, part, ""))
+            amount -= part
+        if amount.amount > 0:
+            raise InvalidRefund(f"{amount} more than is left of the payments cannot be refunded")
+        return tuple(refunds)
 
     def check_refunds(self, refunds: tuple[Refund, ...]) -> None:
-        """Refunds never exceed a payment and refund each payment at most once."""
+        """Each refund is of a payment, above zero, in its currency, and a payment's refunds
+        never add up to more than the payment (rule I4)."""
         payments = {p.id: p for p in self.payments}
-        seen = {r.payment_id for r in self.refunds}
+        left = {p.id: p.amount - self.refunded_of(p.id) for p in self.payments}
         for refund in refunds:
             payment = payments.get(refund.payment_id)
             if payment is None:
                 raise InvalidRefund(f"no payment {refund.payment_id!r} to refund")
-            if refund.payment_id in seen:
+            if left[refund.payment_id].amount <= 0:
                 raise InvalidRefund(f"payment {refund.payment_id!r} is already refunded")
             if (
                 refund.amount.currency != payment.amount.currency
-                or refund.amount > payment.amount
+                or refund.amount > left[refund.payment_id]
                 or refund.amount.amount <= 0
             ):
                 raise InvalidRefund(
-                    f"refund of {refund.amount} does not fit payment of {payment.amount}"
+                    f"refund of {refund.amount} does not fit payment of {payment.amount} "
+                    f"with {left[refund.payment_id]} left"
                 )
-            seen.add(refund.payment_id)
+            left[refund.payment_id] -= refund.amount

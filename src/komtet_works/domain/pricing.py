@@ -198,10 +198,31 @@ class Quote:
     tariff_version: str
     issued_at: pendulum.DateTime
     payable_until: pendulum.DateTime
+    #: the tariff the quote was priced under, whole: its minimum term, increment and
+    #: discount bill the hours spent at the quote's own terms (rule H2); None in quotes
+    #: recorded before quotes kept it
+    tariff: Tariff | None = None
 
     @property
     def currency(self) -> str:
         return self.total.currency
+
+    def terms(self, fallback: Tariff) -> Tariff:
+        """The tariff the quote was priced under; `fallback` for a quote without its own."""
+        return self.tariff if self.tariff is not None else fallback
+
+    def price_of(self, hours: Decimal, tariff: Tariff) -> Money:
+        """What `hours` cost at this quote's terms (rule H2, D-PRICE-LOCK): priced as the
+        quote was (rule P6), by its tariff's minimum term and increment, at its rate, with
+        its discount if it had one.  `tariff` stands in for a quote recorded without its
+        own."""
+        return price(
+            attrs.evolve(self.terms(tariff), hourly_rate=self.rate),
+            hours,
+            maintained_site=self.discount_reason is not None,
+            issued_at=self.issued_at,
+            valid_for=timedelta(0),  # only the total is wanted
+        ).total
 
     def is_payable_at(self, instant: pendulum.DateTime) -> bool:
         return instant <= self.payable_until
@@ -244,4 +265,5 @@ def price(
         tariff.version,
         issued_at,
         exact_after(issued_at, valid_for),
+        tariff,
     )

@@ -79,6 +79,7 @@ from komtet_works.domain.lifecycle import (
 from komtet_works.domain.money import ExactNumber
 from komtet_works.domain.policy import Policy, PriceLock, SpentHours
 from komtet_works.domain.pricing import Tariff, parse_hours, price
+from komtet_works.domain.unused_hours import unused_hours_refund
 from komtet_works.domain.works import (
     Backup,
     Claim,
@@ -391,11 +392,42 @@ class WorkOrder:
             HoursLogged(self.id, by, instant, self.state, after, hours=spent, note=_note(note))
         )
 
-    def complete(self, *, by: Actor, at: object) -> WorkOrder:
+    def complete(
+        self, *, by: Actor, at: object, policy: Policy | None = None, tariff: Tariff | None = None
+    ) -> WorkOrder:
         """Rule L7: the works are done.  The claim window opens when the completion notice
-        is sent (`record_notice_sent`), not at this step (rule C1)."""
+        is sent (`record_notice_sent`), not at this step (rule C1).
+
+        Under `SpentHours.REFUND_UNUSED` the first completion refunds the hours paid for
+        but not spent (rule H2); `tariff` bills them for a quote recorded without its own.
+        """
         instant, after = self.check(Action.COMPLETE, by, at)
-        return self._record(WorksCompleted(self.id, by, instant, self.state, after))
+        refunds = self._unused_hours(policy, tariff)
+        return self._record(
+            WorksCompleted(self.id, by, instant, self.state, after, unused_refunds=refunds)
+        )
+
+    def _unused_hours(self, policy: Policy | None, tariff: Tariff | None) -> tuple[Refund, ...]:
+        """Rule H2: the refunds a completion owes for unused hours, per payment.
+
+        Only the first completion: a rework's completion refunds nothing more (the unused
+        hours were settled on the hours then spent; the rework is the provider's remedy).
+        """
+        quote = self.ledger.current_quote
+        if (
+            policy is None
+            or policy.spent_hours is not SpentHours.REFUND_UNUSED
+            or self.works.completed_at is not None
+            or quote is None
+        ):
+            return ()
+        refund = unused_hours_refund(
+            quote,
+            self.works.spent_hours,
+            paid=self.ledger.paid,
+            tariff=tariff if tariff is not None else Tariff(),
+        )
+        return self.ledger.refunds_of(refund) if refund.amount > 0 else ()
 
     def record_notice_sent(
         self, *, by: Actor, at: object, sent_at: object, policy: Policy
@@ -779,10 +811,13 @@ def _changed(order: WorkOrder, event: CustomerChangeRecorded) -> WorkOrder:
 
 
 def _completed(order: WorkOrder, event: WorksCompleted) -> WorkOrder:
+    ledger = order.ledger
+    if event.unused_refunds:  # rule H2
+        ledger = _with_refunds(ledger, event.unused_refunds)
     return _evolve(
         order,
         event,
-        ledger=_closing_supplementary_quote(order.ledger),
+        ledger=_closing_supplementary_quote(ledger) or ledger,  # rule H5
         works=attrs.evolve(
             order.works,
             completed_at=event.at,

@@ -5,6 +5,7 @@ from typing import Protocol
 
 import attrs
 
+from komtet_works.domain.errors import BillingFailed
 from komtet_works.domain.money import Money
 
 
@@ -58,6 +59,9 @@ class Billing(Protocol):
         """Return `amount` of payment `payment_id`; return the billing system's receipt.
 
         Asking twice with one `idempotency_key` refunds once and gives the same receipt.
+        A payment may be refunded in parts, under distinct keys (the unused hours at
+        completion, the rest on a claim: rule H2); the refunds of a payment never add up to
+        more than it (rule I4): one that would is refused (`refund_exceeds_payment`).
         Raises `BillingFailed` when the money did not go out.
         """
         ...
@@ -73,3 +77,20 @@ class BillingLedger(Protocol):
     def refunds(self) -> Sequence[RefundReceipt]:
         """Every refund paid out, oldest first."""
         ...
+
+
+def check_refund(payment: ReceivedPayment | None, earlier: Sequence[Money], amount: Money) -> None:
+    """Refuse (`BillingFailed`) a refund of `amount` that would take the refunds of
+    `payment` (the `earlier` ones under other keys) beyond it: a shipped ledger's check
+    (rule I4).  A payment the ledger never received is not judged here: reconciliation
+    names its refunds (`refund_without_payment`)."""
+    if payment is None:
+        return
+    held = payment.amount
+    if amount.currency != held.currency or any(m.currency != held.currency for m in earlier):
+        raise BillingFailed(f"a refund of payment {payment.reference!r} must be in {held.currency}")
+    total = sum(earlier, amount)
+    if total > held:
+        raise BillingFailed(
+            f"refunds of {total} would exceed payment {payment.reference!r} of {held}"
+        )

@@ -113,14 +113,22 @@ class WorksCompletedFacts(Facts):
     completed_at: pendulum.DateTime
     claim_window_hours: Decimal
     claim_window_measure: ClaimWindowMeasure
+    #: rule H2, under `SpentHours.REFUND_UNUSED` only (else None): the hours staff logged,
+    #: and what this completion refunds for the hours paid for but not spent (zero: none)
+    hours_spent: Decimal | None = None
+    unused_refund: Money | None = None
 
     @classmethod
-    def of(cls, works: Works, policy: Policy) -> WorksCompletedFacts:
-        """The notice of `works` just completed, with the window of `policy`."""
+    def of(
+        cls, works: Works, policy: Policy, *, unused_refund: Money | None = None
+    ) -> WorksCompletedFacts:
+        """The notice of `works` just completed, with the window of `policy`, and what the
+        completion refunds for unused hours (rule H2; None: the policy refunds none)."""
         if works.completed_at is None:
             raise InvalidTransition("the works have not been completed")
         hours = Decimal(policy.claim_window // timedelta(microseconds=1)) / _MICROS_PER_HOUR
-        return cls(works.completed_at, hours, policy.claim_window_measure)
+        spent = None if unused_refund is None else works.spent_hours
+        return cls(works.completed_at, hours, policy.claim_window_measure, spent, unused_refund)
 
 
 @attrs.frozen

@@ -8,4 +8,4 @@ their expected results, is what other implementations are checked against.
 from typing import Final
 
 #: The version of the scenario format and suite (see docs/conformance.md for the promise).
-SUITE_VERSION: Final = "1.0.0"
+SUITE_VERSION: Final = "2.0.0"

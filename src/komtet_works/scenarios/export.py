@@ -10,7 +10,7 @@ from komtet_works._version import __version__
 from komtet_works.domain.errors import InvalidInput, KomtetWorksError
 from komtet_works.scenarios import SUITE_VERSION
 from komtet_works.scenarios.conformance import OPTIONAL_FIELDS, SUITE, suite_cases
-from komtet_works.scenarios.schemas import RESULT_SCHEMA, SCENARIO_SCHEMA, SCHEMA_DIR
+from komtet_works.scenarios.schemas import SCHEMA_DIR
 
 README: Final = """\
 # komtet-works conformance suite {suite_version}
@@ -20,7 +20,9 @@ Exported from komtet-works {version}: {count} scenarios with their expected resu
 - `scenarios/NAME.json`: a scenario file; its `name` starts with the rule IDs it exercises.
 - `expected/NAME.json`: the result document the reference implementation prints for it.
 - `schema/scenario.schema.json`, `schema/result.schema.json`: JSON Schemas (draft 2020-12)
-  of both.
+  of both, version 2 of the contract (`urn:komtet-works:schema:scenario:2`, `...:result:2`);
+  `schema/scenario.v1.schema.json`, `schema/result.v1.schema.json`: version 1, as it was
+  published.  Every file version 1 accepts, version 2 accepts.
 
 Your implementation passes when, run on each scenario file, it prints a result document
 equal to the expected one field by field: every field of the expected result counts
@@ -63,8 +65,8 @@ def _export(directory: Path, suite: Path) -> int:
     for case in cases:
         shutil.copyfile(case.scenario, directory / "scenarios" / case.scenario.name)
         shutil.copyfile(case.expected, directory / "expected" / case.expected.name)
-    for name in (SCENARIO_SCHEMA, RESULT_SCHEMA):
-        shutil.copyfile(SCHEMA_DIR / name, directory / "schema" / name)
+    for path in SCHEMA_DIR.glob("*.schema.json"):
+        shutil.copyfile(path, directory / "schema" / path.name)
     (directory / "README.md").write_text(
         README.format(
             suite_version=SUITE_VERSION,

@@ -201,8 +201,20 @@ def _policy(fields: Mapping[str, Any]) -> Policy:
     if "price_lock" in fields:
         changes["price_lock"] = PriceLock(fields["price_lock"])
     if "spent_hours" in fields:
-        changes["spent_hours"] = SpentHours(fields["spent_hours"])
+        changes["spent_hours"] = _spent_hours(fields["spent_hours"])
     return attrs.evolve(Policy(), **changes)
+
+
+def _spent_hours(value: object) -> SpentHours:
+    """Decision D-OVERRUN's option by its value: any member of `SpentHours`, so an option
+    added there is accepted here with no change."""
+    try:
+        return SpentHours(value)
+    except ValueError:
+        known = ", ".join(str(member.value) for member in SpentHours)
+        raise InvalidInput(
+            f"unknown spent_hours {value!r}; one of {known}", field="spent_hours"
+        ) from None
 
 
 def _duration(text: str) -> timedelta:

@@ -138,8 +138,9 @@ class _World:
         return {order_id: summary(self.orders.get(order_id)) for order_id in self.created}
 
     def payments(self) -> dict[str, Json]:
-        """Every payment the billing system reported, as the intake keeps it (rule K2)."""
-        refunded = {r.payment_id: r.amount for r in self.billing.refunds()}
+        """Every payment the billing system reported, as the intake keeps it (rule K2), with
+        what billing refunded of it in all (in parts: rule H2)."""
+        refunds = self.billing.refunds()
         return {
             report.id: {
                 "order": report.order_id,
@@ -147,7 +148,10 @@ class _World:
                 "currency": report.payment.amount.currency,
                 "applied": report.applied,
                 "refunded": decimal_text(
-                    refunded.get(report.id, Money.zero(report.payment.amount.currency)).amount
+                    sum(
+                        (r.amount for r in refunds if r.payment_id == report.id),
+                        Money.zero(report.payment.amount.currency),
+                    ).amount
                 ),
             }
             for report in self.orders.payments()

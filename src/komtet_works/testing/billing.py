@@ -127,6 +127,21 @@ class BillingContract:
             assert given_out.setdefault((name, kind), reference) == reference
         assert len(given_out) == len(set(given_out.values()))
 
+    def test_a_payment_is_refunded_in_parts_under_distinct_keys(self, billing: Billing) -> None:
+        """The unused hours at completion, then the rest (rule H2): two refunds of one
+        payment, two receipts; each asked again gives its own back."""
+        payment, keys = _unique("payment"), (_unique("part"), _unique("rest"))
+        parts = (Money.of("400.00"), Money.of("1000.00"))
+        receipts = [
+            billing.refund(payment_id=payment, amount=amount, idempotency_key=key)
+            for key, amount in zip(keys, parts, strict=True)
+        ]
+        assert receipts[0] != receipts[1]
+        assert receipts == [
+            billing.refund(payment_id=payment, amount=amount, idempotency_key=key)
+            for key, amount in zip(keys, parts, strict=True)
+        ]
+
     def test_an_invoice_voided_twice_with_one_key_is_voided_once(self, billing: Billing) -> None:
         """Voiding an invoice, then again with the same key, is one void and no error."""
         reference = billing.request_payment(

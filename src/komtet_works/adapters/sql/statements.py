@@ -211,6 +211,16 @@ class Statements:
         " WHERE idempotency_key = ?"
     )
     refunds: str = "SELECT position, payment_id, amount, currency FROM {billing_refunds} ORDER BY 1"
+    #: a payment's refunds under other keys, its row locked: parts never add up to more
+    #: than the payment (rule I4)
+    refunds_of: str = (
+        "SELECT amount, currency FROM {billing_refunds}"
+        " WHERE payment_id = ? AND idempotency_key <> ?"
+    )
+    lock_received: str = (
+        "SELECT reference, order_id, amount, currency FROM {billing_payments}"
+        " WHERE reference = ?{lock_rows}"
+    )
     put_received: str = (
         "INSERT INTO {billing_payments} (reference, order_id, amount, currency)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (reference) DO NOTHING"

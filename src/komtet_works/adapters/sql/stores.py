@@ -53,7 +53,13 @@ from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.ports import Billing, CustomerDirectory, Message, MessageKind, WorkOrders
-from komtet_works.ports.billing import BillingLedger, Invoice, ReceivedPayment, RefundReceipt
+from komtet_works.ports.billing import (
+    BillingLedger,
+    Invoice,
+    ReceivedPayment,
+    RefundReceipt,
+    check_refund,
+)
 from komtet_works.ports.outbox import Claimed, DeadLetter, Delivery
 
 _T = TypeVar("_T")
@@ -624,16 +630,38 @@ class SqlBilling(SqlStore, Billing, BillingLedger):
         return [_received(row) for row in self._all(self._sql.all_received)]
 
     def refund(self, *, payment_id: str, amount: Money, idempotency_key: str) -> str:
-        return self._entry(RefundReceipt, payment_id, amount, idempotency_key).reference
+        sql = self._sql
 
-    def _entry(self, kind: type[Entry], owner: str, amount: Money, idempotency_key: str) -> Entry:
-        """The entry of `kind` under the key: added now, or the same one added before."""
+        def fits(cursor: Cursor, payment: str, key: str) -> None:
+            """The payment's row locked, its refunds under other keys leave room (rule I4)."""
+            held = cursor.execute(sql.lock_received, (payment,)).fetchone()
+            earlier = cursor.execute(sql.refunds_of, (payment, key)).fetchall()
+            check_refund(
+                None if held is None else _received(held),
+                [Money.of(str(value), str(currency)) for value, currency in earlier],
+                amount,
+            )
+
+        return self._entry(RefundReceipt, payment_id, amount, idempotency_key, fits).reference
+
+    def _entry(
+        self,
+        kind: type[Entry],
+        owner: str,
+        amount: Money,
+        idempotency_key: str,
+        fits: Callable[[Cursor, str, str], None] | None = None,
+    ) -> Entry:
+        """The entry of `kind` under the key: added now, or the same one added before;
+        `fits(cursor, owner, key)`, in the same transaction, refuses a new one."""
         field, statements = _LEDGER[kind]
         statement, query = statements(self._sql)
         key = self._text(idempotency_key, "idempotency key")
         asked = (key, self._text(owner, field), str(amount.amount), amount.currency)
 
         def write(cursor: Cursor) -> tuple[object, ...]:
+            if fits is not None and cursor.execute(query, (key,)).fetchone() is None:
+                fits(cursor, asked[1], key)
             cursor.execute(statement, asked)
             kept: tuple[object, ...] | None = cursor.execute(query, (key,)).fetchone()
             if kept is None:  # pragma: no cover - ON CONFLICT DO NOTHING keeps the earlier row
