@@ -34,6 +34,7 @@ from komtet_works.ports import (
     PaymentReceivedFacts,
     QuoteIssuedFacts,
     RefundedFacts,
+    SupplementaryQuoteFacts,
     WorksCompletedFacts,
     WorksStartingFacts,
 )
@@ -331,6 +332,7 @@ def facts() -> st.SearchStrategy[Facts]:
             st.builds(
                 Quote, hours(), hours(), money, money, money, reason, money, st.text(), when, when
             ),
+            supplementary=st.none() | st.builds(SupplementaryQuoteFacts, hours(), hours()),
         ),
         st.builds(PaymentReceivedFacts, money, when),
         st.builds(CompletionDateFacts, when),

@@ -81,6 +81,7 @@ from komtet_works.ports import (
     QuoteIssuedFacts,
     RefundedFacts,
     RestoreWithheldFacts,
+    SupplementaryQuoteFacts,
     WithdrawnFacts,
     WorkOrders,
     WorksCompletedFacts,
@@ -351,11 +352,16 @@ class WorkOrderService:
         return self._change(order_id, lambda o, now: o.supplement(by=by, at=now, text=text))
 
     def estimate(self, order_id: str, *, staff_id: str, hours: ExactNumber) -> WorkOrder:
-        """Staff estimate the hours; the customer gets the quote and an invoice for it."""
+        """Staff estimate the hours; the customer gets the quote and an invoice for it.
+
+        Of works in progress, under the supplementary-estimate policy, the quote is a
+        supplementary one, and the customer is told why: the hours spent and paid for (H4).
+        """
         by = Actor.staff(staff_id)
         order = self.orders.get(order_id)
         now = self.clock.now()
-        order.check(Action.ESTIMATE, by, now)  # before the directory: the spec's order of checks
+        # before the directory: the spec's order of checks
+        order.check(Action.ESTIMATE, by, now, policy=self.policy)
         estimated = order.estimate(
             by=by,
             at=now,
@@ -365,10 +371,15 @@ class WorkOrderService:
             policy=self.policy,
         )
         quote = estimated.ledger.quotes[-1]
+        why = (
+            SupplementaryQuoteFacts(order.works.spent_hours, order.ledger.paid_hours)
+            if order.state is State.IN_PROGRESS
+            else None
+        )
         self._save(
             estimated,
             before=order,
-            tell=QuoteIssuedFacts(quote),
+            tell=QuoteIssuedFacts(quote, supplementary=why),
         )
         return estimated
 
@@ -619,10 +630,12 @@ class WorkOrderService:
     def log_hours(
         self, order_id: str, *, staff_id: str, hours: ExactNumber, note: str = ""
     ) -> WorkOrder:
-        """Staff log hours spent on the works while they run (rule H1)."""
+        """Staff log hours spent on the works while they run (rule H1); past the hours paid
+        for, under the supplementary-estimate policy, only once a supplement is paid (H3)."""
         by = Actor.staff(staff_id)
         return self._change(
-            order_id, lambda o, now: o.log_hours(by=by, at=now, hours=hours, note=note)
+            order_id,
+            lambda o, now: o.log_hours(by=by, at=now, hours=hours, policy=self.policy, note=note),
         )
 
     def complete(self, order_id: str, *, staff_id: str) -> WorkOrder:
@@ -821,12 +834,13 @@ class WorkOrderService:
         return OverdueReport(now, found)
 
     def void_lapsed_invoices(self) -> int:
-        """The job that voids the invoices of quotes past their `payable_until` (rule K4);
-        returns how many voids it queued.  Safe to run at any time and as often as wanted."""
+        """The job that voids the invoices of quotes past their `payable_until` (rule K4),
+        supplementary ones of works in progress included (H4); returns how many voids it
+        queued.  Safe to run at any time and as often as wanted."""
         now = require_aware(self.clock.now(), field="now")
         commands = tuple(
             void
-            for order in self.orders.by_state(State.ESTIMATED)
+            for order in self.orders.by_state(State.ESTIMATED, State.IN_PROGRESS)
             if (void := lapsed(order, now)) is not None
             and self.orders.command_result(void.id) is None
         )

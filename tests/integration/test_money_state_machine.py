@@ -5,10 +5,12 @@ Customers pay in billing first (`receive`), then billing reports it (`record_pay
 with ids from a small pool, reused across orders and repeated, of the wrong amount or
 currency, late after the quote expired, for a replaced quote.  Between them: requests,
 estimates and re-estimates, supplements, declines, cancels, withdrawals, works that fail
-or are claimed and refunded, billing outages, the billing relay and the job that voids
-lapsed invoices.  After every step the store and billing keep the money rules
-(`billing_faults.money_differences`); at the end, after the retries, nothing is pending
-and exactly the invoices that can no longer be paid are voided.
+or are claimed and refunded, works that overrun their hours paid for and wait for a
+supplementary estimate the customer pays or declines (the provider's policy here, H3-H5),
+billing outages, the billing relay and the job that voids lapsed invoices.  After every
+step the store and billing keep the money rules (`billing_faults.money_differences`); at
+the end, after the retries, nothing is pending and exactly the invoices that can no
+longer be paid are voided.
 
 ``pytest -s`` prints the figures (examples, steps, reports, outages).
 """
@@ -64,6 +66,8 @@ AMOUNTS: Final = ("quote", "quote", "quote", "earlier", "short", "usd")
 
 #: A host whose completions refund the hours paid for but not spent (rule H2).
 REFUND_UNUSED: Final = Policy(spent_hours=SpentHours.REFUND_UNUSED)
+#: A host whose works wait, past the hours paid for, for a supplementary estimate (H3-H5).
+SUPPLEMENTARY: Final = Policy(spent_hours=SpentHours.SUPPLEMENTARY_ESTIMATE)
 
 TALLY: Counter[str] = Counter()
 
@@ -72,7 +76,8 @@ class MoneyMachine(RuleBasedStateMachine):
     """One store and one billing system; `where` names the store (see `billing_faults.wire`)."""
 
     open_where: Callable[[], Where]
-    #: the host's policy: the library's, or one that refunds unused hours (rule H2)
+    #: the host's policy: the library's, one that refunds unused hours (rule H2), or one
+    #: that asks for supplementary estimates (H3-H5)
     policy: Policy = DEFAULTS
 
     def __init__(self) -> None:
@@ -165,11 +170,12 @@ class MoneyMachine(RuleBasedStateMachine):
         order_id = self._pick(data, State.REQUESTED, State.ESTIMATED)
         self._take(order_id, lambda: self.service.estimate(order_id, staff_id="sam", hours=hours))
 
-    @precondition(lambda self: self._some(State.ESTIMATED))
+    @precondition(lambda self: self._some(State.ESTIMATED, State.IN_PROGRESS))
     @rule(data=st.data(), how=st.sampled_from(["supplement", "decline"]))
     def customer_turns_away(self, data: st.DataObject, how: str) -> None:
-        """A supplement withdraws the quote; a decline ends the order."""
-        order_id = self._pick(data, State.ESTIMATED)
+        """A supplement withdraws the quote; a decline ends the order, or of works in
+        progress turns down their supplementary quote (H5)."""
+        order_id = self._pick(data, State.ESTIMATED, State.IN_PROGRESS)
         if how == "supplement":
             self._take(
                 order_id,
@@ -207,6 +213,39 @@ class MoneyMachine(RuleBasedStateMachine):
         """Staff log hours spent: under `refund_unused` fewer than paid are refunded (H2)."""
         order_id = self._pick(data, State.IN_PROGRESS)
         self._take(order_id, lambda: self.service.log_hours(order_id, staff_id="sam", hours=hours))
+
+    @precondition(lambda self: self._some(State.PAID, State.SCHEDULED, State.IN_PROGRESS))
+    @rule(
+        data=st.data(),
+        extra=st.sampled_from(["0.5", "1", "2.5"]),
+        then=st.sampled_from(["pay", "pay", "decline", "wait"]),
+        payment_id=st.sampled_from(PAYMENTS),
+    )
+    def overrun(self, data: st.DataObject, extra: str, then: str, payment_id: str) -> None:
+        """Staff log more hours than were paid for (the works stop, H3) and estimate the
+        extra hours (H4): the supplementary quote is invoiced, then paid or declined now,
+        or later, or lapses, is superseded or left open when the works end (H5)."""
+        order_id = self._pick(data, State.PAID, State.SCHEDULED, State.IN_PROGRESS)
+        self._works_start(order_id)
+        self._take(order_id, lambda: self.service.log_hours(order_id, staff_id="sam", hours="3"))
+        self._take(order_id, lambda: self.service.estimate(order_id, staff_id="sam", hours=extra))
+        order = self._order(order_id)
+        if order is None or order.ledger.supplementary_quote is None:
+            return
+        TALLY["supplementary quotes"] += 1
+        if then == "pay":
+            self._pay(order_id, payment_id, "quote")
+        elif then == "decline":
+            self._take(order_id, lambda: self.service.decline(order_id, customer_id="alice"))
+
+    def _works_start(self, order_id: str) -> None:
+        """Staff schedule a paid order and start it, as far as the rules let them."""
+        for _ in range(2):
+            order = self._order(order_id)
+            if order is None or order.state is State.PAID:
+                self._take(order_id, lambda: self.service.schedule(order_id, staff_id="sam"))
+            elif order.state is State.SCHEDULED:
+                self._take(order_id, lambda: self.service.start(order_id, staff_id="sam"))
 
     @precondition(lambda self: self._some(State.IN_PROGRESS))
     @rule(data=st.data())
@@ -267,11 +306,14 @@ class MoneyMachine(RuleBasedStateMachine):
             return total - Money.of("0.01")
         return Money.of(total.amount, "USD") if amount == "usd" else total
 
-    @precondition(lambda self: self._some(State.ESTIMATED))
+    @precondition(lambda self: self._some(State.ESTIMATED, State.IN_PROGRESS))
     @rule(data=st.data(), payment_id=st.sampled_from(PAYMENTS), amount=st.sampled_from(AMOUNTS))
     def pay(self, data: st.DataObject, payment_id: str, amount: str) -> None:
-        """A customer pays in billing, then billing reports it; a known id is reported again."""
-        order_id = self._pick(data, State.ESTIMATED)
+        """A customer pays in billing, then billing reports it; a known id is reported again.
+        Works in progress are paid their supplementary quote, or paid for nothing (H5)."""
+        self._pay(self._pick(data, State.ESTIMATED, State.IN_PROGRESS), payment_id, amount)
+
+    def _pay(self, order_id: str, payment_id: str, amount: str) -> None:
         held = {p.reference: p for p in self.billing.payments()}.get(payment_id)
         if held is not None:
             self._report_again(payment_id, order_id)
@@ -279,12 +321,19 @@ class MoneyMachine(RuleBasedStateMachine):
         money = self._price(order_id, amount)
         self.billing.receive(payment_id=payment_id, order_id=order_id, amount=money)
         TALLY["payments"] += 1
+        before = self._order(order_id)
         self._take(
             order_id,
             lambda: self.service.record_payment(
                 order_id, payment_id=payment_id, amount=money.amount, currency=money.currency
             ),
         )
+        after = self._order(order_id)
+        if before is not None and after is not None and before.state is State.IN_PROGRESS:
+            paid = len(after.ledger.payments) > len(before.ledger.payments)
+            TALLY[
+                "supplementary quotes paid" if paid else "money for works in progress refused"
+            ] += 1
         report = self.orders.reported(payment_id)
         assert report is not None
         assert (order_id, money) == (report.order_id, report.payment.amount)
@@ -369,6 +418,31 @@ def test_money_on_sqlite_is_never_lost_nor_paid_twice() -> None:
             return self.resources.enter_context(sqlite_file())
 
     _run(OnSqlite, examples=25, steps=40)
+
+
+@pytest.mark.rule("H4", "H5", "I4", "K3", "K4", "K5")
+def test_money_with_supplementary_estimates_in_memory_is_never_lost_nor_paid_twice() -> None:
+    """Under `supplementary_estimate`: overruns wait for supplementary quotes, which are
+    paid, declined, lapse or are left open at the end of the works, and voided unless paid."""
+
+    class InMemory(MoneyMachine):
+        open_where = staticmethod(lambda: "memory")
+        policy = SUPPLEMENTARY
+
+    _run(InMemory, examples=150, steps=60)
+
+
+@pytest.mark.rule("H4", "H5", "I4", "K3", "K4", "K5")
+def test_money_with_supplementary_estimates_on_sqlite_is_never_lost_nor_paid_twice() -> None:
+    """The same on SQLite: the supplementary invoices and their voids in the outbox."""
+
+    class OnSqlite(MoneyMachine):
+        policy = SUPPLEMENTARY
+
+        def open_where(self) -> Where:
+            return self.resources.enter_context(sqlite_file())
+
+    _run(OnSqlite, examples=15, steps=40)
 
 
 @pytest.mark.rule("H2", "I4", "K3", "K5")

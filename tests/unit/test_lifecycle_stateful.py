@@ -67,7 +67,9 @@ from komtet_works import (
     Policy,
     QuoteExpired,
     ReworkNotAgreed,
+    SpentHours,
     State,
+    SupplementaryEstimateNeeded,
     TargetBusy,
     UnknownCustomer,
     UnknownOrder,
@@ -109,8 +111,12 @@ from komtet_works.domain.events import (
     WorksFailed,
     WorksStarted,
 )
-from komtet_works.domain.lifecycle import ACTORS, TERMINAL, WORKS_UNDER_WAY
-from komtet_works.domain.policy import SpentHours
+from komtet_works.domain.lifecycle import (
+    ACTORS,
+    SUPPLEMENTARY_STEPS,
+    TERMINAL,
+    WORKS_UNDER_WAY,
+)
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.scheduling import finish_after
 from komtet_works.domain.unused_hours import unused_hours_refund
@@ -219,12 +225,22 @@ def as_hours(value: object) -> Decimal | None:
     return hours if hours.is_finite() and 0 < hours <= MAX_HOURS else None
 
 
-def expected_total(hours: Decimal, *, maintained_site: bool) -> Money:
-    """The seed tariff, worked out independently: 1 h minimum, hours as estimated, 20% off."""
-    billable = max(Decimal(1), hours)
+def expected_total(hours: Decimal, *, maintained_site: bool, supplementary: bool = False) -> Money:
+    """The seed tariff, worked out independently: 1 h minimum (none for a supplementary
+    estimate, H4), hours as estimated, 20% off."""
+    billable = hours if supplementary else max(Decimal(1), hours)
     gross = (billable * RUB_RATE).quantize(KOPECK, ROUND_HALF_UP)
     discount = (gross * Decimal("0.2")).quantize(KOPECK, ROUND_HALF_UP) if maintained_site else 0
     return Money.of(gross - discount)
+
+
+@attrs.define
+class Supplement:
+    """An open supplementary quote, as the model works it out (rule H4)."""
+
+    hours: Decimal
+    total: Money
+    payable_until: pendulum.DateTime
 
 
 @attrs.define
@@ -254,6 +270,16 @@ class Expected:
     restored: bool | None = None
     #: the hours staff logged, in order (rule H1)
     logged: list[Decimal] = attrs.Factory(list)
+    #: the billable hours of the current quote, and of the quotes paid (rule H3)
+    quote_hours: Decimal | None = None
+    paid_hours: Decimal = Decimal(0)
+    #: the open supplementary quote of works in progress (rules H4, H5)
+    supplement: Supplement | None = None
+
+    @property
+    def overrun(self) -> Decimal:
+        return max(sum(self.logged, Decimal(0)) - self.paid_hours, Decimal(0))
+
     #: how many times the works were completed (H2: only the first refunds unused hours)
     completions: int = 0
     #: per payment, what the first completion refunded of it for unused hours (rule H2)
@@ -301,8 +327,12 @@ class LifecycleMachine(RuleBasedStateMachine):
     )
     def provider_policy(self, cancellations: bool, spent_hours: SpentHours) -> None:
         """Most providers take cancellations after payment (the default); some do not.  What
-        the hours spent do to the money is any option of D-OVERRUN (rule H2)."""
+        the hours spent do to the money is any option of D-OVERRUN (rules H2-H5)."""
         self.service.policy = Policy(cancel_before_start=cancellations, spent_hours=spent_hours)
+
+    @property
+    def _supplementary(self) -> bool:
+        return self.service.policy.spent_hours is SpentHours.SUPPLEMENTARY_ESTIMATE
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -324,6 +354,10 @@ class LifecycleMachine(RuleBasedStateMachine):
             return ActorNotAllowed
         if (model.state, action) not in TRANSITIONS:
             return InvalidTransition
+        if (model.state, action) in SUPPLEMENTARY_STEPS and not (
+            self._supplementary if action is Action.ESTIMATE else model.supplement is not None
+        ):
+            return InvalidTransition  # rules H4, H5
         if self.clock.now() < model.last_at:
             return OutOfOrder
         return None
@@ -347,10 +381,17 @@ class LifecycleMachine(RuleBasedStateMachine):
         model = self.expected[order_id]
         assert after == self.orders.get(order_id)
         assert TRANSITIONS[model.state, action] is after.state
-        model.state = after.state
+        self._moves(model, after.state)
         model.version += 1
         model.last_at = self.clock.now()
         return after
+
+    @staticmethod
+    def _moves(model: Expected, state: State) -> None:
+        """The model's order moves to `state`; works that end leave no supplement open."""
+        model.state = state
+        if state is not State.IN_PROGRESS:
+            model.supplement = None
 
     def _refund_step(
         self,
@@ -372,7 +413,7 @@ class LifecycleMachine(RuleBasedStateMachine):
                 self._attempt(order_id, action, refusal, step)
                 return
             if model.state is not SETTLES.get(action):
-                model.state = TRANSITIONS[model.state, action]
+                self._moves(model, TRANSITIONS[model.state, action])
                 model.version += 1
                 model.last_at = self.clock.now()
             if billing_down:
@@ -485,6 +526,9 @@ class LifecycleMachine(RuleBasedStateMachine):
         parsed = as_hours(hours)
         if refusal is None and parsed is None:
             refusal = InvalidHours
+        supplementary = model.state is State.IN_PROGRESS
+        if refusal is None and supplementary and parsed is not None and parsed < model.overrun:
+            refusal = InvalidHours  # a supplement covers at least the overrun (H4)
         self.billing.failing = billing_down  # the invoice then waits in the billing outbox
         try:
             order = self._attempt(
@@ -499,11 +543,20 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         assert parsed is not None
         owner = self.customers[model.owner]
-        total = expected_total(parsed, maintained_site=model.target in owner.maintained_sites)
-        quote = order.ledger.current_quote
-        assert quote is not None
+        total = expected_total(
+            parsed,
+            maintained_site=model.target in owner.maintained_sites,
+            supplementary=supplementary,
+        )
+        quote = order.ledger.quotes[-1]
         assert (total, self.clock.now() + QUOTE_VALIDITY) == (quote.total, quote.payable_until)
-        model.quote_total, model.payable_until = total, quote.payable_until
+        if supplementary:
+            assert quote is order.ledger.supplementary_quote
+            model.supplement = Supplement(parsed, total, quote.payable_until)
+        else:
+            assert quote is order.ledger.current_quote
+            model.quote_total, model.payable_until = total, quote.payable_until
+            model.quote_hours = max(Decimal(1), parsed)
         self.invoices[invoice_key(order_id, len(order.ledger.quotes))] = total
 
     def _payment_refusal(self, order_id: str, money: Money) -> type[KomtetWorksError] | None:
@@ -514,10 +567,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         refusal = self._refusal(order_id, Action.PAY, BILLING)
         if refusal is not None:
             return refusal
-        assert model.payable_until is not None
-        if self.clock.now() > model.payable_until:
+        total, until = model.quote_total, model.payable_until
+        if model.supplement is not None:  # of works in progress (rule H5)
+            total, until = model.supplement.total, model.supplement.payable_until
+        assert until is not None
+        if self.clock.now() > until:
             return QuoteExpired
-        if money != model.quote_total:
+        if money != total:
             return AmountMismatch
         return None
 
@@ -535,8 +591,15 @@ class LifecycleMachine(RuleBasedStateMachine):
         known = model.payments.get(payment_id)
         if known is None:
             refusal = self._payment_refusal(order_id, money)
+            supplement = model.supplement
             if self._attempt(order_id, Action.PAY, refusal, step):
                 model.payments[payment_id] = money
+                if supplement is not None:  # rule H5: its hours are paid for
+                    model.paid_hours += supplement.hours
+                    model.supplement = None
+                else:
+                    assert model.quote_hours is not None
+                    model.paid_hours += model.quote_hours
             else:  # kept unapplied and refunded at once (K2)
                 self.unapplied[payment_id] = money
         elif known != money:
@@ -653,6 +716,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         parsed = as_hours(hours)
         if refusal is None and parsed is None:
             refusal = InvalidHours
+        if refusal is None and self._supplementary and self.expected[order_id].overrun:
+            refusal = SupplementaryEstimateNeeded  # rule H3
         order = self._attempt(
             order_id,
             Action.LOG_HOURS,
@@ -917,15 +982,18 @@ class LifecycleMachine(RuleBasedStateMachine):
     @precondition(lambda self: bool(self.expected))
     @rule(pick=PICK, someone=SOMEONE)
     def decline(self, pick: int, someone: str | None) -> None:
-        order_id = self._order_id(pick)
+        self._decline(self._order_id(pick), someone)
+
+    def _decline(self, order_id: str, someone: str | None) -> None:
         customer = self._customer(order_id, someone)
         refusal = self._refusal(order_id, Action.DECLINE, Actor.customer(customer))
-        self._attempt(
+        if self._attempt(
             order_id,
             Action.DECLINE,
             refusal,
             lambda: self.service.decline(order_id, customer_id=customer),
-        )
+        ):
+            self.expected[order_id].supplement = None  # rule H5; the works stay stopped
 
     @precondition(lambda self: bool(self.expected))
     @rule(
@@ -934,7 +1002,9 @@ class LifecycleMachine(RuleBasedStateMachine):
     )
     def pay(self, pick: int, amount: str) -> None:
         order_id = self._order_id(pick)
-        total = self.expected[order_id].quote_total or Money.of("1000.00")
+        model = self.expected[order_id]
+        supplement = model.supplement
+        total = (supplement.total if supplement else model.quote_total) or Money.of("1000.00")
         amounts: dict[str, object] = {
             "exact": str(total.amount),
             "short": total.amount - KOPECK,
@@ -957,7 +1027,9 @@ class LifecycleMachine(RuleBasedStateMachine):
     def payment_callback_again(self, pick: int, same_amount: bool) -> None:
         paid = [order_id for order_id, m in self.expected.items() if m.payments]
         order_id = paid[pick % len(paid)]
-        [(payment_id, amount)] = self.expected[order_id].payments.items()
+        # the first payment or a supplementary one (H5): each is a callback that may repeat
+        payments = list(self.expected[order_id].payments.items())
+        payment_id, amount = payments[pick % len(payments)]
         self._pay(order_id, payment_id, amount.amount if same_amount else amount.amount + 1)
 
     @precondition(lambda self: bool(self.expected))
@@ -1099,7 +1171,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         elif state is State.IN_PROGRESS and not model.logged:
             self._log_hours(order_id, "0.75")  # fewer than paid: unused hours (H2)
         elif state is State.IN_PROGRESS:
-            self._finish(order_id, solved=solved, meddle=meddle)
+            self._works_go_on(order_id, solved=solved, meddle=meddle)
         elif state is State.COMPLETED:
             self._after_completion(order_id, claim=claim, outcome=outcome)
         elif state is State.CLAIMED:
@@ -1122,6 +1194,26 @@ class LifecycleMachine(RuleBasedStateMachine):
             self._claim_when(order_id, claim)
         else:
             self._close_when_due(order_id)
+
+    def _works_go_on(self, order_id: str, *, solved: bool, meddle: bool) -> None:
+        """Under the supplementary-estimate policy staff overrun the 2 h the path estimates
+        once, estimate the overrun and an hour more, and the customer pays it, or declines
+        it (a meddling one) or staff end the works with it open, with what was done (H3-H5);
+        then, or under the fixed price at once, the works end."""
+        model = self.expected[order_id]
+        if model.supplement is not None and meddle:
+            if not solved:
+                self._decline(order_id, None)
+            self._finish(order_id, solved=solved, meddle=False)
+        elif model.supplement is not None:
+            self.payment_ids += 1
+            self._pay(order_id, f"pay-{self.payment_ids}", model.supplement.total.amount)
+        elif self._supplementary and model.overrun:
+            self._estimate(order_id, str(model.overrun + 1), billing_down=False)
+        elif self._supplementary and len(model.logged) < 2:
+            self._log_hours(order_id, "1.5")
+        else:
+            self._finish(order_id, solved=solved, meddle=meddle)
 
     def _finish(self, order_id: str, *, solved: bool, meddle: bool) -> None:
         """Staff complete or give up; a meddling customer changes the target first."""
@@ -1176,6 +1268,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(pick=PICK, offset=st.sampled_from([timedelta(0), timedelta(microseconds=1)]))
     def time_reaches_a_quote_expiry(self, pick: int, offset: timedelta) -> None:
         ends = [m.payable_until for m in self.expected.values() if m.payable_until is not None]
+        ends += [m.supplement.payable_until for m in self.expected.values() if m.supplement]
         at = ends[pick % len(ends)] + offset
         self.clock.set(max(at, self.clock.now()))
 
@@ -1212,6 +1305,24 @@ class LifecycleMachine(RuleBasedStateMachine):
         for order, model in self._stored():
             assert [entry.hours for entry in order.works.time_entries] == model.logged
             assert sum(model.logged, Decimal(0)) == order.works.spent_hours
+
+    @invariant()
+    def the_works_never_run_on_hours_not_paid_for(self) -> None:
+        """Rules H3-H5: the hours paid for are the model's; under the supplementary-estimate
+        policy every entry but the last was logged within them; an open supplementary quote
+        is the model's."""
+        for order, model in self._stored():
+            assert model.paid_hours == order.ledger.paid_hours
+            if self._supplementary:
+                assert sum(model.logged[:-1], Decimal(0)) <= order.ledger.paid_hours
+            quote, supplement = order.ledger.supplementary_quote, model.supplement
+            assert (quote is None) is (supplement is None)
+            if quote is not None and supplement is not None:
+                assert (supplement.total, supplement.payable_until) == (
+                    quote.total,
+                    quote.payable_until,
+                )
+                assert State.IN_PROGRESS is order.state
 
     @invariant()
     def replaying_the_events_rebuilds_each_order(self) -> None:
@@ -1259,13 +1370,16 @@ class LifecycleMachine(RuleBasedStateMachine):
             for step in self.orders.history(order.id):
                 if isinstance(step, EstimateIssued):
                     current = step.quote
-                elif isinstance(step, RequestSupplemented):
+                elif isinstance(step, RequestSupplemented | QuoteDeclined):
                     current = None
+                elif isinstance(step, WorksCompleted | WorksFailed):
+                    current = None  # an open supplementary quote ends with the works (H5)
                 elif isinstance(step, PaymentReceived):
                     assert current is not None
                     assert current.total == step.payment.amount
                     assert step.at <= current.payable_until
-                    assert State.ESTIMATED is step.before
+                    assert step.before in {State.ESTIMATED, State.IN_PROGRESS}
+                    current = None  # each quote is paid once
 
     @invariant()
     def every_quote_was_invoiced_once(self) -> None:

@@ -26,6 +26,7 @@ from komtet_works.ports import (
     MessageKind,
     QuoteIssuedFacts,
     RefundedFacts,
+    SupplementaryQuoteFacts,
     WorksCompletedFacts,
     WorksStartingFacts,
 )
@@ -122,6 +123,20 @@ def test_a_quote_without_discount_names_none() -> None:
         attrs.evolve(QUOTE.quote, discount=Money.of("0.00"), discount_reason=None)
     )
     assert ("Скидка" in render(RU, plain).text) is False
+
+
+@pytest.mark.rule("N1", "H4")
+def test_a_supplementary_quote_says_why_in_either_language() -> None:
+    """The hours spent and the hours paid for, and that the works wait for the payment."""
+    told = attrs.evolve(QUOTE, supplementary=SupplementaryQuoteFacts(Decimal("3.5"), Decimal(2)))
+    english, russian = render(EN, told), render(RU, told)
+    assert english.subject.startswith("Supplementary quote: 1,600.00 Russian rubles")
+    assert "took 3.5 h so far, and 2 h were paid for" in english.text
+    assert "took 3.5 h so far, and 2 h were paid for" in english.html
+    assert russian.subject.startswith("Дополнительная оценка: 1 600,00 ₽")
+    assert "потрачено 3,5 ч, оплачено 2 ч" in russian.text
+    assert "We have estimated" not in english.text
+    assert "took" not in render(EN, QUOTE).text
 
 
 @pytest.mark.rule("N1", "N2", "L7")

@@ -142,7 +142,7 @@ def test_the_first_completion_records_the_refund_on_the_ledger(logged: list[Deci
     order = in_state(State.IN_PROGRESS)
     at = order.last_step_at
     for hours in logged:
-        order = order.log_hours(by=STAFF, at=at, hours=hours)
+        order = order.log_hours(by=STAFF, at=at, hours=hours, policy=REFUND_UNUSED)
     quote = order.ledger.current_quote
     assert quote is not None
     done = order.complete(by=STAFF, at=at, policy=REFUND_UNUSED, tariff=Tariff())
@@ -161,7 +161,7 @@ def test_the_first_completion_records_the_refund_on_the_ledger(logged: list[Deci
 def test_under_the_fixed_price_the_completion_refunds_nothing() -> None:
     order = in_state(State.IN_PROGRESS)
     at = order.last_step_at
-    order = order.log_hours(by=STAFF, at=at, hours="0.5")
+    order = order.log_hours(by=STAFF, at=at, hours="0.5", policy=REFUND_UNUSED)
     for policy in (None, Policy()):
         done = order.complete(by=STAFF, at=at, policy=policy, tariff=Tariff())
         assert () == done.ledger.refunds

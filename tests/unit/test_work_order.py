@@ -60,7 +60,7 @@ from komtet_works.domain.events import (
     RequestSupplemented,
     WorksCompleted,
 )
-from komtet_works.domain.lifecycle import ACTORS, TERMINAL, allowed_actions
+from komtet_works.domain.lifecycle import ACTORS, SUPPLEMENTARY_STEPS, TERMINAL, allowed_actions
 from komtet_works.domain.work_order import MAX_TEXT
 from komtet_works.entrypoints.presenters import order_lines
 from komtet_works.testing.orders import (
@@ -588,11 +588,36 @@ def test_every_step_in_the_table_leads_where_the_table_says(state: State, action
     order = in_state(state)
     if action is Action.NOTICE_SENT:  # of a completion whose notice waits
         order = take(in_state(State.IN_PROGRESS), Action.COMPLETE, later(order))
+    if (state, action) in SUPPLEMENTARY_STEPS and action is not Action.ESTIMATE:
+        order = take(order, Action.ESTIMATE, later(order))  # a supplementary quote open
     wait = timedelta(days=4) if action is Action.CLOSE else HOUR
     after = take(order, action, later(order, wait))
     assert TRANSITIONS[state, action] is after.state
     assert order.version + 1 == after.version
     assert (state, after.state) == (after.new_events[-1].before, after.new_events[-1].after)
+
+
+@pytest.mark.rule("L10", "H4", "H5", "D-OVERRUN")
+@pytest.mark.parametrize(("state", "action"), sorted(SUPPLEMENTARY_STEPS, key=str), ids=enum_id)
+def test_the_supplementary_steps_are_invalid_transitions_without_their_policy_or_quote(
+    state: State, action: Action
+) -> None:
+    """Under the default policy works in progress take no estimate; with no supplementary
+    quote open they take no payment and no decline: `invalid_transition`, as outside the table."""
+    order = in_state(state)
+    at = later(order)
+    customer = Actor.customer(order.customer_id)
+    steps = {
+        Action.ESTIMATE: lambda: order.estimate(
+            by=STAFF, at=at, hours="1", tariff=Tariff(), customer=CUSTOMER, policy=Policy()
+        ),
+        Action.PAY: lambda: take(order, Action.PAY, at),
+        Action.DECLINE: lambda: order.decline(by=customer, at=at),
+    }
+    with pytest.raises(InvalidTransition, match=f"cannot {action.value} an order that is"):
+        steps[action]()
+    with pytest.raises(InvalidTransition):
+        order.check(action, {Action.ESTIMATE: STAFF, Action.PAY: BILLING}.get(action, customer), at)
 
 
 @pytest.mark.rule("L10")

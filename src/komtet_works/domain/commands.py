@@ -115,8 +115,11 @@ COMMAND_TYPES: Final[dict[str, type[BillingCommand]]] = {
 
 
 def _open_quote(order: WorkOrder | None) -> int | None:
-    """The number of the quote whose invoice is open: the current one of an estimated order."""
-    if order is None or order.state is not State.ESTIMATED:
+    """The number of the quote whose invoice is open: the current one of an estimated order,
+    or the open supplementary quote of works in progress (rule H4); either is the last."""
+    if order is None:
+        return None
+    if order.state is not State.ESTIMATED and order.ledger.supplementary_quote is None:
         return None
     return len(order.ledger.quotes)
 
@@ -125,13 +128,15 @@ def owed(before: WorkOrder | None, after: WorkOrder) -> tuple[BillingCommand, ..
     """The billing commands the change from `before` to `after` owes (rules P5, K4, H2).
 
     A new quote asks for its invoice; a quote that stops being payable other than by
-    being paid (superseded, withdrawn by a supplement, declined, the order withdrawn) has
-    its invoice voided, before the next quote's invoice is asked for; a completion that
-    refunds unused hours asks billing for each refund.
+    being paid (superseded, withdrawn by a supplement, declined, the order withdrawn, a
+    supplementary quote left open when the works end) has its invoice voided, before the
+    next quote's invoice is asked for; a completion that refunds unused hours asks billing
+    for each refund.
     """
     commands: list[BillingCommand] = []
     was_open, now_open = _open_quote(before), _open_quote(after)
-    if was_open is not None and was_open != now_open and after.state is not State.PAID:
+    paid = before is not None and len(after.ledger.paid_quotes) > len(before.ledger.paid_quotes)
+    if was_open is not None and was_open != now_open and not paid:
         commands.append(VoidInvoice(after.id, was_open))
     issued = len(before.ledger.quotes) if before is not None else 0
     quotes = after.ledger.quotes
@@ -149,9 +154,9 @@ def owed(before: WorkOrder | None, after: WorkOrder) -> tuple[BillingCommand, ..
 
 
 def lapsed(order: WorkOrder, now: pendulum.DateTime) -> VoidInvoice | None:
-    """The void an estimated order's quote owes once it is past its `payable_until`."""
+    """The void an open quote (of an estimated order, or supplementary) owes once it is past
+    its `payable_until`."""
     number = _open_quote(order)
-    quote = order.ledger.current_quote
-    if number is None or quote is None or quote.is_payable_at(now):
+    if number is None or order.ledger.quotes[number - 1].is_payable_at(now):
         return None
     return VoidInvoice(order.id, number)

@@ -223,6 +223,13 @@ class DueTooSoon(RuleViolation):
     code = "due_too_soon"
 
 
+class SupplementaryEstimateNeeded(RuleViolation):
+    """The hours spent passed the hours paid for (rule H3): the works go on only once the
+    customer paid a supplementary estimate."""
+
+    code = "supplementary_estimate_needed"
+
+
 # --- the business calendar -------------------------------------------------------------
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import attrs
 import pendulum
 
 from komtet_works.domain.errors import InvalidInput, InvalidRefund, PaymentConflict
 from komtet_works.domain.instants import require_aware
 from komtet_works.domain.money import Money
-from komtet_works.domain.pricing import Quote
+from komtet_works.domain.pricing import Quote, canonical
 
 
 def _received_at(value: object) -> pendulum.DateTime:
@@ -47,6 +49,16 @@ class Ledger:
     current_quote: Quote | None = None
     payments: tuple[Payment, ...] = ()
     refunds: tuple[Refund, ...] = ()
+    #: the quote each accepted payment paid, in order: their billable hours are the hours
+    #: paid for (rule H3)
+    paid_quotes: tuple[Quote, ...] = ()
+    #: the supplementary quote of works in progress open for payment (rule H4), if any
+    supplementary_quote: Quote | None = None
+
+    @property
+    def paid_hours(self) -> Decimal:
+        """The billable hours of the quotes paid: derived, so it cannot drift from them."""
+        return canonical(sum((quote.billable_hours for quote in self.paid_quotes), Decimal(0)))
 
     @property
     def currency(self) -> str:

@@ -93,6 +93,10 @@ TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyTy
         (S.SCHEDULED, A.START): S.IN_PROGRESS,
         (S.IN_PROGRESS, A.COMPLETE): S.COMPLETED,
         (S.IN_PROGRESS, A.LOG_HOURS): S.IN_PROGRESS,
+        # only under the supplementary-estimate policy (`SUPPLEMENTARY_STEPS`)
+        (S.IN_PROGRESS, A.ESTIMATE): S.IN_PROGRESS,
+        (S.IN_PROGRESS, A.PAY): S.IN_PROGRESS,
+        (S.IN_PROGRESS, A.DECLINE): S.IN_PROGRESS,
         (S.COMPLETED, A.NOTICE_SENT): S.COMPLETED,
         (S.IN_PROGRESS, A.FAIL): S.REFUNDING,
         (S.COMPLETED, A.CLAIM): S.CLAIMED,
@@ -119,6 +123,14 @@ TRANSITIONS: Final[Mapping[tuple[State | None, Action], State]] = MappingProxyTy
             )
         },
     }
+)
+
+#: The entries of `TRANSITIONS` an order takes only under the supplementary-estimate
+#: policy (decision D-OVERRUN, rules H4, H5): staff estimate the extra hours of works in
+#: progress only under it, and the customer pays or declines such a quote only while it is
+#: open.  Otherwise they are refused as any step outside the table is.
+SUPPLEMENTARY_STEPS: Final[frozenset[tuple[State, Action]]] = frozenset(
+    (S.IN_PROGRESS, action) for action in (A.ESTIMATE, A.PAY, A.DECLINE)
 )
 
 #: Who may take each action.  Payments come from the billing system; the closing job may

@@ -46,6 +46,9 @@ class SpentHours(enum.Enum):
     #: the paid quote is the most the customer pays: at the first completion, hours spent
     #: (billed as the quote bills hours) below its billable hours are refunded (rule H2)
     REFUND_UNUSED = "refund_unused"
+    #: the hours spent may not pass the hours paid for: past them the works stop until
+    #: the customer pays a supplementary estimate of the extra hours (rules H3-H5)
+    SUPPLEMENTARY_ESTIMATE = "supplementary_estimate"
 
 
 def _positive_duration(_: object, attribute: attrs.Attribute[timedelta], value: timedelta) -> None:

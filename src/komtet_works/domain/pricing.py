@@ -35,6 +35,7 @@ HOURS_PLACES: Final = 6
 MAINTENANCE_DISCOUNT_REASON: Final = "site_maintenance"
 
 _ONE: Final = Decimal(1)
+_ZERO: Final = Decimal(0)
 
 #: Rule P1: one hour of work costs 1000 rubles.
 SEED_HOURLY_RATE: Final = Money(Decimal("1000.00"), "RUB")
@@ -162,9 +163,14 @@ class Tariff:
     def no_discount(self) -> Money:
         return Money.zero(self.hourly_rate.currency)
 
-    def billable_hours(self, hours: Decimal) -> Decimal:
-        """Steps 1 and 2: the minimum term, then the billing increment if there is one."""
-        counted = max(self.minimum_hours, hours)
+    def billable_hours(self, hours: Decimal, *, supplementary: bool = False) -> Decimal:
+        """Steps 1 and 2: the minimum term, then the billing increment if there is one.
+
+        A supplementary estimate (rule H4) adds hours to works whose first quote met the
+        order's minimum term: it has none of its own, only never less than one increment.
+        """
+        minimum = (self.billing_increment or _ZERO) if supplementary else self.minimum_hours
+        counted = max(minimum, hours)
         increment = self.billing_increment
         if increment is None or not counted % increment:
             return counted
@@ -229,13 +235,15 @@ def price(
     maintained_site: bool,
     issued_at: pendulum.DateTime,
     valid_for: timedelta,
+    supplementary: bool = False,
 ) -> Quote:
     """Quote `hours` (already checked by `parse_hours`) under `tariff`.
 
     `maintained_site` is the eligibility fact of rule P4: the serviced target is a site
     under an active Site Maintenance subscription of the ordering customer.
+    `supplementary` prices the extra hours of works in progress (rule H4).
     """
-    billable = tariff.billable_hours(hours)
+    billable = tariff.billable_hours(hours, supplementary=supplementary)
     rate = tariff.hourly_rate
     gross = Money.rounded(billable * rate.amount, rate.currency)
     if maintained_site and tariff.maintenance_discount:

@@ -6,6 +6,7 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any, Final
 
 import attrs
@@ -25,6 +26,7 @@ from komtet_works.domain.errors import (
     ConcurrencyError,
     DueTooSoon,
     HostingFaultFreeSupport,
+    InvalidHours,
     InvalidInput,
     InvalidRefund,
     InvalidTransition,
@@ -37,6 +39,7 @@ from komtet_works.domain.errors import (
     QuoteOutdated,
     RestoreNotPending,
     ReworkNotAgreed,
+    SupplementaryEstimateNeeded,
 )
 from komtet_works.domain.events import (
     Actor,
@@ -70,6 +73,7 @@ from komtet_works.domain.ledger import Ledger, Payment, Refund
 from komtet_works.domain.lifecycle import (
     ACTORS,
     BEFORE_THE_WORKS,
+    SUPPLEMENTARY_STEPS,
     TRANSITIONS,
     WORKS_UNDER_WAY,
     Action,
@@ -188,11 +192,15 @@ class WorkOrder:
 
     # --- guards ---------------------------------------------------------------------------
 
-    def check(self, action: Action, actor: Actor, at: object) -> tuple[pendulum.DateTime, State]:
+    def check(
+        self, action: Action, actor: Actor, at: object, *, policy: Policy | None = None
+    ) -> tuple[pendulum.DateTime, State]:
         """Whether `actor` may take `action` at `at`: the checks every step starts with.
 
         Returns the checked instant and the state after.  Use cases call it before side
         effects (a backup, a refund) that must not happen for a step the rules refuse.
+        `policy` is the host's, for the one entry of the table that depends on it (a
+        supplementary estimate, D-OVERRUN); without it that entry is not taken.
         """
         instant = require_aware(at)
         if actor.kind is ActorKind.CUSTOMER and actor.id != self.customer_id:
@@ -200,7 +208,11 @@ class WorkOrder:
         if actor.kind not in ACTORS[action]:
             raise ActorNotAllowed(f"a {actor.kind.value} cannot {action.value} an order")
         after = TRANSITIONS.get((self.state, action))
-        if after is None:
+        if after is None or (
+            after is State.IN_PROGRESS  # cheap first: most steps lead elsewhere
+            and (self.state, action) in SUPPLEMENTARY_STEPS
+            and not self._supplementary_step(action, policy)
+        ):
             raise InvalidTransition(
                 f"cannot {action.value.replace('_', ' ')} an order that is {self.state.value}"
             )
@@ -210,6 +222,18 @@ class WorkOrder:
                 f"at {self.last_step_at.isoformat()}"
             )
         return instant, after
+
+    def _supplementary_step(self, action: Action, policy: Policy | None) -> bool:
+        """Rules H4, H5: a supplementary estimate only under its policy; its payment and
+        its decline only while one is open."""
+        if action is Action.ESTIMATE:
+            return policy is not None and policy.spent_hours is SpentHours.SUPPLEMENTARY_ESTIMATE
+        return self.ledger.supplementary_quote is not None
+
+    @property
+    def overrun_hours(self) -> Decimal:
+        """The hours spent past the hours paid for (rule H3); 0 while within them."""
+        return max(self.works.spent_hours - self.ledger.paid_hours, Decimal(0))
 
     # --- the lifecycle ----------------------------------------------------------------------
 
@@ -268,15 +292,27 @@ class WorkOrder:
         """Rules L2, P1-P4: staff estimate the hours; a quote supersedes any earlier one.
 
         `customer` is the directory's view now: the discount needs a subscription active at
-        the time of the estimate (E3).
+        the time of the estimate (E3).  Of works in progress, under the supplementary-
+        estimate policy, it is a supplementary estimate of the extra hours (rule H4): at
+        least the hours already spent past those paid for, with no minimum term.
         """
-        instant, after = self.check(Action.ESTIMATE, by, at)
+        instant, after = self.check(Action.ESTIMATE, by, at, policy=policy)
+        estimated = parse_hours(hours)
+        supplementary = self.state is State.IN_PROGRESS
+        overrun = self.overrun_hours
+        if supplementary and estimated < overrun:
+            raise InvalidHours(
+                f"a supplementary estimate covers at least the {overrun} h spent past the "
+                f"{self.ledger.paid_hours} h paid for, not {estimated} h",
+                field="hours",
+            )
         quote = price(
             tariff,
-            parse_hours(hours),
+            estimated,
             maintained_site=customer.has_maintenance_on(self.target),
             issued_at=instant,
             valid_for=policy.quote_valid_for,
+            supplementary=supplementary,
         )
         return self._record(EstimateIssued(self.id, by, instant, self.state, after, quote=quote))
 
@@ -296,7 +332,8 @@ class WorkOrder:
         tariff: Tariff,
         customer: Customer,
     ) -> WorkOrder:
-        """Rules P5, L4: the current quote, paid exactly and in time.
+        """Rules P5, L4, H5: the current quote, or the open supplementary quote of works in
+        progress, paid exactly and in time.
 
         A payment already accepted (same id, same amount) is a retried callback: the
         order is returned unchanged, so it counts once.
@@ -306,7 +343,8 @@ class WorkOrder:
         if self.state is State.REQUESTED and self.ledger.current_quote is None:
             raise NoCurrentQuote(f"order {self.id!r} has no quote that can be paid")
         instant, after = self.check(Action.PAY, by, at)
-        quote = self.ledger.current_quote
+        supplementary = self.state is State.IN_PROGRESS
+        quote = self.ledger.supplementary_quote if supplementary else self.ledger.current_quote
         if quote is None:  # pragma: no cover - ESTIMATED always has a current quote
             raise NoCurrentQuote(f"order {self.id!r} has no quote that can be paid")
         if not quote.is_payable_at(instant):
@@ -323,6 +361,7 @@ class WorkOrder:
                 maintained_site=customer.has_maintenance_on(self.target),
                 issued_at=instant,
                 valid_for=policy.quote_valid_for,
+                supplementary=supplementary,
             )
             if now.total != quote.total:
                 raise QuoteOutdated(
@@ -397,14 +436,24 @@ class WorkOrder:
             CustomerChangeRecorded(self.id, by, instant, self.state, after, note=_note(note))
         )
 
-    def log_hours(self, *, by: Actor, at: object, hours: ExactNumber, note: str = "") -> WorkOrder:
+    def log_hours(
+        self, *, by: Actor, at: object, hours: ExactNumber, policy: Policy, note: str = ""
+    ) -> WorkOrder:
         """Rule H1: staff log hours spent on the works while they run; append-only.
 
         Under the default policy the paid quote is the price and the hours are a record
-        (D-OVERRUN).
+        (D-OVERRUN).  Under the supplementary-estimate policy the entry that passes the
+        hours paid for is a record of the truth and is kept, but no entry follows it until
+        a supplementary estimate covering them is paid (rule H3).
         """
         instant, after = self.check(Action.LOG_HOURS, by, at)
         spent = parse_hours(hours)
+        overrun = self.overrun_hours
+        if policy.spent_hours is SpentHours.SUPPLEMENTARY_ESTIMATE and overrun:
+            raise SupplementaryEstimateNeeded(
+                f"{self.works.spent_hours} h were spent of the {self.ledger.paid_hours} h paid "
+                "for: the works go on once the customer pays a supplementary estimate"
+            )
         return self._record(
             HoursLogged(self.id, by, instant, self.state, after, hours=spent, note=_note(note))
         )
@@ -719,32 +768,86 @@ def _evolve(
 def _supplemented(order: WorkOrder, event: RequestSupplemented) -> WorkOrder:
     ledger = order.ledger
     if ledger.current_quote is not None:
-        ledger = Ledger(ledger.quotes, None, ledger.payments, ledger.refunds)
+        ledger = Ledger(
+            ledger.quotes,
+            None,
+            ledger.payments,
+            ledger.refunds,
+            ledger.paid_quotes,
+            ledger.supplementary_quote,
+        )
     return _evolve(order, event, ledger=ledger, supplements=(*order.supplements, event.text))
 
 
 def _estimated(order: WorkOrder, event: EstimateIssued) -> WorkOrder:
+    """A quote; of works in progress a supplementary one (rule H4), the current quote (the
+    one the works were paid by) staying as it is."""
     ledger = order.ledger
+    quotes = (*ledger.quotes, event.quote)
+    if event.before is State.IN_PROGRESS:
+        supplementary = Ledger(
+            quotes,
+            ledger.current_quote,
+            ledger.payments,
+            ledger.refunds,
+            ledger.paid_quotes,
+            event.quote,
+        )
+        return _evolve(order, event, ledger=supplementary)
     return _evolve(
         order,
         event,
-        ledger=Ledger((*ledger.quotes, event.quote), event.quote, ledger.payments, ledger.refunds),
+        ledger=Ledger(
+            quotes,
+            event.quote,
+            ledger.payments,
+            ledger.refunds,
+            ledger.paid_quotes,
+            ledger.supplementary_quote,
+        ),
     )
 
 
 def _paid(order: WorkOrder, event: PaymentReceived) -> WorkOrder:
     ledger = order.ledger
+    quote, supplementary = ledger.current_quote, ledger.supplementary_quote
+    if event.before is State.IN_PROGRESS:  # rule H5: the open supplementary quote
+        quote, supplementary = supplementary, None
     return _evolve(
         order,
         event,
         ledger=Ledger(
-            ledger.quotes, ledger.current_quote, (*ledger.payments, event.payment), ledger.refunds
+            ledger.quotes,
+            ledger.current_quote,
+            (*ledger.payments, event.payment),
+            ledger.refunds,
+            ledger.paid_quotes if quote is None else (*ledger.paid_quotes, quote),
+            supplementary,
         ),
     )
 
 
+def _closing_supplementary_quote(ledger: Ledger) -> Ledger | None:
+    """The ledger with no supplementary quote open, None if none was (rule H5)."""
+    if ledger.supplementary_quote is None:
+        return None
+    return attrs.evolve(ledger, supplementary_quote=None)
+
+
+def _without_supplementary_quote(order: WorkOrder, event: Event) -> WorkOrder:
+    """The step leaves no supplementary quote open: declined, or the works failed."""
+    return _evolve(order, event, ledger=_closing_supplementary_quote(order.ledger))
+
+
 def _with_refunds(ledger: Ledger, refunds: tuple[Refund, ...]) -> Ledger:
-    return Ledger(ledger.quotes, ledger.current_quote, ledger.payments, ledger.refunds + refunds)
+    return Ledger(
+        ledger.quotes,
+        ledger.current_quote,
+        ledger.payments,
+        ledger.refunds + refunds,
+        ledger.paid_quotes,
+        ledger.supplementary_quote,
+    )
 
 
 def _settled(order: WorkOrder, event: RefundsSettled) -> WorkOrder:
@@ -782,10 +885,13 @@ def _changed(order: WorkOrder, event: CustomerChangeRecorded) -> WorkOrder:
 
 
 def _completed(order: WorkOrder, event: WorksCompleted) -> WorkOrder:
+    ledger = order.ledger
+    if event.unused_refunds:  # rule H2
+        ledger = _with_refunds(ledger, event.unused_refunds)
     return _evolve(
         order,
         event,
-        ledger=_with_refunds(order.ledger, event.unused_refunds) if event.unused_refunds else None,
+        ledger=_closing_supplementary_quote(ledger) or ledger,  # rule H5
         works=_evolve_works(
             order.works,
             completed_at=event.at,
@@ -872,7 +978,7 @@ def _state_only(order: WorkOrder, event: Event) -> WorkOrder:
 _APPLY: Final[dict[type[Event], Callable[[WorkOrder, Any], WorkOrder]]] = {
     RequestSupplemented: _supplemented,
     EstimateIssued: _estimated,
-    QuoteDeclined: _state_only,
+    QuoteDeclined: _without_supplementary_quote,
     PaymentReceived: _paid,
     CompletionDateAnnounced: _scheduled,
     OrderCancelled: _state_only,
@@ -880,7 +986,7 @@ _APPLY: Final[dict[type[Event], Callable[[WorkOrder, Any], WorkOrder]]] = {
     CustomerChangeRecorded: _changed,
     WorksCompleted: _completed,
     CompletionNoticeSent: _notice_sent,
-    WorksFailed: _state_only,
+    WorksFailed: _without_supplementary_quote,
     ClaimFiled: _claimed,
     ClaimAccepted: _claim_accepted,
     ClaimRejected: _claim_rejected,

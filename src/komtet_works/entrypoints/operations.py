@@ -134,8 +134,8 @@ def _run_step(step: Step) -> Callable[[argparse.Namespace], int]:
             order = step(opened, arguments)
             history = opened.wiring.orders.history(order.id)
         lines = order_lines(order)
-        if arguments.command == "estimate" and order.ledger.current_quote is not None:
-            lines += [f"  {line}" for line in quote_breakdown(order.ledger.current_quote)]
+        if arguments.command == "estimate" and order.ledger.quotes:  # the one just issued
+            lines += [f"  {line}" for line in quote_breakdown(order.ledger.quotes[-1])]
         _show(arguments, order_json(order, history), lines)
         return 0
 

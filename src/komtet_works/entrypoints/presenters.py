@@ -133,6 +133,10 @@ def order_json(order: WorkOrder, history: Sequence[Event]) -> dict[str, Any]:
         "supplements": list(order.supplements),
         "current_quote": None if ledger.current_quote is None else quote_json(ledger.current_quote),
         "quotes": [quote_json(q) for q in ledger.quotes],
+        "supplementary_quote": None
+        if ledger.supplementary_quote is None
+        else quote_json(ledger.supplementary_quote),
+        "paid_hours": decimal_text(ledger.paid_hours),
         "currency": ledger.currency,
         "paid": decimal_text(ledger.paid.amount),
         "refunded": decimal_text(ledger.refunded.amount),
@@ -279,7 +283,7 @@ def order_lines(order: WorkOrder, *, texts: bool = False, now: datetime | None =
     if texts:
         rows.append(("problem", " ".join(order.problem.split())))
         rows.extend(("supplement", " ".join(text.split())) for text in order.supplements)
-    rows += _money_rows(order.ledger) + _works_rows(order.works, order.ledger.current_quote)
+    rows += _money_rows(order.ledger) + _works_rows(order.works, order.ledger)
     width = max(len(label) for label, _ in rows)
     return [f"order {order.id}", *(f"  {label:<{width}}  {value}" for label, value in rows)]
 
@@ -295,6 +299,15 @@ def _money_rows(ledger: Ledger) -> Rows:
                 + _local(quote.payable_until),
             )
         )
+    supplementary = ledger.supplementary_quote
+    if supplementary is not None:  # rule H4
+        rows.append(
+            (
+                "supplementary quote",
+                f"{supplementary.total} for {supplementary.billable_hours} h more, payable until "
+                + _local(supplementary.payable_until),
+            )
+        )
     if ledger.payments or ledger.refunds:
         rows.append(("money", f"paid {ledger.paid}, refunded {ledger.refunded}"))
     rows.extend(
@@ -303,10 +316,13 @@ def _money_rows(ledger: Ledger) -> Rows:
     return rows
 
 
-def _works_rows(works: Works, quote: Quote | None) -> Rows:
+def _works_rows(works: Works, ledger: Ledger) -> Rows:
     rows: Rows = []
+    quote = ledger.current_quote
     if works.time_entries:
         estimated = f" of {quote.billable_hours} h estimated" if quote is not None else ""
+        if len(ledger.paid_quotes) > 1:  # supplementary estimates paid (rule H5)
+            estimated = f" of {ledger.paid_hours} h paid for"
         rows.append(("hours spent", f"{works.spent_hours} h{estimated}"))
     if works.due is not None:
         rows.append(("due", _local(works.due)))

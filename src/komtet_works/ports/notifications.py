@@ -57,13 +57,24 @@ class Facts:
 
 
 @attrs.frozen
+class SupplementaryQuoteFacts:
+    """Why a quote is supplementary (rule H4): the works in progress took `spent_hours`
+    so far, and the customer paid for `paid_hours`; the works go on past them only once
+    the supplementary quote is paid."""
+
+    spent_hours: Decimal
+    paid_hours: Decimal
+
+
+@attrs.frozen
 class QuoteIssuedFacts(Facts):
     """The quote with its whole breakdown (rule P7): the staff's `hours`, the billable
     hours, the rate, the gross, the discount and its reason, the total, and the instant it
-    is payable until."""
+    is payable until; for a supplementary estimate of works in progress, why (H4)."""
 
     kind = MessageKind.QUOTE_ISSUED
     quote: Quote
+    supplementary: SupplementaryQuoteFacts | None = None
 
 
 @attrs.frozen

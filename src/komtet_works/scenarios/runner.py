@@ -31,6 +31,7 @@ from komtet_works.domain.errors import (
 )
 from komtet_works.domain.events import CompletionNoticeSent, Event, WorksStarted
 from komtet_works.domain.keys import operation_key
+from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import ClaimOutcome, ClaimRemedy
@@ -224,8 +225,15 @@ def _supplement(world: _World, step: Step) -> Shown:
 
 
 def _estimate(world: _World, step: Step) -> Shown:
+    """The quote; of works in progress a supplementary one, with the hours it follows (H4)."""
     order = world.service.estimate(step.order, staff_id=STAFF, hours=step.fields["hours"])
-    return order, {"quote": quote_json(order.ledger.quotes[-1])}
+    shown: Json = {"quote": quote_json(order.ledger.quotes[-1])}
+    if order.state is State.IN_PROGRESS:
+        shown["supplementary"] = {
+            "spent_hours": decimal_text(order.works.spent_hours),
+            "paid_hours": decimal_text(order.ledger.paid_hours),
+        }
+    return order, shown
 
 
 def _decline(world: _World, step: Step) -> Shown:

@@ -18,7 +18,7 @@ from komtet_works.domain.events import Actor, Event
 from komtet_works.domain.ledger import Payment, Refund
 from komtet_works.domain.lifecycle import BEFORE_THE_WORKS, Action, State
 from komtet_works.domain.money import ExactNumber
-from komtet_works.domain.policy import Policy
+from komtet_works.domain.policy import Policy, SpentHours
 from komtet_works.domain.pricing import Tariff
 from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import Backup, ClaimOutcome, ClaimRemedy, WithdrawalReason
@@ -29,6 +29,9 @@ STAFF: Final = Actor.staff("staff-1")
 POLICY: Final = Policy()
 #: A host whose terms let staff reject claims (C5), so the walk reaches every transition.
 REJECTING: Final = Policy(claims_may_be_rejected=True)
+#: A host that asks for supplementary estimates (D-OVERRUN), so the walk reaches the
+#: supplementary quotes of works in progress (rules H3-H5).
+SUPPLEMENTARY: Final = Policy(spent_hours=SpentHours.SUPPLEMENTARY_ESTIMATE)
 _OUTCOMES: Final = {
     Action.ACCEPT_CLAIM: ClaimOutcome.REFUND,
     Action.REJECT_CLAIM: ClaimOutcome.REJECT,
@@ -114,12 +117,12 @@ def take(  # noqa: C901, PLR0911, PLR0912
                 hours=hours,
                 tariff=TARIFF,
                 customer=customer_for(order.customer_id),
-                policy=POLICY,
+                policy=SUPPLEMENTARY,
             )
         case Action.DECLINE:
             return order.decline(by=customer, at=at, note=text)
         case Action.PAY:
-            quote = order.ledger.current_quote
+            quote = order.ledger.supplementary_quote or order.ledger.current_quote
             amount = quote.total if quote is not None else TARIFF.hourly_rate
             return order.pay(
                 by=BILLING,
@@ -162,7 +165,7 @@ def take(  # noqa: C901, PLR0911, PLR0912
         case Action.WITHDRAW:
             return order.withdraw(by=STAFF, at=at, reason=WithdrawalReason.OUT_OF_SCOPE, note=text)
         case Action.LOG_HOURS:
-            return order.log_hours(by=STAFF, at=at, hours=hours, note=text)
+            return order.log_hours(by=STAFF, at=at, hours=hours, policy=SUPPLEMENTARY, note=text)
         case Action.REQUEST:  # pragma: no cover - a new order is `requested`
             raise ValueError("an existing order cannot be requested")
 
