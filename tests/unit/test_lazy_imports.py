@@ -43,6 +43,7 @@ ORDER_MODEL: Final = (
     "komtet_works.ports.notifications",
     "komtet_works.ports.work_orders",
     "komtet_works.relay",
+    "pendulum.locales.en.locale",  # the human breakdown's local time: not shown with --json
 )
 
 
