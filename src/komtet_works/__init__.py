@@ -13,7 +13,6 @@ documented, whether or not ``komtet_works.relay`` the module was imported first.
 
 from __future__ import annotations
 
-import logging
 import sys
 import types
 from typing import TYPE_CHECKING, Final
@@ -208,10 +207,6 @@ _MODULES: Final = {
 }
 #: Each public name and the module that defines it.
 _HOMES: Final = {name: module for module, names in _MODULES.items() for name in names}
-
-# A library logs; the host decides where it goes (without a handler of the host's, Python's
-# last-resort handler would print warnings to stderr).
-logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "TRANSITIONS",

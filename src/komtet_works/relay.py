@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,13 +14,14 @@ from typing import Final, Protocol
 
 import attrs
 
+from komtet_works._logging import logger
 from komtet_works.domain.commands import BillingCommand, RefundPayment, RequestInvoice
 from komtet_works.domain.errors import InvalidInput
 from komtet_works.ports import Billing, Clock, Message, Notifier, Outbox
 from komtet_works.ports.intake import BillingOutbox, PaymentIntake
 from komtet_works.ports.outbox import Delivery
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 #: What is called after a message went out and was marked sent: the message, and when.
 AfterSent = Callable[[Message, datetime], None]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Final
 
 import pytest
@@ -14,13 +16,14 @@ import pytest
 from komtet_works.entrypoints import cli
 
 #: What a quote needs none of: the drivers, the templates and locales, the calendar, the
-#: schema validator, the mail, and the stores.
+#: schema validator, the mail, the stores, and logging (a quote logs nothing).
 HEAVY: Final = (
     "babel",
     "holidays",
     "hypothesis",
     "jinja2",
     "jsonschema",
+    "logging",
     "psycopg",
     "smtplib",
     "sqlite3",
@@ -85,6 +88,30 @@ def test_the_relay_is_the_function_after_its_module_was_imported() -> None:
         "assert relay is komtet_works.relay is komtet_works.relay.__globals__['relay']\n"
         "assert callable(relay) and relay.__module__ == 'komtet_works.relay'"
     )
+
+
+def test_a_module_that_logs_brings_the_package_its_null_handler() -> None:
+    """Logging is not imported with the package, but the first module that logs gives the
+    package's logger its NullHandler: no warning of ours reaches stderr uninvited."""
+    imported_after(
+        "import logging\n"
+        "import komtet_works.relay\n"
+        "handlers = logging.getLogger('komtet_works').handlers\n"
+        "assert [logging.NullHandler] == [type(h) for h in handlers], handlers"
+    )
+
+
+def test_every_module_takes_its_logger_from_the_package_helper() -> None:
+    """No module but komtet_works/_logging.py calls logging.getLogger: each takes its logger
+    from `komtet_works._logging.logger`, which gives the package its NullHandler first."""
+    package = Path(cli.__file__).parent.parent
+    calling = {
+        path.relative_to(package).as_posix()
+        for path in sorted(package.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr == "getLogger"
+    }
+    assert {"_logging.py"} == calling
 
 
 @pytest.mark.parametrize("package", ["komtet_works", "komtet_works.ports", "komtet_works.adapters"])

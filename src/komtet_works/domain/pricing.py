@@ -167,7 +167,8 @@ class Tariff:
     def billable_hours(self, hours: Decimal) -> Decimal:
         """Steps 1 and 2: the minimum term, then the billing increment if there is one."""
         minimum = self.minimum_hours
-        counted = hours if hours > minimum else minimum  # max(minimum, hours), without its loop
+        # max(minimum, hours), without the call: max() loops over a tuple of its arguments
+        counted = hours if hours > minimum else minimum  # noqa: FURB136
         increment = self.billing_increment
         if increment is None or not counted % increment:
             return counted
