@@ -37,6 +37,7 @@ MAINTENANCE_DISCOUNT_REASON: Final = "site_maintenance"
 _ONE: Final = Decimal(1)
 
 _new = object.__new__
+_rounded = Money.rounded  # bound once: price calls it twice a quote
 
 #: Rule P1: one hour of work costs 1000 rubles.
 SEED_HOURLY_RATE: Final = Money(Decimal("1000.00"), "RUB")
@@ -268,10 +269,10 @@ def price(
     billable = tariff.billable_hours(hours)
     rate = tariff.hourly_rate
     currency = rate.currency
-    gross = Money.rounded(billable * rate.amount, currency)
+    gross = _rounded(billable * rate.amount, currency)
     share = tariff.maintenance_discount
     if maintained_site and share:
-        discount = Money.rounded(gross.amount * share, currency)
+        discount = _rounded(gross.amount * share, currency)
         reason: str | None = MAINTENANCE_DISCOUNT_REASON
         total = gross - discount
     else:
