@@ -17,7 +17,7 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 SMOKE: dict[str, tuple[tuple[str, ...], int]] = {
     "histories": (("--no-postgres",), 5),
     "lifecycle": ((), 5),
-    "startup": ((), 2),
+    "startup": ((), 3),
     "scale": (("--no-postgres",), 11),
     "storage": (("--no-postgres",), 2),
     "workers": (("--no-postgres",), 2),

@@ -1,133 +1,234 @@
 """komtet-works: the reference implementation of a hosting provider's paid Additional Works.
 
 The public API is re-exported here; the modules behind it are private to the package.
-The domain and the relay are imported at once; the service and the reconciliation on first
-use (PEP 562), so a quote or a script using the domain alone does not pay for them.  (The
-relay stays eager: its module and its function share the name ``relay``, and a lazy import
-of the module would leave the module, not the function, under that name.)
+Every name is imported from its module on first use (PEP 562): ``import komtet_works``
+loads no module of the domain, and a quote, or a script using the domain alone, loads only
+the modules it touches, never the service, the relay and the ports along with them.
+
+One public name, ``relay``, is also the name of the module defining it.  The import system
+sets a submodule, once loaded, as an attribute of its package; this package declines that
+one (`_Package`), so ``komtet_works.relay`` is always the function, as the name is
+documented, whether or not ``komtet_works.relay`` the module was imported first.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
+import sys
+import types
 from typing import TYPE_CHECKING, Final
 
+from komtet_works._lazy import exports
 from komtet_works._version import __version__
-from komtet_works.domain.commands import (
-    BillingCommand,
-    RefundPayment,
-    RefundUnusedHours,
-    RequestInvoice,
-    VoidInvoice,
-)
-from komtet_works.domain.customers import Customer, Target, TargetKind
-from komtet_works.domain.errors import (
-    ActorNotAllowed,
-    AmbiguousTarget,
-    AmountMismatch,
-    BackupFailed,
-    BackupNotConfirmed,
-    BillingFailed,
-    CalendarNotCovered,
-    CancellationNotAllowed,
-    ClaimLimitReached,
-    ClaimMustBeHonoured,
-    ClaimVoidCustomerChanges,
-    ClaimWindowClosed,
-    ClaimWindowOpen,
-    ConcurrencyError,
-    CurrencyMismatch,
-    DueTooSoon,
-    EligibilityError,
-    ExternalSystemError,
-    HostingFaultFreeSupport,
-    InvalidHours,
-    InvalidInput,
-    InvalidMoney,
-    InvalidRefund,
-    InvalidTransition,
-    KomtetWorksError,
-    NaiveDatetime,
-    NoCurrentQuote,
-    NoRoomInCalendar,
-    NotCustomerTarget,
-    NoticeAlreadySent,
-    NoticeNotSent,
-    NotificationFailed,
-    NotOrderOwner,
-    OrderExists,
-    OutOfOrder,
-    PaymentBelongsToAnotherOrder,
-    PaymentConflict,
-    QuoteExpired,
-    QuoteOutdated,
-    RestoreFailed,
-    RestoreNotPending,
-    ReworkNotAgreed,
-    RuleViolation,
-    SupplementaryEstimateNeeded,
-    TargetBusy,
-    UnknownCurrency,
-    UnknownCustomer,
-    UnknownOrder,
-)
-from komtet_works.domain.events import (
-    Actor,
-    ClaimAccepted,
-    ClaimFiled,
-    ClaimRejected,
-    CompletionDateAnnounced,
-    CompletionNoticeSent,
-    CustomerChangeRecorded,
-    EstimateIssued,
-    Event,
-    OrderCancelled,
-    OrderClosed,
-    OrderRequested,
-    OrderWithdrawn,
-    PaymentReceived,
-    QuoteDeclined,
-    RefundsSettled,
-    RequestSupplemented,
-    ReworkStarted,
-    WorksCompleted,
-    WorksFailed,
-    WorksStarted,
-)
-from komtet_works.domain.intake import ConflictingReport, ReportedPayment
-from komtet_works.domain.keys import operation_key
-from komtet_works.domain.ledger import Ledger, Payment, Refund
-from komtet_works.domain.lifecycle import TRANSITIONS, Action, ActorKind, State
-from komtet_works.domain.money import ExactNumber, Money
-from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock, SpentHours
-from komtet_works.domain.pricing import HoursRounding, Quote, Tariff, parse_hours, price
-from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import (
-    Backup,
-    Claim,
-    ClaimOutcome,
-    ClaimRemedy,
-    Urgency,
-    WithdrawalReason,
-    Works,
-)
-from komtet_works.relay import RelayPolicy, relay, relay_billing
 
 if TYPE_CHECKING:
+    from komtet_works.domain.commands import (
+        BillingCommand,
+        RefundPayment,
+        RefundUnusedHours,
+        RequestInvoice,
+        VoidInvoice,
+    )
+    from komtet_works.domain.customers import Customer, Target, TargetKind
+    from komtet_works.domain.errors import (
+        ActorNotAllowed,
+        AmbiguousTarget,
+        AmountMismatch,
+        BackupFailed,
+        BackupNotConfirmed,
+        BillingFailed,
+        CalendarNotCovered,
+        CancellationNotAllowed,
+        ClaimLimitReached,
+        ClaimMustBeHonoured,
+        ClaimVoidCustomerChanges,
+        ClaimWindowClosed,
+        ClaimWindowOpen,
+        ConcurrencyError,
+        CurrencyMismatch,
+        DueTooSoon,
+        EligibilityError,
+        ExternalSystemError,
+        HostingFaultFreeSupport,
+        InvalidHours,
+        InvalidInput,
+        InvalidMoney,
+        InvalidRefund,
+        InvalidTransition,
+        KomtetWorksError,
+        NaiveDatetime,
+        NoCurrentQuote,
+        NoRoomInCalendar,
+        NotCustomerTarget,
+        NoticeAlreadySent,
+        NoticeNotSent,
+        NotificationFailed,
+        NotOrderOwner,
+        OrderExists,
+        OutOfOrder,
+        PaymentBelongsToAnotherOrder,
+        PaymentConflict,
+        QuoteExpired,
+        QuoteOutdated,
+        RestoreFailed,
+        RestoreNotPending,
+        ReworkNotAgreed,
+        RuleViolation,
+        SupplementaryEstimateNeeded,
+        TargetBusy,
+        UnknownCurrency,
+        UnknownCustomer,
+        UnknownOrder,
+    )
+    from komtet_works.domain.events import (
+        Actor,
+        ClaimAccepted,
+        ClaimFiled,
+        ClaimRejected,
+        CompletionDateAnnounced,
+        CompletionNoticeSent,
+        CustomerChangeRecorded,
+        EstimateIssued,
+        Event,
+        OrderCancelled,
+        OrderClosed,
+        OrderRequested,
+        OrderWithdrawn,
+        PaymentReceived,
+        QuoteDeclined,
+        RefundsSettled,
+        RequestSupplemented,
+        ReworkStarted,
+        WorksCompleted,
+        WorksFailed,
+        WorksStarted,
+    )
+    from komtet_works.domain.intake import ConflictingReport, ReportedPayment
+    from komtet_works.domain.keys import operation_key
+    from komtet_works.domain.ledger import Ledger, Payment, Refund
+    from komtet_works.domain.lifecycle import TRANSITIONS, Action, ActorKind, State
+    from komtet_works.domain.money import ExactNumber, Money
+    from komtet_works.domain.policy import ClaimWindowMeasure, Policy, PriceLock, SpentHours
+    from komtet_works.domain.pricing import HoursRounding, Quote, Tariff, parse_hours, price
+    from komtet_works.domain.work_order import WorkOrder
+    from komtet_works.domain.works import (
+        Backup,
+        Claim,
+        ClaimOutcome,
+        ClaimRemedy,
+        Urgency,
+        WithdrawalReason,
+        Works,
+    )
     from komtet_works.reconciliation import Difference, reconcile
+    from komtet_works.relay import RelayPolicy, relay, relay_billing
     from komtet_works.use_cases import WorkOrderService
 
-#: The names imported on first use, and their modules.
-_LAZY: Final = {
-    "Difference": "komtet_works.reconciliation",
-    "reconcile": "komtet_works.reconciliation",
-    "WorkOrderService": "komtet_works.use_cases",
+#: Each module behind the public API, and the names it gives it.
+_MODULES: Final = {
+    "domain.commands": (
+        "BillingCommand",
+        "RefundPayment",
+        "RefundUnusedHours",
+        "RequestInvoice",
+        "VoidInvoice",
+    ),
+    "domain.customers": ("Customer", "Target", "TargetKind"),
+    "domain.errors": (
+        "ActorNotAllowed",
+        "AmbiguousTarget",
+        "AmountMismatch",
+        "BackupFailed",
+        "BackupNotConfirmed",
+        "BillingFailed",
+        "CalendarNotCovered",
+        "CancellationNotAllowed",
+        "ClaimLimitReached",
+        "ClaimMustBeHonoured",
+        "ClaimVoidCustomerChanges",
+        "ClaimWindowClosed",
+        "ClaimWindowOpen",
+        "ConcurrencyError",
+        "CurrencyMismatch",
+        "DueTooSoon",
+        "EligibilityError",
+        "ExternalSystemError",
+        "HostingFaultFreeSupport",
+        "InvalidHours",
+        "InvalidInput",
+        "InvalidMoney",
+        "InvalidRefund",
+        "InvalidTransition",
+        "KomtetWorksError",
+        "NaiveDatetime",
+        "NoCurrentQuote",
+        "NoRoomInCalendar",
+        "NotCustomerTarget",
+        "NoticeAlreadySent",
+        "NoticeNotSent",
+        "NotificationFailed",
+        "NotOrderOwner",
+        "OrderExists",
+        "OutOfOrder",
+        "PaymentBelongsToAnotherOrder",
+        "PaymentConflict",
+        "QuoteExpired",
+        "QuoteOutdated",
+        "RestoreFailed",
+        "RestoreNotPending",
+        "ReworkNotAgreed",
+        "RuleViolation",
+        "SupplementaryEstimateNeeded",
+        "TargetBusy",
+        "UnknownCurrency",
+        "UnknownCustomer",
+        "UnknownOrder",
+    ),
+    "domain.events": (
+        "Actor",
+        "ClaimAccepted",
+        "ClaimFiled",
+        "ClaimRejected",
+        "CompletionDateAnnounced",
+        "CompletionNoticeSent",
+        "CustomerChangeRecorded",
+        "EstimateIssued",
+        "Event",
+        "OrderCancelled",
+        "OrderClosed",
+        "OrderRequested",
+        "OrderWithdrawn",
+        "PaymentReceived",
+        "QuoteDeclined",
+        "RefundsSettled",
+        "RequestSupplemented",
+        "ReworkStarted",
+        "WorksCompleted",
+        "WorksFailed",
+        "WorksStarted",
+    ),
+    "domain.intake": ("ConflictingReport", "ReportedPayment"),
+    "domain.keys": ("operation_key",),
+    "domain.ledger": ("Ledger", "Payment", "Refund"),
+    "domain.lifecycle": ("TRANSITIONS", "Action", "ActorKind", "State"),
+    "domain.money": ("ExactNumber", "Money"),
+    "domain.policy": ("ClaimWindowMeasure", "Policy", "PriceLock", "SpentHours"),
+    "domain.pricing": ("HoursRounding", "Quote", "Tariff", "parse_hours", "price"),
+    "domain.work_order": ("WorkOrder",),
+    "domain.works": (
+        "Backup",
+        "Claim",
+        "ClaimOutcome",
+        "ClaimRemedy",
+        "Urgency",
+        "WithdrawalReason",
+        "Works",
+    ),
+    "reconciliation": ("Difference", "reconcile"),
+    "relay": ("RelayPolicy", "relay", "relay_billing"),
+    "use_cases": ("WorkOrderService",),
 }
-
-# A library logs; the host decides where it goes (without a handler of the host's, Python's
-# last-resort handler would print warnings to stderr).
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+#: Each public name and the module that defines it.
+_HOMES: Final = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "TRANSITIONS",
@@ -246,15 +347,19 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """`name`, imported from its module the first time it is asked for."""
-    home = _LAZY.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+class _Package(types.ModuleType):
+    """This package's module: a submodule does not displace the public name it shares."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if (
+            isinstance(value, types.ModuleType)
+            and value.__name__ == f"{__name__}.{_HOMES.get(name)}"
+        ):
+            return  # `relay` the module: `relay` the function keeps the name (on first use)
+        super().__setattr__(name, value)
 
 
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+sys.modules[__name__].__class__ = _Package
+
+
+__getattr__, __dir__ = exports(__name__, _HOMES, __all__)

@@ -8,7 +8,6 @@ port.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from typing import Final, Protocol
 
 import attrs
 
+from komtet_works._logging import logger
 from komtet_works.domain.commands import (
     BillingCommand,
     RefundPayment,
@@ -28,7 +28,7 @@ from komtet_works.ports import Billing, Clock, Message, Notifier, Outbox
 from komtet_works.ports.intake import BillingOutbox, PaymentIntake
 from komtet_works.ports.outbox import Delivery
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 #: What is called after a message went out and was marked sent: the message, and when.
 AfterSent = Callable[[Message, datetime], None]

@@ -17,7 +17,6 @@ the refunds and the restore are made and the settlement is saved.  An order left
 from __future__ import annotations
 
 import enum
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +25,7 @@ from typing import NoReturn, TypeVar
 import attrs
 import pendulum
 
+from komtet_works._logging import logger
 from komtet_works.domain.commands import RefundPayment, lapsed, owed, refund_key
 from komtet_works.domain.customers import Customer, TargetKind
 from komtet_works.domain.errors import (
@@ -89,7 +89,7 @@ from komtet_works.ports import (
 )
 from komtet_works.relay import carry_out, relay
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 #: The billing system, which reports payments.
 BILLING = Actor.system("billing")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Final
 
 import pytest
@@ -14,12 +16,14 @@ import pytest
 from komtet_works.entrypoints import cli
 
 #: What a quote needs none of: the drivers, the templates and locales, the calendar, the
-#: schema validator, the mail, and the stores.
+#: schema validator, the mail, the stores, and logging (a quote logs nothing).
 HEAVY: Final = (
     "babel",
     "holidays",
+    "hypothesis",
     "jinja2",
     "jsonschema",
+    "logging",
     "psycopg",
     "smtplib",
     "sqlite3",
@@ -31,6 +35,18 @@ HEAVY: Final = (
     "komtet_works.bootstrap",
     "komtet_works.scenarios",
     "komtet_works.use_cases",
+)
+
+
+#: What a quote needs none of either: the order's model and its events, the ports of the
+#: stores and the notices, the relay.
+ORDER_MODEL: Final = (
+    "komtet_works.domain.events",
+    "komtet_works.domain.work_order",
+    "komtet_works.ports.notifications",
+    "komtet_works.ports.work_orders",
+    "komtet_works.relay",
+    "pendulum.locales.en.locale",  # the human breakdown's local time: not shown with --json
 )
 
 
@@ -52,13 +68,63 @@ def test_the_quote_command_imports_no_heavy_module() -> None:
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    assert main(['quote', '--hours', '2', '--json']) == 0"
     )
-    assert [] == sorted(modules & set(HEAVY))
+    assert [] == sorted(modules & {*HEAVY, *ORDER_MODEL})
 
 
-def test_importing_the_package_loads_neither_adapters_nor_use_cases() -> None:
-    """`import komtet_works` loads the domain only: no adapter, no HEAVY module."""
+def test_importing_the_package_loads_none_of_its_modules() -> None:
+    """`import komtet_works` loads no HEAVY module, and of its own only the version and the
+    helper importing the rest on first use."""
     modules = imported_after("import komtet_works")
-    assert [] == sorted(m for m in modules if m in HEAVY or m.startswith("komtet_works.adapters"))
+    assert [] == sorted(modules & set(HEAVY))
+    ours = {m for m in modules if m.startswith("komtet_works.")}
+    assert {"komtet_works._lazy", "komtet_works._version"} == ours
+
+
+def test_the_relay_is_the_function_after_its_module_was_imported() -> None:
+    """`komtet_works.relay` is the function even when the module of that name loads first."""
+    imported_after(
+        "import komtet_works.relay\n"
+        "from komtet_works import relay\n"
+        "assert relay is komtet_works.relay is komtet_works.relay.__globals__['relay']\n"
+        "assert callable(relay) and relay.__module__ == 'komtet_works.relay'"
+    )
+
+
+def test_a_module_that_logs_brings_the_package_its_null_handler() -> None:
+    """Logging is not imported with the package, but the first module that logs gives the
+    package's logger its NullHandler: no warning of ours reaches stderr uninvited."""
+    imported_after(
+        "import logging\n"
+        "import komtet_works.relay\n"
+        "handlers = logging.getLogger('komtet_works').handlers\n"
+        "assert [logging.NullHandler] == [type(h) for h in handlers], handlers"
+    )
+
+
+def test_every_module_takes_its_logger_from_the_package_helper() -> None:
+    """No module but komtet_works/_logging.py calls logging.getLogger: each takes its logger
+    from `komtet_works._logging.logger`, which gives the package its NullHandler first."""
+    package = Path(cli.__file__).parent.parent
+    calling = {
+        path.relative_to(package).as_posix()
+        for path in sorted(package.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr == "getLogger"
+    }
+    assert {"_logging.py"} == calling
+
+
+@pytest.mark.parametrize("package", ["komtet_works", "komtet_works.ports", "komtet_works.adapters"])
+def test_every_lazy_name_is_the_object_its_module_defines(package: str) -> None:
+    """Each name of a package's __all__ is the very object its defining module holds."""
+    module = importlib.import_module(package)
+    homes: dict[str, str] = module._HOMES
+    assert sorted(set(module.__all__) - {"__version__"}) == sorted(homes)
+    assert [] == [
+        name
+        for name, home in homes.items()
+        if getattr(module, name) is not getattr(importlib.import_module(f"{package}.{home}"), name)
+    ]
 
 
 @pytest.mark.parametrize(

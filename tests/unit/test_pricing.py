@@ -4,11 +4,12 @@ D-MONEY-ROUNDING, D-QUOTE-VALIDITY)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
+import attrs
 import pendulum
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from komtet_works import (
@@ -470,3 +471,89 @@ def test_a_tariff_keeps_its_hours_canonical() -> None:
 def test_no_discount_is_zero_in_the_tariff_currency(tariff: Tariff) -> None:
     """A quote without discount shows 0.00 in the tariff's currency."""
     assert Money.zero(tariff.hourly_rate.currency) == tariff.no_discount
+
+
+# --- P6, D-MONEY-ROUNDING, D-QUOTE-VALIDITY: a quote is the rules' arithmetic, bit for bit --
+
+_ROUNDINGS = {
+    HoursRounding.UP: ROUND_UP,
+    HoursRounding.NEAREST: ROUND_HALF_UP,
+    HoursRounding.DOWN: ROUND_DOWN,
+}
+_KOPECK = Decimal("0.01")
+
+
+def reference_breakdown(
+    tariff: Tariff, hours: Decimal, *, maintained_site: bool
+) -> tuple[Decimal, Decimal, Decimal, Decimal, str | None]:
+    """Billable hours, gross, discount, total and the discount's reason, in the order rule
+    P6 gives, with nothing but Decimal: what `price` computes, written out plainly."""
+    counted = max(tariff.minimum_hours, hours)
+    increment = tariff.billing_increment
+    billable = counted
+    if increment is not None and counted % increment != 0:
+        whole = (counted / increment).quantize(
+            Decimal(1), rounding=_ROUNDINGS[tariff.hours_rounding]
+        )
+        billable = canonical(whole * increment)
+    gross = (billable * tariff.hourly_rate.amount).quantize(_KOPECK, rounding=ROUND_HALF_UP)
+    if maintained_site and tariff.maintenance_discount != 0:
+        discount = (gross * tariff.maintenance_discount).quantize(_KOPECK, rounding=ROUND_HALF_UP)
+        return billable, gross, discount, gross - discount, "site_maintenance"
+    return billable, gross, Decimal("0.00"), gross, None
+
+
+def digits(number: Decimal) -> tuple[int, tuple[int, ...], int | str]:
+    """A decimal's sign, digits and exponent: equal only if the two are the same decimal
+    (``Decimal("2.0") == Decimal("2.00")``, but their digits differ)."""
+    return number.as_tuple()
+
+
+@pytest.mark.rule("P6", "D-MONEY-ROUNDING", "D-QUOTE-VALIDITY")
+@given(
+    tariff=st.one_of(tariffs(), tariffs().map(lambda t: attrs.evolve(t, billing_increment=None))),
+    estimated=hours(),
+    maintained_site=st.booleans(),
+    issued_at=instants(),
+    valid_for=st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=60)),
+)
+# the minimum written otherwise: the minimum's own digits are billed
+@example(tariff=SEED, estimated=Decimal("1.00"), maintained_site=True, issued_at=AT, valid_for=WEEK)
+def test_a_quote_is_the_reference_arithmetic_bit_for_bit(
+    tariff: Tariff,
+    estimated: Decimal,
+    maintained_site: bool,
+    issued_at: pendulum.DateTime,
+    valid_for: timedelta,
+) -> None:
+    """Every figure of a quote is the very decimal of the reference arithmetic (its digits
+    and exponent too), in the tariff's currency; the quote is the one Quote's own
+    constructor makes of its fields; it is payable for `valid_for` of elapsed time."""
+    offer = price(
+        tariff, estimated, maintained_site=maintained_site, issued_at=issued_at, valid_for=valid_for
+    )
+    billable, gross, discount, total, reason = reference_breakdown(
+        tariff, estimated, maintained_site=maintained_site
+    )
+    currency = tariff.hourly_rate.currency
+    assert [digits(n) for n in (estimated, billable, gross, discount, total)] == [
+        digits(n)
+        for n in (
+            offer.hours,
+            offer.billable_hours,
+            offer.gross.amount,
+            offer.discount.amount,
+            offer.total.amount,
+        )
+    ]
+    assert [currency] * 3 == [offer.gross.currency, offer.discount.currency, offer.total.currency]
+    assert (reason, tariff.version, tariff.hourly_rate) == (
+        offer.discount_reason,
+        offer.tariff_version,
+        offer.rate,
+    )
+    assert issued_at is offer.issued_at
+    assert pendulum.DateTime is type(offer.payable_until)
+    assert valid_for == elapsed(issued_at, offer.payable_until)
+    rebuilt = Quote(*(getattr(offer, field.name) for field in attrs.fields(Quote)))
+    assert (rebuilt, repr(rebuilt)) == (offer, repr(offer))

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Final, TypeVar
@@ -34,6 +33,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool
 
+from komtet_works._logging import logger
 from komtet_works.adapters.sql.dialect import POSTGRES, Dialect
 from komtet_works.adapters.sql.statements import TEMPLATES, Statements
 from komtet_works.adapters.sql.stores import (
@@ -63,7 +63,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 #: What a store opens on: a DSN, the host's connection, or the host's pool.
 Source = str | psycopg.Connection[Any] | ConnectionPool[Any]

@@ -19,7 +19,6 @@ call ``migrate()``, or open with ``migrate=True``.
 from __future__ import annotations
 
 import itertools
-import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Final, TypeVar
 
+from komtet_works._logging import logger
 from komtet_works.adapters.sql import stores
 from komtet_works.adapters.sql.dialect import SQLITE, Dialect
 from komtet_works.adapters.sql.statements import TEMPLATES, Statements
@@ -43,7 +43,7 @@ __all__ = ["SqliteBilling", "SqliteCustomerDirectory", "SqliteDatabase", "Sqlite
 
 _T = TypeVar("_T")
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 _SQL: Final = TEMPLATES.rendered(SQLITE)
 _DUPLICATE: Final = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})

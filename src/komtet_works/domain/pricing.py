@@ -37,6 +37,9 @@ MAINTENANCE_DISCOUNT_REASON: Final = "site_maintenance"
 _ONE: Final = Decimal(1)
 _ZERO: Final = Decimal(0)
 
+_new = object.__new__
+_rounded = Money.rounded  # bound once: price calls it twice a quote
+
 #: Rule P1: one hour of work costs 1000 rubles.
 SEED_HOURLY_RATE: Final = Money(Decimal("1000.00"), "RUB")
 
@@ -170,7 +173,8 @@ class Tariff:
         order's minimum term: it has none of its own, only never less than one increment.
         """
         minimum = (self.billing_increment or _ZERO) if supplementary else self.minimum_hours
-        counted = max(minimum, hours)
+        # max(minimum, hours), without the call: max() loops over a tuple of its arguments
+        counted = hours if hours > minimum else minimum  # noqa: FURB136
         increment = self.billing_increment
         if increment is None or not counted % increment:
             return counted
@@ -228,6 +232,56 @@ class Quote:
         return instant <= self.payable_until
 
 
+# The setters of Quote's slots, in the order of its fields, for `_computed`.  (A field added
+# to Quote and not set there fails right here, at import.)
+(
+    _set_hours,
+    _set_billable_hours,
+    _set_rate,
+    _set_gross,
+    _set_discount,
+    _set_discount_reason,
+    _set_total,
+    _set_tariff_version,
+    _set_issued_at,
+    _set_payable_until,
+    _set_tariff,
+) = (Quote.__dict__[field.name].__set__ for field in attrs.fields(Quote))
+
+
+def _computed(  # noqa: PLR0917 - the fields of a Quote, in its order, as Quote takes them
+    hours: Decimal,
+    billable: Decimal,
+    rate: Money,
+    gross: Money,
+    discount: Money,
+    reason: str | None,
+    total: Money,
+    version: str,
+    issued_at: pendulum.DateTime,
+    payable_until: pendulum.DateTime,
+    tariff: Tariff,
+) -> Quote:
+    """The Quote of the fields `price` has computed, each slot set straight.
+
+    Quote's __init__ checks nothing, and a frozen class sets each field through
+    object.__setattr__, by its name: on this path, the dearest step of a quote.
+    """
+    quote: Quote = _new(Quote)
+    _set_hours(quote, hours)
+    _set_billable_hours(quote, billable)
+    _set_rate(quote, rate)
+    _set_gross(quote, gross)
+    _set_discount(quote, discount)
+    _set_discount_reason(quote, reason)
+    _set_total(quote, total)
+    _set_tariff_version(quote, version)
+    _set_issued_at(quote, issued_at)
+    _set_payable_until(quote, payable_until)
+    _set_tariff(quote, tariff)
+    return quote
+
+
 def price(
     tariff: Tariff,
     hours: Decimal,
@@ -245,16 +299,18 @@ def price(
     """
     billable = tariff.billable_hours(hours, supplementary=supplementary)
     rate = tariff.hourly_rate
-    gross = Money.rounded(billable * rate.amount, rate.currency)
-    if maintained_site and tariff.maintenance_discount:
-        discount = Money.rounded(gross.amount * tariff.maintenance_discount, rate.currency)
+    currency = rate.currency
+    gross = _rounded(billable * rate.amount, currency)
+    share = tariff.maintenance_discount
+    if maintained_site and share:
+        discount = _rounded(gross.amount * share, currency)
         reason: str | None = MAINTENANCE_DISCOUNT_REASON
         total = gross - discount
     else:
         discount = tariff.no_discount
         reason = None
         total = gross
-    return Quote(
+    return _computed(
         hours,
         billable,
         rate,

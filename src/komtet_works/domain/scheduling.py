@@ -6,15 +6,17 @@ import functools
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pendulum
 
 from komtet_works.domain.errors import InvalidInput, NoRoomInCalendar
 from komtet_works.domain.instants import beyond_the_calendar
 from komtet_works.domain.lifecycle import State
-from komtet_works.domain.work_order import WorkOrder
 from komtet_works.domain.works import Urgency
+
+if TYPE_CHECKING:
+    from komtet_works.domain.work_order import WorkOrder
 
 #: How many days in a row without working time a calendar may give before the walk gives up
 #: (rule L4): longer than any run of holidays, so only a calendar with no room left ends it,

@@ -14,21 +14,23 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pendulum
 
 from komtet_works.domain.errors import KomtetWorksError
-from komtet_works.domain.events import Event
-from komtet_works.domain.intake import ConflictingReport, ReportedPayment
-from komtet_works.domain.ledger import Ledger, Payment
-from komtet_works.domain.lifecycle import State
 from komtet_works.domain.policy import Policy
-from komtet_works.domain.pricing import Quote
 from komtet_works.domain.scheduling import is_overdue
-from komtet_works.domain.work_order import WorkOrder
-from komtet_works.domain.works import Works
-from komtet_works.ports.outbox import DeadLetter
+
+if TYPE_CHECKING:  # only shown here: `quote` shows a quote without loading the order's model
+    from komtet_works.domain.events import Event
+    from komtet_works.domain.intake import ConflictingReport, ReportedPayment
+    from komtet_works.domain.ledger import Ledger, Payment
+    from komtet_works.domain.lifecycle import State
+    from komtet_works.domain.pricing import Quote
+    from komtet_works.domain.work_order import WorkOrder
+    from komtet_works.domain.works import Works
+    from komtet_works.ports.outbox import DeadLetter
 
 PROG: Final = "komtet-works"
 #: The zone of the human output: the provider's.

@@ -41,5 +41,8 @@ def run_quote(arguments: argparse.Namespace) -> int:
         issued_at=SystemClock().now(),
         valid_for=Policy().quote_valid_for,
     )
-    show(quote_json(quote), quote_breakdown(quote), as_json=arguments.json)
+    if arguments.json:  # only what is shown: the breakdown's local time loads pendulum's locale
+        show(quote_json(quote), [], as_json=True)
+    else:
+        show(None, quote_breakdown(quote), as_json=False)
     return 0
