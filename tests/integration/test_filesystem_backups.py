@@ -77,8 +77,9 @@ def test_snapshot_references_number_the_backups_of_an_order(
         lambda tree: (tree / "extra.txt").write_text("", encoding="utf-8"),
         lambda tree: (tree / "empty").rmdir(),
         lambda tree: ((tree / "current").unlink(), (tree / "current").symlink_to("img")),
+        lambda tree: os.truncate(tree / "index.html", (tree / "index.html").stat().st_size - 1),
     ],
-    ids=["changed", "missing", "extra", "empty-dir-gone", "link-retargeted"],
+    ids=["changed", "missing", "extra", "empty-dir-gone", "link-retargeted", "truncated"],
 )
 def test_a_damaged_copy_does_not_verify(
     backups: FilesystemBackups, damage: Callable[[Path], object]

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from komtet_works import BackupFailed, RestoreFailed, Target, TargetKind
 from komtet_works.adapters.filesystem import FilesystemBackups, Limits, manifest_of
 from komtet_works.adapters.restore_journal import WORKSPACE
-from komtet_works.adapters.trees import remove_tree
+from komtet_works.adapters.trees import TreeRefused, remove_tree
 from komtet_works.testing.backups import CUSTOMER
 
 EXAMPLES: Final = int(os.environ.get("KOMTET_WORKS_HOSTILE_TREES", "200"))
@@ -162,8 +162,10 @@ def tamper(kept: Path, how: str) -> bool:  # noqa: C901 - one case per tampering
     elif how == "file-removed":
         files[-1].unlink()
     elif how == "file-truncated":
-        os.truncate(files[-1], max(0, files[-1].stat().st_size - 1))
-        if not files[-1].stat().st_size:  # was empty already: give it a byte instead
+        size = files[-1].stat().st_size
+        if size:
+            os.truncate(files[-1], size - 1)
+        else:  # empty already: give it a byte instead
             files[-1].write_bytes(b"x")
     elif how == "file-altered":
         files[-1].write_bytes(files[-1].read_bytes() + b"<?php evil();")
@@ -198,8 +200,47 @@ def everything_else(root: Path) -> tuple[list[str], dict[str, str]]:
     return sorted(p.name for p in root.iterdir()), manifest_of(root / "outside")
 
 
+def changed(kept: Path, sealed: dict[str, str]) -> bool:
+    """Whether the archive `kept` is no longer what `sealed` (its manifest) says; one holding
+    what no manifest takes (a FIFO, a device, a sparse file past the cap) has changed."""
+    try:
+        return manifest_of(kept, CAP.budget()) != sealed
+    except TreeRefused:
+        return True
+
+
 def backups_under(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.name != ".lock") if root.exists() else []
+
+
+@pytest.mark.rule("D-BACKUP-SEAL")
+@pytest.mark.parametrize("names", [["..a"], ["...", "..a"], ["a"]])
+@pytest.mark.parametrize("how", [t for t in TAMPERINGS if t != "none"])
+def test_every_tampering_changes_a_one_byte_archive_and_is_caught(
+    tmp_path: Path, names: list[str], how: str
+) -> None:
+    """Each tampering changes an archive whose last file holds one byte, and `verify` and
+    `restore` refuse it.  Hypothesis found `file-truncated` cutting that byte and then, the
+    file being empty, writing it back: the archive was unchanged, so it verified."""
+    site = tmp_path / "sites" / SHOP.name
+    site.mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    for name in names[:-1]:
+        (site / name).write_bytes(b"")
+    (site / names[-1]).write_bytes(b"x")
+    backups = FilesystemBackups(
+        sites_root=tmp_path / "sites", backup_root=tmp_path / "backups", key=KEY, limits=CAP
+    )
+    reference = backups.snapshot(SHOP, order_id="o-1", customer_id=CUSTOMER)
+    kept = tmp_path / "backups" / reference
+    sealed = manifest_of(kept, CAP.budget())
+
+    assert tamper(kept, how)
+
+    assert changed(kept, sealed)
+    assert not backups.verify(reference)
+    with pytest.raises(RestoreFailed):
+        backups.restore(reference, customer_id=CUSTOMER)
 
 
 @pytest.mark.rule("D-BACKUP-SPECIAL-FILES", "D-BACKUP-LIMITS", "D-BACKUP-SEAL")
