@@ -822,3 +822,17 @@ def test_staff_revise_a_late_date_while_the_works_run_and_it_is_no_longer_overdu
         datetime.fromisoformat(revised["works"]["due"]),
     )
     assert (0, "no order is overdue\n", "") == shell.run("overdue", "--now", late)
+
+
+@pytest.mark.rule("H2", "D-OVERRUN")
+def test_a_host_that_refunds_unused_hours_says_so_in_its_settings(
+    shell: Shell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under ``spent_hours = "refund_unused"``: 1.6 h paid (1280.00), 0.5 h spent, billed as
+    the 1-hour minimum with the discount (800.00): 480.00 comes back at completion."""
+    monkeypatch.setenv("KOMTET_WORKS_SPENT_HOURS", "refund_unused")
+    _scheduled(shell, "o-1")
+    shell.ok("start", "o-1", "--staff", "s-1", "--now", T["start"])
+    shell.ok("log-hours", "o-1", "--staff", "s-1", "--hours", "0.5", "--now", T["start"])
+    completed = shell.ok("complete", "o-1", "--staff", "s-1", "--now", T["complete"])
+    assert ("1280.00", "480.00") == (completed["paid"], completed["refunded"])

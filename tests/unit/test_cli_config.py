@@ -12,6 +12,7 @@ import pytest
 from komtet_works.adapters.clock import SystemClock
 from komtet_works.adapters.mail import SmtpNotifier, SmtpSecurity
 from komtet_works.domain.errors import InvalidInput
+from komtet_works.domain.policy import SpentHours
 from komtet_works.entrypoints import config
 from komtet_works.entrypoints.cli import main
 
@@ -173,3 +174,24 @@ def test_a_staff_capacity_that_is_no_number_of_staff_is_refused(value: str) -> N
     """A capacity below 1 or not whole is `invalid_input`, naming the variable."""
     with pytest.raises(InvalidInput, match="KOMTET_WORKS_STAFF_CAPACITY must be a whole number"):
         config.resolve(argparse.Namespace(config=None), {"KOMTET_WORKS_STAFF_CAPACITY": value})
+
+
+@pytest.mark.rule("D-OVERRUN")
+def test_the_spent_hours_option_comes_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    """``[policy] spent_hours`` in the file, $KOMTET_WORKS_SPENT_HOURS over it; the operator's
+    service runs under it.  Fixed price by default."""
+    path = tmp_path / "works.toml"
+    path.write_text('[policy]\nspent_hours = "refund_unused"\n', encoding="utf-8")
+    from_file = argparse.Namespace(config=str(path))
+    config.resolve(from_file, {})
+    from_env = argparse.Namespace(config=str(path))
+    config.resolve(from_env, {"KOMTET_WORKS_SPENT_HOURS": "supplementary_estimate"})
+    default = argparse.Namespace(config=None)
+    config.resolve(default, {})
+    assert (
+        SpentHours.REFUND_UNUSED,
+        SpentHours.SUPPLEMENTARY_ESTIMATE,
+        SpentHours.FIXED_PRICE,
+    ) == tuple(config.policy(a).spent_hours for a in (from_file, from_env, default))
+    with pytest.raises(InvalidInput, match="KOMTET_WORKS_SPENT_HOURS must be one of fixed_price"):
+        config.resolve(argparse.Namespace(config=None), {"KOMTET_WORKS_SPENT_HOURS": "free"})

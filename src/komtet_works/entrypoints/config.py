@@ -29,6 +29,10 @@ Each setting is taken from the first of these that gives it:
        [staff]
        capacity = 2                       # staff working the queue in parallel (default 1)
 
+       [policy]
+       spent_hours = "refund_unused"      # fixed_price (default), refund_unused or
+                                          # supplementary_estimate (D-OVERRUN)
+
 4. the default.
 
 Relative paths in the file are relative to the current directory, as on the command line.
@@ -52,7 +56,7 @@ import attrs
 from komtet_works.adapters.mail import MaildirNotifier, SmtpNotifier, SmtpSecurity
 from komtet_works.adapters.russian_calendar import RussianBusinessCalendar
 from komtet_works.domain.errors import InvalidInput
-from komtet_works.domain.policy import Policy
+from komtet_works.domain.policy import Policy, SpentHours
 from komtet_works.ports import BusinessCalendar, Clock, Notifier
 
 #: The environment variable naming the configuration file.
@@ -118,6 +122,15 @@ def _capacity(value: object, name: str) -> int:
         ) from None
 
 
+def _spent_hours(value: object, name: str) -> SpentHours:
+    """What the hours spent do to money (D-OVERRUN), by the option's name."""
+    try:
+        return SpentHours(value)
+    except ValueError:
+        known = ", ".join(option.value for option in SpentHours)
+        raise InvalidInput(f"{name} must be one of {known}, not {value!r}", field=name) from None
+
+
 def _listed(value: object) -> list[object]:
     return list(value) if isinstance(value, list) else [value]
 
@@ -154,6 +167,7 @@ SETTINGS: Final = (
     Setting("calendar_zone", "calendar", "zone", _text, Policy().provider_timezone),
     Setting("office_hours", "calendar", "office_hours", _office_hours, (time(10), time(19))),
     Setting("staff_capacity", "staff", "capacity", _capacity, 1),
+    Setting("spent_hours", "policy", "spent_hours", _spent_hours, SpentHours.FIXED_PRICE),
 )
 
 
@@ -200,6 +214,11 @@ def resolve(arguments: argparse.Namespace, environ: Mapping[str, str] = os.envir
             value = from_file.get(setting.name, setting.default)
         setattr(arguments, setting.name, value)
     arguments.smtp_password = environ.get(PASSWORD_VARIABLE)
+
+
+def policy(arguments: argparse.Namespace) -> Policy:
+    """The seed's policy, with the answers the host configured."""
+    return Policy(spent_hours=arguments.spent_hours)
 
 
 def calendar(arguments: argparse.Namespace) -> BusinessCalendar:

@@ -107,6 +107,7 @@ def session(arguments: argparse.Namespace) -> Iterator[Session]:
         notifier=notifier,
         backups=backups,
         calendar=config.calendar(arguments),
+        policy=config.policy(arguments),
         capacity=arguments.staff_capacity,
     ) as wiring:
         if not isinstance(wiring.billing, SqlBilling):  # pragma: no cover - on_database's
