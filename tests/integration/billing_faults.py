@@ -25,7 +25,7 @@ from komtet_works.adapters.sql.stores import SqlBilling
 from komtet_works.bootstrap import Wiring
 from komtet_works.domain.commands import invoice_key
 from komtet_works.domain.errors import BillingFailed
-from komtet_works.domain.events import WorksCompleted
+from komtet_works.domain.events import EstimateIssued, Event, PaymentReceived, WorksCompleted
 from komtet_works.domain.lifecycle import State
 from komtet_works.domain.money import Money
 from komtet_works.domain.policy import Policy
@@ -223,6 +223,21 @@ def money_differences(store: WorkOrders, billing: FaultyBilling) -> list[str]:
     return found
 
 
+def _paid_quote_numbers(history: Sequence[Event]) -> set[int]:
+    """The numbers of the quotes a payment paid: a payment pays the latest quote issued.
+
+    Read from the history, not by comparing quotes: two quotes of the same hours at the
+    same instant are equal values, and a stored order's quotes are decoded each on its own.
+    """
+    number, paid = 0, set()
+    for event in history:
+        if isinstance(event, EstimateIssued):
+            number += 1
+        elif isinstance(event, PaymentReceived):
+            paid.add(number)
+    return paid
+
+
 def settled_differences(
     store: WorkOrders, billing: FaultyBilling, now: pendulum.DateTime
 ) -> list[str]:
@@ -237,13 +252,14 @@ def settled_differences(
         quotes = order.ledger.quotes
         if invoiced[order.id] != len(quotes):
             found.append(f"order {order.id!r}: {len(quotes)} quotes, {invoiced[order.id]} invoices")
+        paid_numbers = _paid_quote_numbers(store.history(order.id))
         for number, quote in enumerate(quotes, start=1):
             reference = store.command_result(invoice_key(order.id, number))
             if reference not in issued:
                 found.append(f"order {order.id!r}: quote {number} has no invoice")
                 continue
-            paid = any(quote is q for q in order.ledger.paid_quotes)
-            open_ = order.state is State.ESTIMATED or order.ledger.supplementary_quote is quote
+            paid = number in paid_numbers
+            open_ = order.state is State.ESTIMATED or order.ledger.supplementary_quote is not None
             payable = number == len(quotes) and open_ and quote.is_payable_at(now)
             if not (paid or payable):  # a supplementary quote (H4, H5) is paid or voided too
                 expected_voids.add(str(reference))
