@@ -8,8 +8,9 @@ server):
 
 - *reworked*: a tenth supplements, then works claimed and done again, over and over
   (complete, its notice sent, a claim asking for rework, rework: four events a cycle, as
-  the lifecycle allows without limit).  Its state grows with it: every supplement and
-  every claim stays in the order (`supplements`, `works.claims`);
+  the lifecycle allows without limit).  Its history grows, its state does not: the state
+  keeps the latest claim and the counts the rules read, the history every supplement and
+  claim (`domain/recorded.py` reads them for people);
 - *rescheduled*: the completion date announced again and again, a state that does not
   grow.
 
@@ -172,8 +173,9 @@ def profile(bench: Bench, store: SqlWorkOrders) -> str:
     stats.sort_stats("cumulative").print_stats(PROFILE_LINES)
     stats.sort_stats("tottime").print_stats(PROFILE_LINES)
     profiled = (
-        f"cProfile of SQLite `get` of a {longest:,}-event reworked order (its state holds "
-        f"{longest // 10:,} supplements and every claim)\n{text.getvalue()}"
+        f"cProfile of SQLite `get` of a {longest:,}-event reworked order (its history holds "
+        f"{longest // 10:,} supplements and every claim, its state the latest claim)\n"
+        f"{text.getvalue()}"
     )
     print(profiled, flush=True)
     return profiled

@@ -196,7 +196,7 @@ class MoneyMachine(RuleBasedStateMachine):
                 self._take(order_id, lambda: self.service.schedule(order_id, staff_id="sam"))
             elif state is State.SCHEDULED:
                 self._take(order_id, lambda: self.service.start(order_id, staff_id="sam"))
-            elif order is not None and not order.works.time_entries:
+            elif order is not None and not order.works.spent_hours:
                 self._take(  # fewer hours than paid: under `refund_unused` some come back
                     order_id, lambda: self.service.log_hours(order_id, staff_id="sam", hours="0.5")
                 )

@@ -32,6 +32,7 @@ from komtet_works.adapters.memory import (
     ManualClock,
 )
 from komtet_works.adapters.sqlite import SqliteBilling, SqliteCustomerDirectory, SqliteWorkOrders
+from komtet_works.domain import recorded
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import InvalidTransition, NotificationFailed
 from komtet_works.domain.keys import operation_key
@@ -347,12 +348,13 @@ def test_repr_of_every_domain_object_masks_what_people_wrote(tmp_path: Path) -> 
     """Orders, their events, claims and messages: repr() shows ids, never the planted texts."""
     with hosted("sqlite", tmp_path) as host:
         orders = whole_lives(host)
-        events = [event for order in orders for event in host.orders.history(order.id)]
-    claims = [claim for order in orders for claim in order.works.claims]
+        kept = {order.id: host.orders.history(order.id) for order in orders}
+    events = [event for order in orders for event in kept[order.id]]
+    claims = [claim for order in orders for claim in recorded.claims(kept[order.id])]
     messages = [message for _, message in host.notifier.sent]
     assert [TEXTS["claim"]] * 2 == [claim.text for claim in claims]  # planted: masking counts
     assert set(TEXTS.values()) == {
-        text for order in orders for text in (order.problem, *order.supplements)
+        text for order in orders for text in (order.problem, *recorded.supplements(kept[order.id]))
     } | {e.note for e in events if e.note} | {getattr(e, "text", "") for e in events} - {""}
     shown = [repr(thing) for thing in (*orders, *events, *claims, *messages)]
     assert [] == [text for text in TEXTS.values() if any(text in r for r in shown)]

@@ -86,6 +86,7 @@ from komtet_works.adapters import (
     InMemoryWorkOrders,
     ManualClock,
 )
+from komtet_works.domain import recorded
 from komtet_works.domain.commands import invoice_key, refund_key, unused_hours_key
 from komtet_works.domain.events import (
     ClaimAccepted,
@@ -1301,9 +1302,11 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def spent_hours_are_the_hours_logged(self) -> None:
-        """Rule H1: the log is append-only and the order's hours spent are its sum."""
+        """Rule H1: the log (the history's entries) is append-only and the order's hours
+        spent are its sum."""
         for order, model in self._stored():
-            assert [entry.hours for entry in order.works.time_entries] == model.logged
+            entries = recorded.time_entries(self.orders.history(order.id))
+            assert [entry.hours for entry in entries] == model.logged
             assert sum(model.logged, Decimal(0)) == order.works.spent_hours
 
     @invariant()
@@ -1476,14 +1479,16 @@ class LifecycleMachine(RuleBasedStateMachine):
     @invariant()
     def claims_only_inside_the_window_and_without_changes(self) -> None:
         """Claims were filed only inside their window, one per window (max_claims 1), with no
-        change recorded after the start step; none was rejected, none reworked unasked."""
-        for order, _ in self._stored():
+        change recorded after the start step; none was rejected, none reworked unasked.
+        The order's state keeps the latest claim as its history tells it."""
+        for order, model in self._stored():
             deadline = None
             started = None
             changed_after_start = False
             window_claims = 0
             remedy = None
-            for step in self.orders.history(order.id):
+            history = self.orders.history(order.id)
+            for step in history:
                 if isinstance(step, WorksStarted):
                     started = step.at
                 elif isinstance(step, CustomerChangeRecorded):
@@ -1505,6 +1510,9 @@ class LifecycleMachine(RuleBasedStateMachine):
                     assert ClaimRemedy.REWORK is remedy
                 assert not isinstance(step, ClaimRejected)
             assert window_claims == order.works.window_claims
+            claims = recorded.claims(history)
+            assert model.claims == len(claims)
+            assert claims[-1:] == (() if order.works.claim is None else (order.works.claim,))
 
     @invariant()
     def the_customer_is_told_when_works_start(self) -> None:

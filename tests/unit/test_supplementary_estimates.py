@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from komtet_works import bootstrap
 from komtet_works.adapters.memory import InMemoryBilling, InMemoryNotifier, ManualClock
+from komtet_works.domain import recorded
 from komtet_works.domain.commands import RequestInvoice, VoidInvoice, lapsed, owed
 from komtet_works.domain.customers import Customer
 from komtet_works.domain.errors import (
@@ -121,7 +122,7 @@ def test_the_works_stop_exactly_once_the_hours_spent_pass_those_paid_for(
             order = _log(before, hours)
             assert order.works.spent_hours == before.works.spent_hours + hours
         assert State.IN_PROGRESS is order.state
-    accepted = [entry.hours for entry in order.works.time_entries]
+    accepted = [entry.hours for entry in recorded.time_entries(order.new_events)]
     assert accepted == logged[: len(accepted)]
     assert sum(accepted[:-1], Decimal(0)) <= order.ledger.paid_hours
     assert order == WorkOrder.replay(order.new_events)
@@ -390,7 +391,10 @@ def test_listings_show_the_open_supplementary_quote_and_the_hours_paid_for() -> 
     quoted = _estimate(_overrun(), "1")
     shown = order_json(quoted, quoted.new_events)
     assert (shown["paid_hours"], shown["supplementary_quote"]["total"]) == ("2.5", "1000.00")
-    assert any("supplementary quote" in line and "1 h more" in line for line in order_lines(quoted))
+    assert any(
+        "supplementary quote" in line and "1 h more" in line
+        for line in order_lines(quoted, quoted.new_events)
+    )
     paid = _pay(quoted, Money.of("1000.00"))
     assert order_json(paid, paid.new_events)["supplementary_quote"] is None
-    assert any("3 h of 3.5 h paid for" in line for line in order_lines(paid))
+    assert any("3 h of 3.5 h paid for" in line for line in order_lines(paid, paid.new_events))

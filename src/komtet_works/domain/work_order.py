@@ -82,7 +82,7 @@ from komtet_works.domain.lifecycle import (
 )
 from komtet_works.domain.money import ExactNumber
 from komtet_works.domain.policy import Policy, PriceLock, SpentHours
-from komtet_works.domain.pricing import Tariff, parse_hours, price
+from komtet_works.domain.pricing import Tariff, canonical, parse_hours, price
 from komtet_works.domain.unused_hours import unused_hours_refund
 from komtet_works.domain.works import (
     Backup,
@@ -90,7 +90,6 @@ from komtet_works.domain.works import (
     ClaimOutcome,
     ClaimRemedy,
     RestoreWithheldReason,
-    TimeEntry,
     Urgency,
     WithdrawalReason,
     Works,
@@ -130,7 +129,6 @@ class WorkOrder:
     state: State
     ledger: Ledger
     works: Works
-    supplements: tuple[str, ...] = attrs.field(repr=_redact)
     #: how many events the order has: the optimistic-concurrency version
     version: int
     #: the instant of the order's last step: no step may come before it
@@ -182,7 +180,6 @@ class WorkOrder:
             self.state,
             self.ledger,
             self.works,
-            self.supplements,
             self.version,
             self.last_step_at,
         )
@@ -574,7 +571,10 @@ class WorkOrder:
         the policy allows it), or rework (only a claim whose customer asked for it)."""
         action = _RESOLUTIONS[outcome]
         instant, after = self.check(action, by, at)
-        remedy = self.works.claims[-1].remedy
+        claim = self.works.claim
+        if claim is None:  # pragma: no cover - a claimed order has its claim
+            raise InvalidTransition(f"order {self.id!r} has no claim to decide")
+        remedy = claim.remedy
         if outcome is ClaimOutcome.REJECT and not policy.claims_may_be_rejected:
             raise ClaimMustBeHonoured(
                 "a claim filed in time with no customer change is refunded and restored"
@@ -733,7 +733,6 @@ def _created(event: OrderRequested) -> WorkOrder:
         event.after,
         _NEW_LEDGER,
         _NEW_WORKS,
-        (),
         1,
         event.at,
         (event,),
@@ -746,7 +745,6 @@ def _evolve(
     *,
     ledger: Ledger | None = None,
     works: Works | None = None,
-    supplements: tuple[str, ...] | None = None,
 ) -> WorkOrder:
     # Hand-written rather than attrs.evolve: this runs on every transition, and evolve's
     # introspection would cost more than the transition itself.
@@ -758,7 +756,6 @@ def _evolve(
         event.after,
         order.ledger if ledger is None else ledger,
         order.works if works is None else works,
-        order.supplements if supplements is None else supplements,
         order.version + 1,
         event.at,
         (*order.new_events, event),
@@ -776,7 +773,7 @@ def _supplemented(order: WorkOrder, event: RequestSupplemented) -> WorkOrder:
             ledger.paid_quotes,
             ledger.supplementary_quote,
         )
-    return _evolve(order, event, ledger=ledger, supplements=(*order.supplements, event.text))
+    return _evolve(order, event, ledger=ledger)
 
 
 def _estimated(order: WorkOrder, event: EstimateIssued) -> WorkOrder:
@@ -920,15 +917,17 @@ def _claimed(order: WorkOrder, event: ClaimFiled) -> WorkOrder:
         event,
         works=_evolve_works(
             works,
-            claims=(*works.claims, Claim(event.at, event.text, remedy=event.remedy)),
+            claim=Claim(event.at, event.text, remedy=event.remedy),
             window_claims=works.window_claims + 1,
         ),
     )
 
 
 def _decided(works: Works, outcome: ClaimOutcome) -> Works:
-    *earlier, last = works.claims
-    return _evolve_works(works, claims=(*earlier, _evolve_claim(last, outcome=outcome)))
+    claim = works.claim
+    if claim is None:  # pragma: no cover - `resolve_claim` checked the state
+        raise InvalidTransition("a decision without a claim")
+    return _evolve_works(works, claim=_evolve_claim(claim, outcome=outcome))
 
 
 def _claim_accepted(order: WorkOrder, event: ClaimAccepted) -> WorkOrder:
@@ -964,11 +963,8 @@ def _restore_decided(order: WorkOrder, event: RestoreDecided) -> WorkOrder:
 
 
 def _hours_logged(order: WorkOrder, event: HoursLogged) -> WorkOrder:
-    works = order.works
-    entry = TimeEntry(event.actor.id, event.at, event.hours, event.note)
-    return _evolve(
-        order, event, works=_evolve_works(works, time_entries=(*works.time_entries, entry))
-    )
+    spent = canonical(order.works.spent_hours + event.hours)
+    return _evolve(order, event, works=_evolve_works(order.works, spent_hours=spent))
 
 
 def _state_only(order: WorkOrder, event: Event) -> WorkOrder:

@@ -9,7 +9,6 @@ import attrs
 import pendulum
 
 from komtet_works.domain.instants import require_aware
-from komtet_works.domain.pricing import canonical
 
 
 def _taken_at(value: object) -> pendulum.DateTime:
@@ -108,7 +107,10 @@ class Works:
     #: when the latest completion notice was sent (None: not yet): the window counts from it
     notice_sent_at: pendulum.DateTime | None = None
     claim_deadline: pendulum.DateTime | None = None
-    claims: tuple[Claim, ...] = ()
+    #: the latest claim, with its outcome once decided (None: none filed): the rules read
+    #: only it (C5: its remedy, the decision owed); every claim is in the history
+    #: (`recorded.claims`), so the state stays the same size however often works are redone
+    claim: Claim | None = None
     #: claims filed since the last completion notice: `max_claims` counts per window (C3)
     window_claims: int = 0
     #: None until a restore was due; then whether the data came back
@@ -121,15 +123,11 @@ class Works:
     restore_override: bool | None = None
     #: the order's version after its latest completion: the step its notice is owed by
     completed_version: int | None = None
-    #: the hours staff logged, oldest first (rule H1)
-    time_entries: tuple[TimeEntry, ...] = ()
+    #: the hours staff logged so far, summed (rules H1-H3 read only the sum); each entry is
+    #: in the history (`recorded.time_entries`)
+    spent_hours: Decimal = Decimal(0)
     #: staff's judgement of urgency, set with the completion date (D-URGENCY)
     urgency: Urgency = Urgency.NORMAL
-
-    @property
-    def spent_hours(self) -> Decimal:
-        """The hours logged so far: derived, so it cannot drift from the entries."""
-        return canonical(sum((entry.hours for entry in self.time_entries), Decimal(0)))
 
     @property
     def restore_pending_decision(self) -> bool:

@@ -134,7 +134,7 @@ def _run_step(step: Step) -> Callable[[argparse.Namespace], int]:
         with session(arguments) as opened:
             order = step(opened, arguments)
             history = opened.wiring.orders.history(order.id)
-        lines = order_lines(order)
+        lines = order_lines(order, history)
         if arguments.command == "estimate" and order.ledger.quotes:  # the one just issued
             lines += [f"  {line}" for line in quote_breakdown(order.ledger.quotes[-1])]
         _show(arguments, order_json(order, history), lines)
@@ -364,7 +364,7 @@ def run_show(arguments: argparse.Namespace) -> int:
         order = opened.wiring.orders.get(arguments.order)
         now = opened.wiring.clock.now()
         history = opened.wiring.orders.history(order.id)
-    lines = order_lines(order, texts=True, now=now)
+    lines = order_lines(order, history, texts=True, now=now)
     document = {**order_json(order, history), "overdue": is_overdue(order, now)}
     _show(arguments, document, [*lines, "history", *history_lines(history)])
     return 0

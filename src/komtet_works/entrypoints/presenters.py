@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # only shown here: `quote` shows a quote without loading the 
     from komtet_works.domain.lifecycle import State
     from komtet_works.domain.pricing import Quote
     from komtet_works.domain.work_order import WorkOrder
-    from komtet_works.domain.works import Works
+    from komtet_works.domain.works import Claim, Works
     from komtet_works.ports.outbox import DeadLetter
 
 PROG: Final = "komtet-works"
@@ -126,13 +126,16 @@ def _when(value: datetime | None) -> str | None:
 
 def order_json(order: WorkOrder, history: Sequence[Event]) -> dict[str, Any]:
     """Everything the order holds and its `history`, money as decimal strings, instants
-    as ISO 8601."""
+    as ISO 8601; the supplements, claims and hours entries read from the history (the
+    order's state keeps only the latest claim and the hours' sum)."""
+    from komtet_works.domain import recorded  # noqa: PLC0415 - `quote` loads no events
+
     ledger, works = order.ledger, order.works
     backup = works.backup
     return {
         **summary_json(order),
         "problem": order.problem,
-        "supplements": list(order.supplements),
+        "supplements": list(recorded.supplements(history)),
         "current_quote": None if ledger.current_quote is None else quote_json(ledger.current_quote),
         "quotes": [quote_json(q) for q in ledger.quotes],
         "supplementary_quote": None
@@ -177,7 +180,7 @@ def order_json(order: WorkOrder, history: Sequence[Event]) -> dict[str, Any]:
                     "text": c.text,
                     "outcome": None if c.outcome is None else c.outcome.value,
                 }
-                for c in works.claims
+                for c in recorded.claims(history)
             ],
             "restored": works.restored,
             "restore_withheld": None
@@ -193,7 +196,7 @@ def order_json(order: WorkOrder, history: Sequence[Event]) -> dict[str, Any]:
                     "hours": decimal_text(entry.hours),
                     "note": entry.note,
                 }
-                for entry in works.time_entries
+                for entry in recorded.time_entries(history)
             ],
         },
         "events": [
@@ -271,12 +274,21 @@ def _state(order: WorkOrder, now: datetime | None) -> str:
     return f"{order.state.value} (version {order.version}){late}"
 
 
-def order_lines(order: WorkOrder, *, texts: bool = False, now: datetime | None = None) -> list[str]:
-    """The order as lines for people: the facts that apply to it so far.
+def order_lines(
+    order: WorkOrder,
+    history: Sequence[Event],
+    *,
+    texts: bool = False,
+    now: datetime | None = None,
+) -> list[str]:
+    """The order as lines for people: the facts that apply to it so far, its supplements
+    and claims read from its `history`.
 
     The customer's own words (the problem, supplements) only with `texts`, on one line each.
     Given `now`, the state says "overdue" once the completion date has passed (rule S3).
     """
+    from komtet_works.domain import recorded  # noqa: PLC0415 - `quote` loads no events
+
     rows = [
         ("customer", order.customer_id),
         ("target", str(order.target)),
@@ -284,8 +296,11 @@ def order_lines(order: WorkOrder, *, texts: bool = False, now: datetime | None =
     ]
     if texts:
         rows.append(("problem", " ".join(order.problem.split())))
-        rows.extend(("supplement", " ".join(text.split())) for text in order.supplements)
-    rows += _money_rows(order.ledger) + _works_rows(order.works, order.ledger)
+        supplements = recorded.supplements(history)
+        rows.extend(("supplement", " ".join(text.split())) for text in supplements)
+    rows += _money_rows(order.ledger) + _works_rows(
+        order.works, order.ledger, recorded.claims(history)
+    )
     width = max(len(label) for label, _ in rows)
     return [f"order {order.id}", *(f"  {label:<{width}}  {value}" for label, value in rows)]
 
@@ -318,10 +333,10 @@ def _money_rows(ledger: Ledger) -> Rows:
     return rows
 
 
-def _works_rows(works: Works, ledger: Ledger) -> Rows:
+def _works_rows(works: Works, ledger: Ledger, claims: Sequence[Claim]) -> Rows:
     rows: Rows = []
     quote = ledger.current_quote
-    if works.time_entries:
+    if works.spent_hours:
         estimated = f" of {quote.billable_hours} h estimated" if quote is not None else ""
         if len(ledger.paid_quotes) > 1:  # supplementary estimates paid (rule H5)
             estimated = f" of {ledger.paid_hours} h paid for"
@@ -338,7 +353,7 @@ def _works_rows(works: Works, ledger: Ledger) -> Rows:
         rows.append(("notice", "not sent"))
     rows.extend(
         ("claim", f"filed {_local(c.filed_at)}, {c.outcome.value if c.outcome else 'open'}")
-        for c in works.claims
+        for c in claims
     )
     if works.restored is not None:
         rows.append(("backup restored", "yes" if works.restored else "NO"))

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from komtet_works.adapters.memory import InMemoryNotifier, ManualClock
+from komtet_works.domain import recorded
 from komtet_works.domain.customers import Target, TargetKind
 from komtet_works.domain.errors import (
     ConcurrencyError,
@@ -426,7 +427,7 @@ class WorkOrdersContract:
             return
         stored = orders.get(order.id)
         assert text == stored.problem
-        assert (text,) == stored.supplements
+        assert (text,) == recorded.supplements(orders.history(order.id))
 
     @pytest.mark.parametrize("text", ODD_TEXTS[:11], ids=lambda t: repr(t[:16]))
     def test_odd_ids_are_kept_exactly_or_refused_cleanly(
