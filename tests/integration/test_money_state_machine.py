@@ -429,7 +429,7 @@ def test_money_with_supplementary_estimates_in_memory_is_never_lost_nor_paid_twi
         open_where = staticmethod(lambda: "memory")
         policy = SUPPLEMENTARY
 
-    _run(InMemory, examples=150, steps=60)
+    _run(InMemory, examples=75, steps=60)
 
 
 @pytest.mark.rule("H4", "H5", "I4", "K3", "K4", "K5")
@@ -442,7 +442,7 @@ def test_money_with_supplementary_estimates_on_sqlite_is_never_lost_nor_paid_twi
         def open_where(self) -> Where:
             return self.resources.enter_context(sqlite_file())
 
-    _run(OnSqlite, examples=15, steps=40)
+    _run(OnSqlite, examples=10, steps=40)
 
 
 @pytest.mark.rule("H2", "I4", "K3", "K5")
@@ -453,7 +453,7 @@ def test_money_with_unused_hours_refunded_in_memory_is_never_lost_nor_paid_twice
         open_where = staticmethod(lambda: "memory")
         policy = REFUND_UNUSED
 
-    _run(InMemory, examples=150, steps=60)
+    _run(InMemory, examples=75, steps=60)
 
 
 @pytest.mark.rule("H2", "I4", "K3", "K5")
@@ -466,7 +466,7 @@ def test_money_with_unused_hours_refunded_on_sqlite_is_never_lost_nor_paid_twice
         def open_where(self) -> Where:
             return self.resources.enter_context(sqlite_file())
 
-    _run(OnSqlite, examples=15, steps=40)
+    _run(OnSqlite, examples=10, steps=40)
 
 
 @pytest.mark.postgres

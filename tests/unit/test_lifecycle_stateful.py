@@ -1570,7 +1570,7 @@ def test_any_sequence_of_use_cases_keeps_every_invariant() -> None:
     run_state_machine_as_test(
         LifecycleMachine,
         settings=settings(
-            max_examples=300,
+            max_examples=200,
             stateful_step_count=100,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],
