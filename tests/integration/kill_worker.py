@@ -201,7 +201,10 @@ class Worker:
                 raise
             except KomtetWorksError:
                 return  # refused by the rules: nothing changed, nothing to acknowledge
-        record = {"order": order.id, "version": order.version, "event": _event(order)}
+        # the last event from the store: a use case may give back the order as stored (a
+        # settlement completed, a retried step), which holds no new events
+        last = self.store.history(order.id)[-1]
+        record = {"order": order.id, "version": order.version, "event": type(last).__name__}
         append_durably(self.acks, json.dumps(record) + "\n")
         self.live = [o for o in self.live if o != order.id]
         if order.state not in TERMINAL:
@@ -255,10 +258,6 @@ OUTCOME: Final = {
     Action.REJECT_CLAIM: ClaimOutcome.REJECT,
     Action.REWORK: ClaimOutcome.REWORK,
 }
-
-
-def _event(order: WorkOrder) -> str:
-    return type(order.new_events[-1]).__name__
 
 
 def main(argv: Sequence[str]) -> None:
