@@ -79,17 +79,22 @@ def test_the_histories_benchmark_runs_on_postgres(pg_database: str, tmp_path: Pa
     assert ["PostgreSQL"] * 4 == [f["name"].split(":")[0] for f in figures[4:8]]
 
 
+def _smoke_names_on_postgres(benchmark: str, dsn: str, tmp_path: Path) -> list[str]:
+    """The names of the figures a benchmark's smoke run reports against PostgreSQL."""
+    results = tmp_path / f"{benchmark}.json"
+    subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(BENCHMARKS / f"{benchmark}.py"), "--smoke", "--json", str(results)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "KOMTET_WORKS_PG_DSN": dsn},
+    )
+    return [f["name"] for f in json.loads(results.read_text(encoding="utf-8"))["figures"]]
+
+
 @pytest.mark.postgres
 def test_the_workers_benchmark_runs_on_postgres(pg_database: str, tmp_path: Path) -> None:
     """On PostgreSQL too, the workers benchmark's smoke run reports lives and the relay."""
-    results = tmp_path / "workers.json"
-    subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, str(BENCHMARKS / "workers.py"), "--smoke", "--json", str(results)],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "KOMTET_WORKS_PG_DSN": pg_database},
-    )
-    names = [f["name"] for f in json.loads(results.read_text(encoding="utf-8"))["figures"]]
+    names = _smoke_names_on_postgres("workers", pg_database, tmp_path)
     assert 6 == len(names)
     assert ["PostgreSQL"] * 4 == [name.split(":")[0] for name in names[2:]]
     assert ["the relay"] * 2 == [name.split(": ")[1][:9] for name in names[4:]]
@@ -99,13 +104,6 @@ def test_the_workers_benchmark_runs_on_postgres(pg_database: str, tmp_path: Path
 def test_the_scale_benchmark_runs_its_queries_on_postgres(pg_database: str, tmp_path: Path) -> None:
     """On PostgreSQL too, the scale benchmark's smoke run reports the query, page and new
     order ratios."""
-    results = tmp_path / "scale.json"
-    subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, str(BENCHMARKS / "scale.py"), "--smoke", "--json", str(results)],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "KOMTET_WORKS_PG_DSN": pg_database},
-    )
-    names = [f["name"] for f in json.loads(results.read_text(encoding="utf-8"))["figures"]]
+    names = _smoke_names_on_postgres("scale", pg_database, tmp_path)
     assert 18 == len(names)
     assert ["PostgreSQL"] * 7 == [name.split(":")[0] for name in names[11:]]
